@@ -1,0 +1,72 @@
+/* test_util.c — see test_util.h. */
+#include "test_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+int cnn_test_checks = 0;
+int cnn_test_failures = 0;
+
+float* test_random_floats(size_t count, uint32_t seed) {
+    float* v = (float*)malloc((count ? count : 1) * sizeof(float));
+    uint32_t s = seed * 2654435761u + 1u;
+    for (size_t i = 0; i < count; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        v[i] = (float)((double)s / 2147483648.0 - 1.0);
+    }
+    return v;
+}
+
+double test_max_abs_diff(const float* a, const float* b, size_t count) {
+    double m = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || d != d) m = d;
+    }
+    return m;
+}
+
+double test_max_rel_diff(const float* a, const float* b, size_t count) {
+    double m = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double d = fabs((double)a[i] - (double)b[i]) / fmax(1.0, fabs((double)b[i]));
+        if (d > m || d != d) m = d;
+    }
+    return m;
+}
+
+const char* test_isa_name(cnn_isa isa) {
+    switch (isa) {
+        case CNN_ISA_REFERENCE: return "reference";
+        case CNN_ISA_AVX2: return "avx2";
+        case CNN_ISA_AVX512: return "avx512";
+        default: return "auto";
+    }
+}
+
+int test_contexts(cnn_context* contexts[4], cnn_isa isas[4]) {
+    const cnn_isa all[3] = {CNN_ISA_REFERENCE, CNN_ISA_AVX2, CNN_ISA_AVX512};
+    int n = 0;
+    for (int i = 0; i < 3; i++) {
+        int32_t supported = 0;
+        if (cnn_isa_is_supported(all[i], &supported) != CNN_STATUS_SUCCESS || !supported) continue;
+        cnn_context* ctx = NULL;
+        if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS) continue;
+        if (cnn_context_set_isa(ctx, all[i]) != CNN_STATUS_SUCCESS) {
+            cnn_context_destroy(ctx);
+            continue;
+        }
+        contexts[n] = ctx;
+        isas[n] = all[i];
+        n++;
+    }
+    return n;
+}
+
+int test_finish(const char* name) {
+    printf("%s: %d passed, %d failed\n", name, cnn_test_checks - cnn_test_failures,
+           cnn_test_failures);
+    return cnn_test_failures == 0 ? 0 : 1;
+}

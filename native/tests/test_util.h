@@ -1,0 +1,50 @@
+/* test_util.h — the tiny harness every native test program shares (no framework needed). */
+#ifndef CNN_TEST_UTIL_H
+#define CNN_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cnn/cnn.h"
+
+extern int cnn_test_checks;
+extern int cnn_test_failures;
+
+/* Records one check; prints the location and message when it fails. */
+#define EXPECT(cond, ...)                                                    \
+    do {                                                                     \
+        cnn_test_checks++;                                                   \
+        if (!(cond)) {                                                       \
+            cnn_test_failures++;                                             \
+            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fprintf(stderr, "\n");                                           \
+        }                                                                    \
+    } while (0)
+
+/* A call must return `expected`; a failure must also leave a non-empty message. */
+#define EXPECT_STATUS(call, expected)                                                          \
+    do {                                                                                       \
+        cnn_status st_ = (call);                                                               \
+        EXPECT(st_ == (expected), "got status %d, expected %d (message: %s)", (int)st_,        \
+               (int)(expected), cnn_get_last_error());                                         \
+        if ((expected) != CNN_STATUS_SUCCESS)                                                  \
+            EXPECT(cnn_get_last_error()[0] != '\0', "failed call left no error message");      \
+    } while (0)
+
+/* Deterministic uniform values in [-1, 1) (xorshift); caller frees with free(). */
+float* test_random_floats(size_t count, uint32_t seed);
+
+/* max |a[i] - b[i]| and max |a[i]-b[i]| / max(1, |b[i]|). */
+double test_max_abs_diff(const float* a, const float* b, size_t count);
+double test_max_rel_diff(const float* a, const float* b, size_t count);
+
+/* Contexts for each ISA this CPU supports (reference first); returns how many were created. */
+int test_contexts(cnn_context* contexts[4], cnn_isa isas[4]);
+const char* test_isa_name(cnn_isa isa);
+
+/* Prints "<name>: N passed, N failed" and returns the process exit code. */
+int test_finish(const char* name);
+
+#endif

@@ -1,0 +1,211 @@
+using System.Runtime.InteropServices;
+using CnnNative.Interop;
+
+namespace CnnNative;
+
+/// <summary>
+/// Library-wide settings and information. <see cref="Isa"/> and <see cref="NumThreads"/> belong to
+/// the calling thread: each thread has its own native context (created on first use), so one thread
+/// can run the reference kernels while another runs the AVX2 ones.
+/// </summary>
+public static unsafe class Cnn
+{
+    private static readonly SharedRandom s_rng = new();
+
+    /// <summary>
+    /// The kernel family the calling thread's ops use. Reading gives the resolved family (never
+    /// <see cref="CnnIsa.Auto"/>); setting <see cref="CnnIsa.Auto"/> picks the best one this CPU supports.
+    /// New threads start from the <c>CNN_ISA</c> environment variable (reference, avx2, avx512) or Auto.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Set to an instruction set this CPU lacks (see <see cref="IsSupported"/>).</exception>
+    /// <exception cref="ArgumentException">Set to a value that is not a <see cref="CnnIsa"/>.</exception>
+    public static CnnIsa Isa
+    {
+        get
+        {
+            CnnIsa isa;
+            Native.Check(NativeMethods.cnn_context_get_isa(Native.ContextPointer, &isa));
+            return isa;
+        }
+
+        set => Native.Check(NativeMethods.cnn_context_set_isa(Native.ContextPointer, value));
+    }
+
+    /// <summary>
+    /// How many threads one op called from the calling thread may use (1 ... 256); setting 0 means
+    /// all hardware threads. New threads start from <c>CNN_NUM_THREADS</c> or all hardware threads.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set to a negative value or more than 256.</exception>
+    public static int NumThreads
+    {
+        get
+        {
+            int threads;
+            Native.Check(NativeMethods.cnn_context_get_num_threads(Native.ContextPointer, &threads));
+            return threads;
+        }
+
+        set => Native.Check(NativeMethods.cnn_context_set_num_threads(Native.ContextPointer, value));
+    }
+
+    /// <summary>The number of hardware threads the native library may use (the default thread budget).</summary>
+    public static int HardwareThreads
+    {
+        get
+        {
+            int threads;
+            Native.Check(NativeMethods.cnn_get_hardware_threads(&threads));
+            return threads;
+        }
+    }
+
+    /// <summary>The native library's version, "major.minor.patch".</summary>
+    public static string Version => Marshal.PtrToStringUTF8((nint)NativeMethods.cnn_get_version()) ?? string.Empty;
+
+    /// <summary>
+    /// Whether this CPU and OS support an instruction set (<see cref="CnnIsa.Auto"/> and
+    /// <see cref="CnnIsa.Reference"/> always are).
+    /// </summary>
+    /// <param name="isa">The instruction set to ask about.</param>
+    /// <exception cref="ArgumentException"><paramref name="isa"/> is not a <see cref="CnnIsa"/> value.</exception>
+    public static bool IsSupported(CnnIsa isa)
+    {
+        int supported;
+        Native.Check(NativeMethods.cnn_isa_is_supported(isa, &supported));
+        return supported != 0;
+    }
+
+    /// <summary>
+    /// Seeds the generator that layers (<c>CnnNative.Nn</c>) draw their initial parameters from, so
+    /// that the same seed and the same sequence of layer constructions give the same parameters.
+    /// Until it is called, the generator is seeded arbitrarily.
+    /// </summary>
+    /// <param name="seed">The seed.</param>
+    public static void ManualSeed(int seed) => s_rng.Reseed(seed);
+
+    /// <summary>
+    /// Counters of the native memory the library owns (tensors and per-thread scratch): blocks and
+    /// bytes live now, and allocations made since the process started.
+    /// </summary>
+    public static NativeMemoryStats MemoryStats()
+    {
+        long blocks, bytes, total;
+        Native.Check(NativeMethods.cnn_get_memory_stats(&blocks, &bytes, &total));
+        return new NativeMemoryStats(blocks, bytes, total);
+    }
+
+    /// <summary>
+    /// The shared generator for layer initialisation, seeded by <see cref="ManualSeed"/>. Thread-safe
+    /// (every call is serialized); keep the reference, <see cref="ManualSeed"/> reseeds this same object.
+    /// </summary>
+    internal static Random Rng => s_rng;
+
+    /// <summary>A <see cref="Random"/> that can be reseeded in place and is safe to share between threads.</summary>
+    private sealed class SharedRandom : Random
+    {
+        private readonly object _gate = new();
+        private Random _inner = new();
+
+        public void Reseed(int seed)
+        {
+            lock (_gate)
+            {
+                _inner = new Random(seed);
+            }
+        }
+
+        public override int Next()
+        {
+            lock (_gate)
+            {
+                return _inner.Next();
+            }
+        }
+
+        public override int Next(int maxValue)
+        {
+            lock (_gate)
+            {
+                return _inner.Next(maxValue);
+            }
+        }
+
+        public override int Next(int minValue, int maxValue)
+        {
+            lock (_gate)
+            {
+                return _inner.Next(minValue, maxValue);
+            }
+        }
+
+        public override long NextInt64()
+        {
+            lock (_gate)
+            {
+                return _inner.NextInt64();
+            }
+        }
+
+        public override long NextInt64(long maxValue)
+        {
+            lock (_gate)
+            {
+                return _inner.NextInt64(maxValue);
+            }
+        }
+
+        public override long NextInt64(long minValue, long maxValue)
+        {
+            lock (_gate)
+            {
+                return _inner.NextInt64(minValue, maxValue);
+            }
+        }
+
+        public override double NextDouble()
+        {
+            lock (_gate)
+            {
+                return _inner.NextDouble();
+            }
+        }
+
+        public override float NextSingle()
+        {
+            lock (_gate)
+            {
+                return _inner.NextSingle();
+            }
+        }
+
+        public override void NextBytes(byte[] buffer)
+        {
+            lock (_gate)
+            {
+                _inner.NextBytes(buffer);
+            }
+        }
+
+        public override void NextBytes(Span<byte> buffer)
+        {
+            lock (_gate)
+            {
+                _inner.NextBytes(buffer);
+            }
+        }
+
+        protected override double Sample()
+        {
+            lock (_gate)
+            {
+                return _inner.NextDouble();
+            }
+        }
+    }
+}
+
+/// <summary>Native memory counters (see <see cref="Cnn.MemoryStats"/>).</summary>
+/// <param name="LiveBlocks">Blocks allocated and not yet freed (tensors and context scratch).</param>
+/// <param name="LiveBytes">Bytes in those blocks.</param>
+/// <param name="TotalAllocations">Allocations made since the process started.</param>
+public readonly record struct NativeMemoryStats(long LiveBlocks, long LiveBytes, long TotalAllocations);

@@ -1,0 +1,181 @@
+using CnnNative.Interop;
+using CnnNative.Models;
+using CnnNative.Nn;
+using CnnNative.Tests.Infrastructure;
+
+namespace CnnNative.Tests.Oracle;
+
+/// <summary>
+/// Whole models: built in torch (seeded, BatchNorm with non-trivial running statistics and affine
+/// parameters), saved by the oracle as safetensors (num_batches_tracked as I64, like torch), loaded
+/// into CnnNative, run on the same input; and a CnnNative-built Sequential + Residual network run by
+/// torch from its state dict (strict load: the keys must be torch's) and from its safetensors file.
+/// </summary>
+[Collection(OracleCollection.Name)]
+public sealed class ModelTests(OracleFixture oracle, ITestOutputHelper output)
+{
+    /// <summary>Several layers of float32 accumulation (conv, BN, linear) on O(1) values.</summary>
+    public static readonly Tolerance ModelTolerance = new(1e-4, 1e-4);
+
+    public static TheoryData<CnnIsa> IsaRows => Isas.Rows();
+
+    [Theory]
+    [MemberData(nameof(IsaRows))]
+    public void LeNet5_from_torch_safetensors_matches_torch(CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        const int seed = 5;
+        string path = TestPaths.NewScratchFile("lenet5", ".safetensors");
+        oracle.Run("save_safetensors", new { model = "lenet5", seed, path });
+
+        using Tensor x = TestData.NormalTensor(Seeds.Of("lenet5-input"), 4, 1, 28, 28);
+        OracleReply torch = oracle.Run("lenet5", new { seed }, OracleTensor.Of("input", x));
+
+        using var model = new LeNet5();
+        model.Eval();
+        model.LoadSafetensors(path);
+        AssertStateEquals(model, torch);
+
+        using Tensor y = model.Forward(x);
+        OracleErrors.AssertClose(output, "model.lenet5", isa, "batch4", y, torch["output"], ModelTolerance);
+
+        // Batch 1 as well (a different blocking in the kernels).
+        using Tensor x1 = TestData.NormalTensor(Seeds.Of("lenet5-input1"), 1, 1, 28, 28);
+        OracleReply torch1 = oracle.Run("lenet5", new { seed, return_state = false }, OracleTensor.Of("input", x1));
+        using Tensor y1 = model.Forward(x1);
+        OracleErrors.AssertClose(output, "model.lenet5", isa, "batch1", y1, torch1["output"], ModelTolerance);
+    }
+
+    public static TheoryData<string, CnnIsa> BlockRows => Isas.Cross(["identity-8-8-s1", "projection-4-8-s2", "projection-16-32-s2", "projection-8-16-s1"]);
+
+    [Theory]
+    [MemberData(nameof(BlockRows))]
+    public void BasicBlock_from_torch_safetensors_matches_torch(string name, CnnIsa isa)
+    {
+        string[] p = name.Split('-');
+        int inPlanes = int.Parse(p[1]), planes = int.Parse(p[2]), stride = int.Parse(p[3][1..]);
+        int seed = Seeds.Of(name) % 1000;
+        using IDisposable _ = Isas.Use(isa);
+
+        string path = TestPaths.NewScratchFile("basic-block", ".safetensors");
+        object args = new { model = "basic_block", inplanes = inPlanes, planes, stride, seed, path };
+        OracleReply saved = oracle.Run("save_safetensors", args);
+        Assert.Contains("bn1.num_batches_tracked", saved.Header["keys"]!.AsArray().Select(k => k!.GetValue<string>()));
+
+        using Tensor x = TestData.NormalTensor(Seeds.Of(name + "-input"), 2, inPlanes, 11, 9);
+        OracleReply torch = oracle.Run("basic_block", new { inplanes = inPlanes, planes, stride, seed }, OracleTensor.Of("input", x));
+
+        using var block = new BasicBlock(inPlanes, planes, stride);
+        Assert.Equal(p[0] == "projection", block.Downsample != null);
+        block.Eval();
+        block.LoadSafetensors(path);
+        AssertStateEquals(block, torch);
+
+        using Tensor y = block.Forward(x);
+        OracleErrors.AssertClose(output, "model.basic_block", isa, name, y, torch["output"], ModelTolerance);
+    }
+
+    [Theory]
+    [MemberData(nameof(IsaRows))]
+    public void Sequential_with_Residual_matches_torch_from_state_dict_and_from_safetensors(CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        const int c = 8, classes = 10;
+        Cnn.ManualSeed(1234);
+        using var net = new Sequential(
+            new Conv2d(3, c, 3, padding: 1),
+            new BatchNorm2d(c),
+            new ReLU(),
+            new MaxPool2d(3, stride: 2, padding: 1),
+            new Residual(new Sequential(
+                new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c), new ReLU(),
+                new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c))),
+            new Residual(
+                new Sequential(
+                    new Conv2d(c, 2 * c, 3, stride: 2, padding: 1, bias: false), new BatchNorm2d(2 * c), new ReLU(),
+                    new Conv2d(2 * c, 2 * c, 3, padding: 1, bias: false), new BatchNorm2d(2 * c)),
+                new Sequential(new Conv2d(c, 2 * c, 1, stride: 2, bias: false), new BatchNorm2d(2 * c))),
+            new AdaptiveAvgPool2d(1),
+            new Flatten(),
+            new Dropout(0.5),
+            new Linear(2 * c, classes),
+            new LogSoftmax(1));
+
+        // Non-trivial BatchNorm state (the defaults 0/1 would hide mistakes).
+        int k = 0;
+        foreach (var (key, value) in net.StateDict())
+        {
+            int n = (int)value.Length;
+            float[]? data = key switch
+            {
+                _ when key.EndsWith("running_mean", StringComparison.Ordinal) => TestData.Normal(100 + k, n, 0.5),
+                _ when key.EndsWith("running_var", StringComparison.Ordinal) => TestData.Uniform(200 + k, n, 0.25, 1.75),
+                _ when key.EndsWith("num_batches_tracked", StringComparison.Ordinal) => [42f + k],
+                _ when value.Rank == 1 && IsBatchNormKey(net, key) && key.EndsWith("weight", StringComparison.Ordinal) => TestData.Uniform(300 + k, n, 0.5, 1.5),
+                _ when value.Rank == 1 && IsBatchNormKey(net, key) && key.EndsWith("bias", StringComparison.Ordinal) => TestData.Normal(400 + k, n, 0.25),
+                _ => null,
+            };
+            if (data != null)
+            {
+                value.CopyFrom(data);
+            }
+
+            k++;
+        }
+
+        net.Eval();
+        using Tensor x = TestData.NormalTensor(Seeds.Of("composite-input"), 3, 3, 25, 19);
+        using Tensor y = net.Forward(x);
+
+        // 1. torch loads the C# state dict (strict: same keys, shapes) and runs its own modules.
+        var tensors = net.StateDict().Select(e => OracleTensor.Of(e.Key, e.Value)).Append(OracleTensor.Of("input", x)).ToArray();
+        OracleReply fromState = oracle.Run("forward_state_dict", new { model = "composite", in_channels = 3, channels = c, classes }, tensors);
+        OracleErrors.AssertClose(output, "model.sequential_residual", isa, "state_dict", y, fromState["output"], ModelTolerance);
+
+        // 2. torch reads the C# safetensors file by hand (dtypes, shapes, offsets checked).
+        string path = TestPaths.NewScratchFile("composite", ".safetensors");
+        net.SaveSafetensors(path);
+        OracleReply fromFile = oracle.Run("forward_safetensors", new { model = "composite", in_channels = 3, channels = c, classes, path }, OracleTensor.Of("input", x));
+        OracleErrors.AssertClose(output, "model.sequential_residual", isa, "safetensors", y, fromFile["output"], ModelTolerance);
+
+        // 3. And the file round-trips into a fresh CnnNative network bit for bit.
+        Cnn.ManualSeed(99);
+        using var twin = new Sequential(
+            new Conv2d(3, c, 3, padding: 1), new BatchNorm2d(c), new ReLU(), new MaxPool2d(3, stride: 2, padding: 1),
+            new Residual(new Sequential(
+                new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c), new ReLU(),
+                new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c))),
+            new Residual(
+                new Sequential(
+                    new Conv2d(c, 2 * c, 3, stride: 2, padding: 1, bias: false), new BatchNorm2d(2 * c), new ReLU(),
+                    new Conv2d(2 * c, 2 * c, 3, padding: 1, bias: false), new BatchNorm2d(2 * c)),
+                new Sequential(new Conv2d(c, 2 * c, 1, stride: 2, bias: false), new BatchNorm2d(2 * c))),
+            new AdaptiveAvgPool2d(1), new Flatten(), new Dropout(0.5), new Linear(2 * c, classes), new LogSoftmax(1));
+        twin.LoadSafetensors(path);
+        twin.Eval();
+        using Tensor y2 = twin.Forward(x);
+        Assert.Equal(y.ToArray(), y2.ToArray());
+    }
+
+    private static bool IsBatchNormKey(Module root, string key)
+    {
+        string owner = key[..key.LastIndexOf('.')];
+        return root.NamedModules().Any(m => m.Name == owner && m.Module is BatchNorm2d);
+    }
+
+    /// <summary>Every CnnNative state entry equals torch's (bit for bit; num_batches_tracked by value).</summary>
+    private void AssertStateEquals(Module model, OracleReply torch)
+    {
+        var keys = model.StateDict().Select(e => e.Key).ToList();
+        var torchKeys = torch.Header["keys"]!.AsArray().Select(k => k!.GetValue<string>()).ToList();
+        Assert.Equal(torchKeys, keys);
+        foreach (var (key, value) in model.StateDict())
+        {
+            OracleTensor t = torch[key];
+            Assert.Equal(t.Data.Length, (int)value.Length);
+            Assert.True(t.Data.AsSpan().SequenceEqual(value.ToArray()), $"state entry {key} differs from torch's");
+        }
+
+        output.WriteLine($"{keys.Count} state entries equal torch's");
+    }
+}

@@ -1,0 +1,605 @@
+#!/usr/bin/env python3
+"""torch_oracle.py — the numerical oracle of the CnnNative test suite: real libtorch, as a server.
+
+Run under Debian's python3 with python3-torch (``/usr/bin/python3``). The xunit fixture starts it
+once per run and talks to it over stdin/stdout in binary; nothing is ever converted to text.
+
+Protocol (both directions, repeated until stdin closes):
+    uint32 little-endian  length of the header in bytes
+    header                UTF-8 JSON
+    payload               the raw little-endian bytes of every tensor the header lists, in order
+                          (float32 unless the entry says "dtype": "I64")
+
+Request header:  {"op": "conv2d", "args": {...}, "tensors": [{"name": "input", "shape": [1, 3, 8, 8]}, ...]}
+Reply header:    {"ok": true, "tensors": [{"name": "output", "shape": [...]}], ...extra fields}
+             or  {"ok": false, "error": "message"}     (a bad request never stops the server)
+
+Ops (args in the header, tensors by name):
+    ping                                   -> version, python, threads
+    conv2d       input, weight[, bias]     stride [h,w], padding int|[h,w]|[top,bottom,left,right] (F.pad, then
+                                           F.conv2d), dilation, groups, activation none|relu|sigmoid|tanh
+    max_pool2d   input                     kernel, stride, padding, dilation, ceil_mode
+    avg_pool2d   input                     kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+    lp_pool2d    input                     norm_type, kernel, stride, ceil_mode
+    adaptive_avg_pool2d input              output_size (1)
+    batch_norm   input, running_mean, running_var[, weight][, bias]   eps, activation (eval mode)
+    relu | sigmoid | tanh   input
+    linear       input, weight[, bias]     activation
+    softmax | log_softmax   input          dim
+    add          a, b                      activation
+    lenet5 | basic_block | composite [input]   seed (+ inplanes, planes, stride | in_channels, channels,
+                                           classes): the seeded torch model (BatchNorm with random running
+                                           stats and affine params); replies "output" and its state dict,
+                                           args.path also writes the state dict as safetensors
+    forward_state_dict  state dict + input  model (+ its args): load_state_dict(strict=True), run
+    forward_safetensors input              model, path: read a CnnNative-written file by hand, strict load, run
+    save_safetensors   [tensors]           path, model (+ args) or the request's tensors; written by hand
+                                           (u64 LE header size, JSON header, LE data; num_batches_tracked I64)
+
+Every op computes in float64 by default (args.dtype = "float32" to use torch's float32 kernels) and
+replies in float32, so the errors the tests measure are CnnNative's own rounding, not torch's.
+
+Anything printed to stdout by torch or by this file goes to stderr: stdout carries the protocol only.
+"""
+import json
+import os
+import struct
+import sys
+import traceback
+
+# Keep the protocol stream private: the real stdout becomes PROTO_OUT, fd 1 points at stderr.
+PROTO_OUT = os.fdopen(os.dup(1), "wb", buffering=0)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+PROTO_IN = sys.stdin.buffer
+
+INSTALL_HINT = "sudo apt-get install python3-torch (and run the oracle with /usr/bin/python3)"
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    TORCH_ERROR = None
+except Exception as exc:  # pragma: no cover - exercised only on a machine without torch
+    torch = None
+    TORCH_ERROR = "PyTorch is not available to %s (%s: %s); install it: %s" % (
+        sys.executable, type(exc).__name__, exc, INSTALL_HINT)
+
+
+# ------------------------------------------------------------------------------------------------
+# Framing
+# ------------------------------------------------------------------------------------------------
+
+def read_exact(n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = PROTO_IN.read(n - len(buf))
+        if not chunk:
+            return None
+        buf.extend(chunk)
+    return bytes(buf)
+
+
+def numel(shape):
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+DTYPE_SIZES = {"F32": 4, "I64": 8}
+
+
+def send(header, payloads=()):
+    data = json.dumps(header).encode("utf-8")
+    PROTO_OUT.write(struct.pack("<I", len(data)))
+    PROTO_OUT.write(data)
+    for p in payloads:
+        PROTO_OUT.write(p)
+    PROTO_OUT.flush()
+
+
+def reply_ok(named_tensors, **extra):
+    """named_tensors: list of (name, torch.Tensor); every tensor is sent as float32."""
+    entries, payloads = [], []
+    for name, t in named_tensors:
+        a = t.detach().to(torch.float32).contiguous().numpy().astype("<f4", copy=False)
+        entries.append({"name": name, "shape": list(a.shape)})
+        payloads.append(a.tobytes())
+    header = {"ok": True, "tensors": entries}
+    header.update(extra)
+    send(header, payloads)
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers
+# ------------------------------------------------------------------------------------------------
+
+def pair(v, name):
+    if isinstance(v, int):
+        return (v, v)
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) for x in v):
+        return (int(v[0]), int(v[1]))
+    raise ValueError("%s must be an int or [h, w], got %r" % (name, v))
+
+
+def quad(v, name):
+    """Padding as (top, bottom, left, right)."""
+    if isinstance(v, int):
+        return (v, v, v, v)
+    if isinstance(v, (list, tuple)) and len(v) == 2:
+        return (int(v[0]), int(v[0]), int(v[1]), int(v[1]))
+    if isinstance(v, (list, tuple)) and len(v) == 4:
+        return tuple(int(x) for x in v)
+    raise ValueError("%s must be an int, [h, w] or [top, bottom, left, right], got %r" % (name, v))
+
+
+def activate(x, name):
+    name = (name or "none").lower()
+    if name == "none":
+        return x
+    if name == "relu":
+        return torch.relu(x)
+    if name == "sigmoid":
+        return torch.sigmoid(x)
+    if name == "tanh":
+        return torch.tanh(x)
+    raise ValueError("unknown activation %r" % name)
+
+
+def need(tensors, name):
+    if name not in tensors:
+        raise ValueError("missing tensor %r (got %s)" % (name, sorted(tensors)))
+    return tensors[name]
+
+
+# ------------------------------------------------------------------------------------------------
+# Models (torchvision naming)
+# ------------------------------------------------------------------------------------------------
+
+if torch is not None:
+
+    class LeNet5(nn.Module):
+        """conv1 1->6 5x5 pad 2, ReLU, maxpool 2; conv2 6->16 5x5, ReLU, maxpool 2; fc 400-120-84-10."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(400, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = torch.flatten(x, 1)
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+
+    def conv3x3(in_planes, out_planes, stride=1):
+        return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+    def conv1x1(in_planes, out_planes, stride=1):
+        return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+    class BasicBlock(nn.Module):
+        """torchvision.models.resnet.BasicBlock (same attribute names, same forward)."""
+
+        expansion = 1
+
+        def __init__(self, inplanes, planes, stride=1, downsample=None):
+            super().__init__()
+            self.conv1 = conv3x3(inplanes, planes, stride)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = conv3x3(planes, planes)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = downsample
+            self.stride = stride
+
+        def forward(self, x):
+            identity = x
+            out = self.conv1(x)
+            out = self.bn1(out)
+            out = self.relu(out)
+            out = self.conv2(out)
+            out = self.bn2(out)
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            out += identity
+            out = self.relu(out)
+            return out
+
+    def make_basic_block(inplanes, planes, stride):
+        downsample = None
+        if stride != 1 or inplanes != planes:
+            downsample = nn.Sequential(conv1x1(inplanes, planes, stride), nn.BatchNorm2d(planes))
+        return BasicBlock(inplanes, planes, stride, downsample)
+
+    class Residual(nn.Module):
+        """CnnNative.Nn.Residual: activation(main(x) + (shortcut(x) if there is one else x)).
+        The child names are arguments so that the state-dict keys can follow the C# module."""
+
+        def __init__(self, main, shortcut=None, activation="relu", main_name="main", shortcut_name="shortcut"):
+            super().__init__()
+            self.main_name, self.shortcut_name = main_name, shortcut_name
+            self.add_module(main_name, main)
+            if shortcut is not None:
+                self.add_module(shortcut_name, shortcut)
+            self.has_shortcut = shortcut is not None
+            self.activation = activation
+
+        def forward(self, x):
+            s = getattr(self, self.shortcut_name)(x) if self.has_shortcut else x
+            return activate(getattr(self, self.main_name)(x) + s, self.activation)
+
+    def make_composite(args):
+        """Sequential + Residual composition; structure mirrored by the C# composition test.
+
+        0 Conv2d(c_in, c, 3, pad 1) 1 BatchNorm2d(c) 2 ReLU 3 MaxPool2d(3, stride 2, pad 1)
+        4 Residual(main = Sequential(Conv2d(c, c, 3, pad 1, no bias), BatchNorm2d, ReLU,
+                                      Conv2d(c, c, 3, pad 1, no bias), BatchNorm2d), relu)
+        5 Residual(main = Sequential(Conv2d(c, 2c, 3, stride 2, pad 1, no bias), BatchNorm2d, ReLU,
+                                      Conv2d(2c, 2c, 3, pad 1, no bias), BatchNorm2d),
+                   shortcut = Sequential(Conv2d(c, 2c, 1, stride 2, no bias), BatchNorm2d(2c)), relu)
+        6 AdaptiveAvgPool2d(1) 7 Flatten 8 Dropout(0.5) 9 Linear(2c, classes) 10 LogSoftmax(1)
+        """
+        c_in, c, classes = int(args.get("in_channels", 3)), int(args.get("channels", 8)), int(args.get("classes", 10))
+        main_name = args.get("main_name", "main")
+        shortcut_name = args.get("shortcut_name", "shortcut")
+
+        def residual(main, shortcut=None):
+            return Residual(main, shortcut, "relu", main_name, shortcut_name)
+
+        return nn.Sequential(
+            nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+            residual(nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                   nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))),
+            residual(nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
+                                   nn.ReLU(), nn.Conv2d(2 * c, 2 * c, 3, padding=1, bias=False),
+                                   nn.BatchNorm2d(2 * c)),
+                     nn.Sequential(nn.Conv2d(c, 2 * c, 1, stride=2, bias=False), nn.BatchNorm2d(2 * c))),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(2 * c, classes), nn.LogSoftmax(1))
+
+
+def randomize_batch_norms(model, gen):
+    """Non-trivial running statistics and affine parameters, so BN is really tested."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            c = m.num_features
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.5)
+                m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.25)
+                m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(c, generator=gen) * 0.25)
+                m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=gen)))
+
+
+def build_model(name, args):
+    seed = int(args.get("seed", 0))
+    torch.manual_seed(seed)
+    if name == "lenet5":
+        model = LeNet5()
+    elif name == "basic_block":
+        model = make_basic_block(int(args["inplanes"]), int(args["planes"]), int(args.get("stride", 1)))
+    elif name == "composite":
+        model = make_composite(args)
+    else:
+        raise ValueError("unknown model %r (lenet5, basic_block, composite)" % name)
+    gen = torch.Generator().manual_seed(seed + 1)
+    randomize_batch_norms(model, gen)
+    model.eval()
+    return model
+
+
+def write_safetensors(path, named, int_as_i64=True):
+    """Writes a safetensors file by hand: u64 LE header size, JSON header, raw LE data."""
+    header, blobs, offset = {}, [], 0
+    for name, t in named:
+        t = t.detach().contiguous()
+        if t.dtype == torch.int64 and int_as_i64:
+            dtype, data = "I64", t.numpy().astype("<i8", copy=False).tobytes()
+        else:
+            dtype, data = "F32", t.to(torch.float32).numpy().astype("<f4", copy=False).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = {"format": "pt", "writer": "tests/oracle/torch_oracle.py"}
+    hbytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    hbytes += b" " * ((8 - len(hbytes) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(hbytes)))
+        f.write(hbytes)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+    return list(header.keys())[:-1]
+
+
+# ------------------------------------------------------------------------------------------------
+# Ops
+# ------------------------------------------------------------------------------------------------
+
+def op_ping(args, t):
+    reply_ok([], version=torch.__version__, python=sys.version.split()[0], threads=torch.get_num_threads())
+
+
+def op_conv2d(args, t):
+    x, w, b = need(t, "input"), need(t, "weight"), t.get("bias")
+    top, bottom, left, right = quad(args.get("padding", 0), "padding")
+    x = F.pad(x, (left, right, top, bottom))
+    y = F.conv2d(x, w, b, stride=pair(args.get("stride", 1), "stride"), padding=0,
+                 dilation=pair(args.get("dilation", 1), "dilation"), groups=int(args.get("groups", 1)))
+    reply_ok([("output", activate(y, args.get("activation")))])
+
+
+def op_max_pool2d(args, t):
+    k = pair(args["kernel"], "kernel")
+    y = F.max_pool2d(need(t, "input"), k, stride=pair(args.get("stride", k), "stride"),
+                     padding=pair(args.get("padding", 0), "padding"),
+                     dilation=pair(args.get("dilation", 1), "dilation"), ceil_mode=bool(args.get("ceil_mode", False)))
+    reply_ok([("output", y)])
+
+
+def op_avg_pool2d(args, t):
+    k = pair(args["kernel"], "kernel")
+    d = args.get("divisor_override")
+    y = F.avg_pool2d(need(t, "input"), k, stride=pair(args.get("stride", k), "stride"),
+                     padding=pair(args.get("padding", 0), "padding"), ceil_mode=bool(args.get("ceil_mode", False)),
+                     count_include_pad=bool(args.get("count_include_pad", True)),
+                     divisor_override=None if d is None else int(d))
+    reply_ok([("output", y)])
+
+
+def op_lp_pool2d(args, t):
+    k = pair(args["kernel"], "kernel")
+    y = F.lp_pool2d(need(t, "input"), float(args["norm_type"]), k, stride=pair(args.get("stride", k), "stride"),
+                    ceil_mode=bool(args.get("ceil_mode", False)))
+    reply_ok([("output", y)])
+
+
+def op_adaptive_avg_pool2d(args, t):
+    reply_ok([("output", F.adaptive_avg_pool2d(need(t, "input"), int(args.get("output_size", 1))))])
+
+
+def op_batch_norm(args, t):
+    y = F.batch_norm(need(t, "input"), need(t, "running_mean"), need(t, "running_var"), t.get("weight"),
+                     t.get("bias"), training=False, eps=float(args.get("eps", 1e-5)))
+    reply_ok([("output", activate(y, args.get("activation")))])
+
+
+def op_activation(name):
+    def run(args, t):
+        reply_ok([("output", activate(need(t, "input"), name))])
+    return run
+
+
+def op_linear(args, t):
+    y = F.linear(need(t, "input"), need(t, "weight"), t.get("bias"))
+    reply_ok([("output", activate(y, args.get("activation")))])
+
+
+def op_softmax(args, t):
+    reply_ok([("output", F.softmax(need(t, "input"), dim=int(args["dim"])))])
+
+
+def op_log_softmax(args, t):
+    reply_ok([("output", F.log_softmax(need(t, "input"), dim=int(args["dim"])))])
+
+
+def op_add(args, t):
+    reply_ok([("output", activate(need(t, "a") + need(t, "b"), args.get("activation")))])
+
+
+def model_args(name, args):
+    a = dict(args)
+    a.setdefault("model", name)
+    return a
+
+
+def op_model(name):
+    """Builds the torch model from args.seed; returns its state dict (float32) and, if the request
+    has an "input" tensor, the output for it ("output"). With args.path also writes the state dict
+    there as safetensors (as op save_safetensors)."""
+
+    def run(args, t):
+        model = build_model(name, args)
+        sd = list(model.state_dict().items())
+        if args.get("path"):
+            write_safetensors(str(args["path"]), sd, bool(args.get("int_as_i64", True)))
+        out = []
+        if "input" in t:
+            with torch.no_grad():
+                out.append(("output", model.to(t["input"].dtype)(t["input"])))
+        if args.get("return_state", True):
+            out.extend(sd)
+        reply_ok(out, keys=[k for k, _ in sd])
+    return run
+
+
+def op_forward_state_dict(args, t):
+    """Runs a torch model whose state dict comes from C#: args.model names the structure; every
+    request tensor except "input" is a state-dict entry. load_state_dict(strict=True), so the C#
+    keys and shapes must be exactly torch's."""
+    model = build_model(args["model"], args)
+    ref = model.state_dict()
+    sd = {}
+    for k, v in t.items():
+        if k == "input":
+            continue
+        if k in ref and ref[k].dtype == torch.int64:
+            sd[k] = v.round().to(torch.int64).reshape(ref[k].shape)
+        else:
+            sd[k] = v.to(torch.float32)
+    model.load_state_dict(sd, strict=True)
+    x = need(t, "input")
+    with torch.no_grad():
+        y = model.to(x.dtype)(x)
+    reply_ok([("output", y)])
+
+
+def read_safetensors(path):
+    """Reads a safetensors file by hand (F32, I64, F64): the check that a CnnNative-written file is
+    what torch's safetensors loader expects (u64 LE header size, JSON header, contiguous data)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    if len(blob) < 8:
+        raise ValueError("%s: %d bytes, shorter than the 8-byte header size" % (path, len(blob)))
+    (n,) = struct.unpack("<Q", blob[:8])
+    if 8 + n > len(blob):
+        raise ValueError("%s: header size %d exceeds the file" % (path, n))
+    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    data = blob[8 + n:]
+    kinds = {"F32": "<f4", "I64": "<i8", "F64": "<f8"}
+    out, end_max = {}, 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        shape = [int(d) for d in info["shape"]]
+        dt = np.dtype(kinds[info["dtype"]])
+        if end - begin != numel(shape) * dt.itemsize or end > len(data):
+            raise ValueError("%s: %s has offsets %r for shape %r %s" % (path, name, info["data_offsets"], shape, info["dtype"]))
+        end_max = max(end_max, end)
+        out[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype=dt).reshape(shape).copy())
+    if end_max != len(data):
+        raise ValueError("%s: data section is %d bytes but tensors end at %d" % (path, len(data), end_max))
+    return out, header.get("__metadata__", {})
+
+
+def op_forward_safetensors(args, t):
+    """Loads args.path (written by CnnNative) into the torch model args.model with strict=True
+    and dtypes checked against torch's own state dict; returns the output for "input"."""
+    model = build_model(args["model"], args)
+    ref = model.state_dict()
+    sd, metadata = read_safetensors(str(args["path"]))
+    for k, v in sd.items():
+        if k in ref and ref[k].dtype != v.dtype:
+            raise ValueError("%s: torch keeps %s as %s, the file has %s" % (args["path"], k, ref[k].dtype, v.dtype))
+        if k in ref and tuple(ref[k].shape) != tuple(v.shape):
+            raise ValueError("%s: torch's %s has shape %s, the file has %s" % (args["path"], k, list(ref[k].shape), list(v.shape)))
+    model.load_state_dict(sd, strict=True)
+    x = need(t, "input")
+    with torch.no_grad():
+        y = model.to(x.dtype)(x)
+    reply_ok([("output", y)], keys=list(sd.keys()), metadata=metadata)
+
+
+def op_save_safetensors(args, t):
+    """Writes args.path. With args.model (lenet5 / basic_block / composite + their args) the torch
+    model's state dict (num_batches_tracked as I64 unless int_as_i64 is false); otherwise the
+    request's tensors as F32."""
+    path = str(args["path"])
+    if args.get("model"):
+        model = build_model(args["model"], args)
+        keys = write_safetensors(path, list(model.state_dict().items()), bool(args.get("int_as_i64", True)))
+    else:
+        keys = write_safetensors(path, [(k, v.to(torch.float32)) for k, v in t.items()])
+    reply_ok([], keys=keys, path=path)
+
+
+OPS = {}
+if torch is not None:
+    OPS = {
+        "ping": op_ping,
+        "conv2d": op_conv2d,
+        "max_pool2d": op_max_pool2d,
+        "avg_pool2d": op_avg_pool2d,
+        "lp_pool2d": op_lp_pool2d,
+        "adaptive_avg_pool2d": op_adaptive_avg_pool2d,
+        "batch_norm": op_batch_norm,
+        "relu": op_activation("relu"),
+        "sigmoid": op_activation("sigmoid"),
+        "tanh": op_activation("tanh"),
+        "linear": op_linear,
+        "softmax": op_softmax,
+        "log_softmax": op_log_softmax,
+        "add": op_add,
+        "lenet5": op_model("lenet5"),
+        "basic_block": op_model("basic_block"),
+        "composite": op_model("composite"),
+        "forward_state_dict": op_forward_state_dict,
+        "forward_safetensors": op_forward_safetensors,
+        "save_safetensors": op_save_safetensors,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Server loop
+# ------------------------------------------------------------------------------------------------
+
+def handle(header, raw):
+    if TORCH_ERROR is not None:
+        send({"ok": False, "error": TORCH_ERROR})
+        return
+    op = header.get("op")
+    fn = OPS.get(op)
+    if fn is None:
+        send({"ok": False, "error": "unknown op %r; known: %s" % (op, ", ".join(sorted(OPS)))})
+        return
+    args = header.get("args") or {}
+    dtype = torch.float64 if str(args.get("dtype", "float64")) == "float64" else torch.float32
+    tensors = {}
+    for name, (shape, kind, blob) in raw.items():
+        if kind == "I64":
+            a = np.frombuffer(blob, dtype="<i8").reshape(shape)
+            tensors[name] = torch.from_numpy(a.copy())
+        else:
+            a = np.frombuffer(blob, dtype="<f4").reshape(shape)
+            tensors[name] = torch.from_numpy(a.copy()).to(dtype)
+    with torch.no_grad():
+        fn(args, tensors)
+
+
+def main():
+    if torch is not None:
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+    while True:
+        prefix = read_exact(4)
+        if prefix is None:
+            return 0
+        (length,) = struct.unpack("<I", prefix)
+        body = read_exact(length)
+        if body is None:
+            return 0
+        try:
+            header = json.loads(body.decode("utf-8"))
+            if not isinstance(header, dict):
+                raise ValueError("the header must be a JSON object")
+        except Exception as exc:
+            # The payload size is unknown: report and go on reading (the client sent garbage).
+            send({"ok": False, "error": "bad request header: %s: %s" % (type(exc).__name__, exc)})
+            continue
+        # Always consume the payload the header announces, even if the request is bad later.
+        raw, bad = {}, None
+        for entry in header.get("tensors") or []:
+            try:
+                name, shape = str(entry["name"]), [int(d) for d in entry["shape"]]
+                kind = str(entry.get("dtype", "F32"))
+                size = numel(shape) * DTYPE_SIZES[kind]
+            except Exception as exc:
+                bad = "bad tensor entry %r: %s: %s" % (entry, type(exc).__name__, exc)
+                break
+            blob = read_exact(size)
+            if blob is None:
+                return 0
+            raw[name] = (shape, kind, blob)
+        if bad is not None:
+            send({"ok": False, "error": bad})
+            continue
+        try:
+            handle(header, raw)
+        except Exception as exc:
+            sys.stderr.write(traceback.format_exc())
+            sys.stderr.flush()
+            send({"ok": False, "error": "%s: %s" % (type(exc).__name__, exc)})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
