@@ -178,6 +178,52 @@ public struct CnnBatchNorm2dParams
     public float Epsilon;
 }
 
+/// <summary>
+/// SGD hyper-parameters (torch.optim.SGD).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct CnnSgdParams
+{
+    public float LearningRate;
+    public float Momentum;
+    public float Dampening;
+    public float WeightDecay;
+    /// <summary>
+    /// 0 or 1; needs momentum &gt; 0 and dampening = 0.
+    /// </summary>
+    public int Nesterov;
+}
+
+/// <summary>
+/// Adam / AdamW hyper-parameters (torch.optim.Adam, torch.optim.AdamW).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct CnnAdamParams
+{
+    public float LearningRate;
+    public float Beta1;
+    public float Beta2;
+    public float Epsilon;
+    public float WeightDecay;
+    /// <summary>
+    /// 0: Adam (L2 added to the gradient); 1: AdamW (decoupled: p *= 1 - lr * weight_decay).
+    /// </summary>
+    public int DecoupledWeightDecay;
+}
+
+/// <summary>
+/// RMSprop hyper-parameters (torch.optim.RMSprop, centered = False).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct CnnRmspropParams
+{
+    public float LearningRate;
+    public float Alpha;
+    public float Epsilon;
+    public float WeightDecay;
+    public float Momentum;
+}
+
 public static unsafe partial class NativeMethods
 {
     public const string LibraryName = "cnnnative";
@@ -276,6 +322,15 @@ public static unsafe partial class NativeMethods
     public static partial void cnn_free(void* pointer);
 
     /// <summary>
+    /// Gives back to the system the freed blocks this library keeps for reuse. Freed blocks of
+    /// 64 KiB or more are cached (up to CNN_MEMORY_CACHE_MB, default 256; 0 disables) so that a
+    /// training loop re-allocating the same sizes every step does not page-fault them in again.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial void cnn_trim_memory();
+
+    /// <summary>
     /// Counters of native memory owned by this library: blocks and bytes live now (cnn_alloc
     /// blocks and context scratch), and the number of allocations made since the process started.
     /// Lets tests prove that nothing leaks and that steady-state calls allocate nothing.
@@ -372,4 +427,162 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial CnnStatus cnn_add_forward(nint context, long count, float* a, float* b, CnnActivation activation, float* output);
+
+    /// <summary>
+    /// Gradient of cnn_conv2d_forward (without activation) w.r.t. its input:
+    /// grad_input[N, C, H, W] from grad_output[N, OC, OH, OW] and weight.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_conv2d_backward_data(nint context, CnnConv2dParams* @params, float* grad_output, float* weight, int accumulate, float* grad_input);
+
+    /// <summary>
+    /// Gradients of cnn_conv2d_forward (without activation) w.r.t. weight (summed over the batch and
+    /// every output position: the weights are shared) and bias.
+    /// </summary>
+    /// <param name="grad_bias">[out_channels], or NULL when the convolution has no bias.</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_conv2d_backward_weights(nint context, CnnConv2dParams* @params, float* input, float* grad_output, int accumulate, float* grad_weight, float* grad_bias);
+
+    /// <summary>
+    /// Gradient of cnn_pool2d_forward. Max pooling routes each output gradient to the first maximum
+    /// of its window in row-major order; among NaNs the last one wins (PyTorch's `v &gt; best || isnan(v)`
+    /// scan). Average pooling spreads it with the forward's divisor; L^p pooling differentiates
+    /// PyTorch's composite (avg_pool of x^p, times kH*kW, ^(1/p)) exactly, recomputing from input.
+    /// </summary>
+    /// <param name="input">the forward input (required for max and L^p; may be NULL for average)</param>
+    /// <param name="output">unused (L^p recomputes its window sums from input); may be NULL</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_pool2d_backward(nint context, CnnPool2dParams* @params, float* input, float* output, float* grad_output, int accumulate, float* grad_input);
+
+    /// <summary>
+    /// Gradient of cnn_global_average_pool2d_forward: grad_input = grad_output / (H*W), broadcast.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_global_average_pool2d_backward(nint context, int batch, int channels, int height, int width, float* grad_output, int accumulate, float* grad_input);
+
+    /// <summary>
+    /// Batch norm in training mode (PyTorch semantics): normalises with the batch mean and biased
+    /// variance over (N, H, W); if running_mean/running_var are given, updates them in place:
+    /// running = (1 - momentum) * running + momentum * batch_stat, using the UNBIASED variance
+    /// (m / (m - 1), m = N*H*W) for running_var. Needs N*H*W &gt;= 2.
+    /// </summary>
+    /// <param name="weight">, bias            gamma, beta [C], or NULL for 1, 0</param>
+    /// <param name="running_mean">, running_var [C] updated in place, or both NULL (track_running_stats=False)</param>
+    /// <param name="momentum">in [0, 1]</param>
+    /// <param name="save_mean">, save_invstd  [C] outputs for the backward pass: batch mean, 1/sqrt(var+eps)</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_batch_norm2d_training_forward(nint context, CnnBatchNorm2dParams* @params, float* input, float* weight, float* bias, float momentum, float* running_mean, float* running_var, float* save_mean, float* save_invstd, float* output);
+
+    /// <summary>
+    /// Gradient of batch norm. With batch_statistics = 1 (training mode), mean/invstd are the saved
+    /// batch statistics and the gradient flows through them; with 0 (eval mode, e.g. a frozen
+    /// backbone), they are the running mean and 1/sqrt(running_var + eps) and act as constants.
+    /// </summary>
+    /// <param name="grad_weight">, grad_bias [C], or NULL when not wanted (no affine, or frozen)</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_batch_norm2d_backward(nint context, CnnBatchNorm2dParams* @params, float* input, float* grad_output, float* weight, float* mean, float* invstd, int batch_statistics, int accumulate, float* grad_input, float* grad_weight, float* grad_bias);
+
+    /// <summary>
+    /// Gradient of an activation, computed from its forward OUTPUT (so fused epilogues need no
+    /// extra buffer): ReLU: g * (y &gt; 0); sigmoid: g * y * (1 - y); tanh: g * (1 - y^2).
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_activation_backward(nint context, CnnActivation activation, long count, float* output, float* grad_output, int accumulate, float* grad_input);
+
+    /// <summary>
+    /// Gradient of cnn_linear_forward (without activation) w.r.t. its input.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_linear_backward_data(nint context, int batch, int in_features, int out_features, float* grad_output, float* weight, int accumulate, float* grad_input);
+
+    /// <summary>
+    /// Gradients of cnn_linear_forward w.r.t. weight [out, in] and bias [out] (bias may be NULL).
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_linear_backward_weights(nint context, int batch, int in_features, int out_features, float* input, float* grad_output, int accumulate, float* grad_weight, float* grad_bias);
+
+    /// <summary>
+    /// Gradient of cnn_softmax_forward, from its forward output (softmax or log-softmax).
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_softmax_backward(nint context, int outer, int classes, int inner, int log_softmax, float* output, float* grad_output, int accumulate, float* grad_input);
+
+    /// <summary>
+    /// Softmax cross-entropy with integer labels, mean over the batch (PyTorch's
+    /// F.cross_entropy(logits, labels, label_smoothing=s)). Labels must be in [0, classes).
+    /// </summary>
+    /// <param name="out_loss">receives the scalar loss</param>
+    /// <param name="grad_logits">if not NULL, receives d(loss)/d(logits) [batch, classes] (overwritten)</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_cross_entropy(nint context, int batch, int classes, float* logits, int* labels, float label_smoothing, float* out_loss, float* grad_logits);
+
+    /// <summary>
+    /// Mean squared error, mean over count elements; grad_prediction (nullable) = 2 (p - t) / count.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_mse_loss(nint context, long count, float* prediction, float* target, float* out_loss, float* grad_prediction);
+
+    /// <summary>
+    /// Inverted dropout: mask[i] = 0 with probability p, else 1/(1-p); output = input * mask.
+    /// The same (seed, count, p) always gives the same mask, whatever the thread count.
+    /// </summary>
+    /// <param name="p">in [0, 1)</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_dropout_forward(nint context, long count, float p, long seed, float* input, float* mask, float* output);
+
+    /// <summary>
+    /// output[i] = a[i] * b[i] (dropout's backward; gating). output may alias a or b.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_mul_forward(nint context, long count, float* a, float* b, float* output);
+
+    /// <summary>
+    /// y[i] += alpha * x[i] (gradient accumulation).
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_axpy(nint context, long count, float alpha, float* x, float* y);
+
+    /// <summary>
+    /// Sum of squares in double precision (gradient-norm clipping).
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_sum_squares(nint context, long count, float* x, double* out_sum);
+
+    /// <summary>
+    /// One SGD step on count parameters. momentum_buffer [count] is required when momentum &gt; 0;
+    /// step is the 1-based step number (step 1 initialises the buffer with the gradient, as torch).
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_sgd_step(nint context, CnnSgdParams* @params, long count, long step, float* parameter, float* grad, float* momentum_buffer);
+
+    /// <summary>
+    /// One Adam(W) step; step is 1-based (bias correction); exp_avg and exp_avg_sq start at 0.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_adam_step(nint context, CnnAdamParams* @params, long count, long step, float* parameter, float* grad, float* exp_avg, float* exp_avg_sq);
+
+    /// <summary>
+    /// One RMSprop step; square_avg starts at 0; momentum_buffer required when momentum &gt; 0.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_rmsprop_step(nint context, CnnRmspropParams* @params, long count, float* parameter, float* grad, float* square_avg, float* momentum_buffer);
 }

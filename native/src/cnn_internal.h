@@ -134,6 +134,105 @@ typedef cnn_status (*cnn_softmax_kernel)(cnn_context* ctx, int32_t outer, int32_
 typedef cnn_status (*cnn_add_kernel)(cnn_context* ctx, int64_t count, const float* a,
                                      const float* b, cnn_activation activation, float* output);
 
+
+/* Training kernels: the public function's arguments after validation (conv/pool also get the
+ * computed output size). `accumulate` is 0 (overwrite) or 1 (add into the gradient buffer). */
+typedef cnn_status cnn_conv2d_backward_data_kernel_fn(cnn_context* ctx, const cnn_conv2d_params* p,
+                                                      int32_t out_height, int32_t out_width,
+                                                      const float* grad_output,
+                                                      const float* weight, int32_t accumulate,
+                                                      float* grad_input);
+typedef cnn_status cnn_conv2d_backward_weights_kernel_fn(cnn_context* ctx,
+                                                         const cnn_conv2d_params* p,
+                                                         int32_t out_height, int32_t out_width,
+                                                         const float* input,
+                                                         const float* grad_output,
+                                                         int32_t accumulate, float* grad_weight,
+                                                         float* grad_bias);
+typedef cnn_status cnn_pool2d_backward_kernel_fn(cnn_context* ctx, const cnn_pool2d_params* p,
+                                                 int32_t out_height, int32_t out_width,
+                                                 const float* input, const float* output,
+                                                 const float* grad_output, int32_t accumulate,
+                                                 float* grad_input);
+typedef cnn_status cnn_global_average_pool2d_backward_kernel_fn(cnn_context* ctx, int64_t planes,
+                                                                int64_t plane_size,
+                                                                const float* grad_output,
+                                                                int32_t accumulate,
+                                                                float* grad_input);
+typedef cnn_status cnn_batch_norm2d_training_forward_kernel_fn(
+    cnn_context* ctx, const cnn_batch_norm2d_params* p, const float* input, const float* weight,
+    const float* bias, float momentum, float* running_mean, float* running_var, float* save_mean,
+    float* save_invstd, float* output);
+typedef cnn_status cnn_batch_norm2d_backward_kernel_fn(
+    cnn_context* ctx, const cnn_batch_norm2d_params* p, const float* input,
+    const float* grad_output, const float* weight, const float* mean, const float* invstd,
+    int32_t batch_statistics, int32_t accumulate, float* grad_input, float* grad_weight,
+    float* grad_bias);
+typedef cnn_status cnn_activation_backward_kernel_fn(cnn_context* ctx, cnn_activation activation,
+                                                     int64_t count, const float* output,
+                                                     const float* grad_output,
+                                                     int32_t accumulate, float* grad_input);
+typedef cnn_status cnn_linear_backward_data_kernel_fn(cnn_context* ctx, int32_t batch,
+                                                      int32_t in_features, int32_t out_features,
+                                                      const float* grad_output,
+                                                      const float* weight, int32_t accumulate,
+                                                      float* grad_input);
+typedef cnn_status cnn_linear_backward_weights_kernel_fn(cnn_context* ctx, int32_t batch,
+                                                         int32_t in_features,
+                                                         int32_t out_features,
+                                                         const float* input,
+                                                         const float* grad_output,
+                                                         int32_t accumulate, float* grad_weight,
+                                                         float* grad_bias);
+typedef cnn_status cnn_softmax_backward_kernel_fn(cnn_context* ctx, int32_t outer, int32_t classes,
+                                                  int32_t inner, int32_t log_softmax,
+                                                  const float* output, const float* grad_output,
+                                                  int32_t accumulate, float* grad_input);
+typedef cnn_status cnn_cross_entropy_kernel_fn(cnn_context* ctx, int32_t batch, int32_t classes,
+                                               const float* logits, const int32_t* labels,
+                                               float label_smoothing, float* out_loss,
+                                               float* grad_logits);
+typedef cnn_status cnn_mse_loss_kernel_fn(cnn_context* ctx, int64_t count,
+                                          const float* prediction, const float* target,
+                                          float* out_loss, float* grad_prediction);
+typedef cnn_status cnn_dropout_kernel_fn(cnn_context* ctx, int64_t count, float p, int64_t seed,
+                                         const float* input, float* mask, float* output);
+typedef cnn_status cnn_mul_kernel_fn(cnn_context* ctx, int64_t count, const float* a,
+                                     const float* b, float* output);
+typedef cnn_status cnn_axpy_kernel_fn(cnn_context* ctx, int64_t count, float alpha,
+                                      const float* x, float* y);
+typedef cnn_status cnn_sum_squares_kernel_fn(cnn_context* ctx, int64_t count, const float* x,
+                                             double* out_sum);
+typedef cnn_status cnn_sgd_step_kernel_fn(cnn_context* ctx, const cnn_sgd_params* p,
+                                          int64_t count, int64_t step, float* parameter,
+                                          const float* grad, float* momentum_buffer);
+typedef cnn_status cnn_adam_step_kernel_fn(cnn_context* ctx, const cnn_adam_params* p,
+                                           int64_t count, int64_t step, float* parameter,
+                                           const float* grad, float* exp_avg,
+                                           float* exp_avg_sq);
+typedef cnn_status cnn_rmsprop_step_kernel_fn(cnn_context* ctx, const cnn_rmsprop_params* p,
+                                              int64_t count, float* parameter, const float* grad,
+                                              float* square_avg, float* momentum_buffer);
+typedef cnn_conv2d_backward_data_kernel_fn* cnn_conv2d_backward_data_kernel;
+typedef cnn_conv2d_backward_weights_kernel_fn* cnn_conv2d_backward_weights_kernel;
+typedef cnn_pool2d_backward_kernel_fn* cnn_pool2d_backward_kernel;
+typedef cnn_global_average_pool2d_backward_kernel_fn* cnn_global_average_pool2d_backward_kernel;
+typedef cnn_batch_norm2d_training_forward_kernel_fn* cnn_batch_norm2d_training_forward_kernel;
+typedef cnn_batch_norm2d_backward_kernel_fn* cnn_batch_norm2d_backward_kernel;
+typedef cnn_activation_backward_kernel_fn* cnn_activation_backward_kernel;
+typedef cnn_linear_backward_data_kernel_fn* cnn_linear_backward_data_kernel;
+typedef cnn_linear_backward_weights_kernel_fn* cnn_linear_backward_weights_kernel;
+typedef cnn_softmax_backward_kernel_fn* cnn_softmax_backward_kernel;
+typedef cnn_cross_entropy_kernel_fn* cnn_cross_entropy_kernel;
+typedef cnn_mse_loss_kernel_fn* cnn_mse_loss_kernel;
+typedef cnn_dropout_kernel_fn* cnn_dropout_kernel;
+typedef cnn_mul_kernel_fn* cnn_mul_kernel;
+typedef cnn_axpy_kernel_fn* cnn_axpy_kernel;
+typedef cnn_sum_squares_kernel_fn* cnn_sum_squares_kernel;
+typedef cnn_sgd_step_kernel_fn* cnn_sgd_step_kernel;
+typedef cnn_adam_step_kernel_fn* cnn_adam_step_kernel;
+typedef cnn_rmsprop_step_kernel_fn* cnn_rmsprop_step_kernel;
+
 /* One table per ISA; an ISA without its own kernel for an op points at the next-best one,
  * with the scalar reference always the last fallback. */
 struct cnn_kernel_table {
@@ -147,6 +246,26 @@ struct cnn_kernel_table {
     cnn_linear_kernel linear;
     cnn_softmax_kernel softmax;
     cnn_add_kernel add;
+    /* training */
+    cnn_conv2d_backward_data_kernel conv2d_backward_data;
+    cnn_conv2d_backward_weights_kernel conv2d_backward_weights;
+    cnn_pool2d_backward_kernel pool2d_backward;
+    cnn_global_average_pool2d_backward_kernel global_average_pool2d_backward;
+    cnn_batch_norm2d_training_forward_kernel batch_norm2d_training_forward;
+    cnn_batch_norm2d_backward_kernel batch_norm2d_backward;
+    cnn_activation_backward_kernel activation_backward;
+    cnn_linear_backward_data_kernel linear_backward_data;
+    cnn_linear_backward_weights_kernel linear_backward_weights;
+    cnn_softmax_backward_kernel softmax_backward;
+    cnn_cross_entropy_kernel cross_entropy;
+    cnn_mse_loss_kernel mse_loss;
+    cnn_dropout_kernel dropout;
+    cnn_mul_kernel mul;
+    cnn_axpy_kernel axpy;
+    cnn_sum_squares_kernel sum_squares;
+    cnn_sgd_step_kernel sgd_step;
+    cnn_adam_step_kernel adam_step;
+    cnn_rmsprop_step_kernel rmsprop_step;
 };
 
 const cnn_kernel_table* cnn_kernels_for_isa(cnn_isa isa);
@@ -182,6 +301,31 @@ cnn_status cnn_f32_add_scalar(cnn_context*, int64_t, const float*, const float*,
                               float*);
 cnn_status cnn_f32_add_avx2(cnn_context*, int64_t, const float*, const float*, cnn_activation,
                             float*);
+
+
+/* Training kernels: cnn_f32_<op>_scalar in kernels/f32-<op>-scalar.c and cnn_f32_<op>_avx2 in
+ * kernels/f32-<op>-avx2.c. Declared with their table type so a signature drift fails to compile. */
+#define CNN_DECLARE_KERNEL(type, name) \
+    extern type##_kernel_fn cnn_f32_##name##_scalar, cnn_f32_##name##_avx2
+CNN_DECLARE_KERNEL(cnn_conv2d_backward_data, conv2d_backward_data);
+CNN_DECLARE_KERNEL(cnn_conv2d_backward_weights, conv2d_backward_weights);
+CNN_DECLARE_KERNEL(cnn_pool2d_backward, pool2d_backward);
+CNN_DECLARE_KERNEL(cnn_global_average_pool2d_backward, gavgpool_backward);
+CNN_DECLARE_KERNEL(cnn_batch_norm2d_training_forward, batchnorm_training);
+CNN_DECLARE_KERNEL(cnn_batch_norm2d_backward, batchnorm_backward);
+CNN_DECLARE_KERNEL(cnn_activation_backward, activation_backward);
+CNN_DECLARE_KERNEL(cnn_linear_backward_data, linear_backward_data);
+CNN_DECLARE_KERNEL(cnn_linear_backward_weights, linear_backward_weights);
+CNN_DECLARE_KERNEL(cnn_softmax_backward, softmax_backward);
+CNN_DECLARE_KERNEL(cnn_cross_entropy, cross_entropy);
+CNN_DECLARE_KERNEL(cnn_mse_loss, mse_loss);
+CNN_DECLARE_KERNEL(cnn_dropout, dropout);
+CNN_DECLARE_KERNEL(cnn_mul, mul);
+CNN_DECLARE_KERNEL(cnn_axpy, axpy);
+CNN_DECLARE_KERNEL(cnn_sum_squares, sum_squares);
+CNN_DECLARE_KERNEL(cnn_sgd_step, sgd_step);
+CNN_DECLARE_KERNEL(cnn_adam_step, adam_step);
+CNN_DECLARE_KERNEL(cnn_rmsprop_step, rmsprop_step);
 
 /* Scalar activation of one value: the single definition every kernel's epilogue agrees with. */
 float cnn_activation_scalar_apply(cnn_activation activation, float x);

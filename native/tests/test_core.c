@@ -189,6 +189,35 @@ static void test_scratch(void) {
            (long long)blocks0, (long long)blocks);
 }
 
+/* Freed large blocks are reused (no page faults per training step) and trimmed on request. */
+static void test_block_cache(void) {
+    int64_t blocks0, bytes0, total0, blocks, bytes, total;
+    cnn_get_memory_stats(&blocks0, &bytes0, &total0);
+    void* a = NULL;
+    EXPECT_STATUS(cnn_alloc(1 << 20, &a), CNN_STATUS_SUCCESS);
+    if (a == NULL) return;
+    memset(a, 0x5a, 1 << 20);
+    cnn_free(a);
+    void* b = NULL;
+    EXPECT_STATUS(cnn_alloc((1 << 20) - 100, &b), CNN_STATUS_SUCCESS);
+    EXPECT(b == a, "a freed 1 MiB block is reused for a slightly smaller request");
+    int zero = 1;
+    for (int i = 0; b && i < (1 << 20) - 100; i++) zero &= ((unsigned char*)b)[i] == 0;
+    EXPECT(zero, "a reused block is zero-filled again by cnn_alloc");
+    cnn_get_memory_stats(&blocks, &bytes, &total);
+    EXPECT(blocks == blocks0 + 1 && bytes == bytes0 + (1 << 20) - 100,
+           "a cached block counts as live only while the caller holds it");
+    cnn_free(b);
+    void* c = NULL;
+    EXPECT_STATUS(cnn_alloc(1 << 18, &c), CNN_STATUS_SUCCESS);
+    EXPECT(c != a, "a block more than twice the request is not handed out");
+    cnn_free(c);
+    cnn_trim_memory();
+    cnn_trim_memory();
+    cnn_get_memory_stats(&blocks, &bytes, &total);
+    EXPECT(blocks == blocks0 && bytes == bytes0, "all freed");
+}
+
 int main(void) {
     test_version_and_errors();
     test_context_api();
@@ -196,5 +225,6 @@ int main(void) {
     test_memory();
     test_thread_pool();
     test_scratch();
+    test_block_cache();
     return test_finish("test_core");
 }

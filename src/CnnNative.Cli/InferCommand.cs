@@ -7,7 +7,7 @@ using CnnNative.Models;
 namespace CnnNative.Cli;
 
 /// <summary>
-/// <c>cnn infer</c> / <c>cnn demo</c>: LeNet-5 over the 10,000 Fashion-MNIST test images.
+/// <c>cnn infer</c>: LeNet-5 over the 10,000 Fashion-MNIST test images.
 /// The data is read first (not timed); one warm-up batch runs; then the whole set is timed,
 /// reusing one input tensor and one probability tensor per batch size (the full batch and, if
 /// the set does not divide evenly, the last partial one), so the loop itself allocates only
@@ -19,17 +19,8 @@ internal static class InferCommand
     private const string LabelsFile = "t10k-labels-idx1-ubyte.gz";
     private const int ClassCount = 10;
 
-    public static int Run(InferSettings settings, TextWriter output, bool demo)
+    public static int Run(InferSettings settings, TextWriter output)
     {
-        if (demo)
-        {
-            output.WriteLine("cnn demo: LeNet-5 inference on the Fashion-MNIST test set (10,000 real 28x28 images).");
-            output.WriteLine("It loads the IDX files, runs one warm-up batch, times the full set (images/s, IO excluded),");
-            output.WriteLine("prints the top-1 class and softmax probability of the first images, and the accuracy.");
-            output.WriteLine("Same as: cnn infer --model lenet5 (see 'cnn infer --help' for the options).");
-            output.WriteLine();
-        }
-
         // 1. Execution settings (per calling thread: this one runs every forward pass).
         CnnIsa isa = IsaNames.Parse(settings.Isa);
         if (isa != CnnIsa.Auto && !Cnn.IsSupported(isa))
@@ -52,15 +43,23 @@ internal static class InferCommand
         Cnn.ManualSeed(settings.Seed);
         using var model = new LeNet5();
         model.Eval();
+        string inputs = "pixels in [0, 1]";
         if (settings.Weights is not null)
         {
             LoadWeights(model, settings.Weights);
+            // Weights from `cnn train` come with the normalisation they were trained with.
+            if (ModelCard.TryLoad(settings.Weights) is { } card)
+            {
+                new CnnNative.Data.Normalization([card.NormalizationMean], [card.NormalizationStd]).Apply(images, pixels);
+                inputs = string.Create(CultureInfo.InvariantCulture,
+                    $"(pixel - {card.NormalizationMean:F4}) / {card.NormalizationStd:F4}, from {ModelCard.PathFor(settings.Weights)}");
+            }
         }
 
         output.WriteLine($"Model:   LeNet-5 ({model.ParameterCount():N0} parameters)");
         output.WriteLine(settings.Weights is null
-            ? $"Weights: RANDOM (seed {settings.Seed}); no --weights given, so predictions and accuracy are chance level (~10%). Training arrives in a later issue."
-            : $"Weights: {settings.Weights}");
+            ? $"Weights: RANDOM (seed {settings.Seed}); no --weights given, so predictions and accuracy are chance level (~10%). Train some with 'cnn train'."
+            : $"Weights: {settings.Weights}; inputs {inputs}");
         output.WriteLine($"Data:    {settings.DataDirectory}: {count:N0} test images {side}x{side} (loaded in {loadClock.Elapsed.TotalMilliseconds:F0} ms, not timed)");
         output.WriteLine($"Run:     isa {IsaNames.ToName(Cnn.Isa)}, {Cnn.NumThreads} thread(s), batch {settings.BatchSize}, version {Cnn.Version}");
         output.WriteLine();
@@ -130,6 +129,8 @@ internal static class InferCommand
         Tensor input, Tensor probabilities, int[] predicted, float[] confidence)
     {
         input.CopyFrom(images.AsSpan(start * pixels, size * pixels));
+        // Inference: no autograd graph (it would keep every activation alive until disposal).
+        using (Autograd.NoGrad())
         using (Tensor logits = model.Forward(input))
         {
             Functional.Softmax(logits, 1, probabilities);

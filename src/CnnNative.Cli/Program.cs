@@ -4,7 +4,7 @@ using System.CommandLine.Parsing;
 namespace CnnNative.Cli;
 
 /// <summary>
-/// Entry point of the <c>cnn</c> tool. Commands: <c>info</c>, <c>infer</c>, <c>demo</c>.
+/// Entry point of the <c>cnn</c> tool. Commands: <c>info</c>, <c>infer</c>, <c>train</c>, <c>eval</c>, <c>demo</c>.
 /// Exit codes: 0 success, 1 unexpected failure (a bug), 2 bad usage or missing/invalid input
 /// (unknown option, bad option value, missing dataset, unreadable weights).
 /// </summary>
@@ -51,7 +51,7 @@ public static class Program
 
     internal static RootCommand BuildCommandLine()
     {
-        var root = new RootCommand("CnnNative: a CNN inference library with a C compute core (scalar reference + AVX2 kernels).");
+        var root = new RootCommand("CnnNative: a CNN library with a C compute core (scalar reference + AVX2 kernels): inference and training.");
 
         var info = new Command("info", "Print the library version, supported instruction sets, the one in use and the hardware threads.");
         info.SetAction(_ => InfoCommand.Run(Console.Out));
@@ -60,13 +60,25 @@ public static class Program
         var inferOptions = new InferOptionSet();
         var infer = new Command("infer", "Run a model over the Fashion-MNIST test set (10,000 images): throughput, sample predictions, accuracy.");
         inferOptions.AddTo(infer);
-        infer.SetAction(parseResult => InferCommand.Run(inferOptions.Read(parseResult), Console.Out, demo: false));
+        infer.SetAction(parseResult => InferCommand.Run(inferOptions.Read(parseResult), Console.Out));
         root.Add(infer);
 
-        var demo = new Command("demo", "Run LeNet-5 inference on Fashion-MNIST with the default settings (what ./build.sh demo calls).");
-        var demoOptions = new InferOptionSet();
+        var trainOptions = new TrainOptionSet();
+        var train = new Command("train", "Train a model on the Fashion-MNIST training set (validation split, early stopping, CSV log, best weights as safetensors), then report its test accuracy.");
+        trainOptions.AddTo(train);
+        train.SetAction(parseResult => TrainCommand.Run(trainOptions.Read(parseResult), Console.Out));
+        root.Add(train);
+
+        var evalOptions = new EvalOptionSet();
+        var eval = new Command("eval", "Evaluate trained weights on the 10,000 Fashion-MNIST test images: accuracy and confusion matrix.");
+        evalOptions.AddTo(eval);
+        eval.SetAction(parseResult => EvalCommand.Run(evalOptions.Read(parseResult), Console.Out));
+        root.Add(eval);
+
+        var demoOptions = new DemoOptionSet();
+        var demo = new Command("demo", "Train LeNet-5 on Fashion-MNIST for 2 epochs (Adam), then evaluate it on the test set (what ./build.sh demo runs).");
         demoOptions.AddTo(demo);
-        demo.SetAction(parseResult => InferCommand.Run(demoOptions.Read(parseResult), Console.Out, demo: true));
+        demo.SetAction(parseResult => DemoCommand.Run(demoOptions.Read(parseResult), Console.Out));
         root.Add(demo);
 
         return root;
@@ -86,7 +98,7 @@ internal sealed class CliException(string message, int exitCode = ExitCodes.Usag
     public int ExitCode { get; } = exitCode;
 }
 
-/// <summary>The options of <c>cnn infer</c> (and <c>cnn demo</c>, which accepts the same ones).</summary>
+/// <summary>The options of <c>cnn infer</c>.</summary>
 internal sealed class InferOptionSet
 {
     public const string DefaultDataDirectory = "/usr/share/datasets/fashion-mnist";

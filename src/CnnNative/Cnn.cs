@@ -95,6 +95,14 @@ public static unsafe class Cnn
     }
 
     /// <summary>
+    /// Returns to the system the freed native blocks the library keeps for reuse (freed blocks of
+    /// 64 KiB or more are cached, up to <c>CNN_MEMORY_CACHE_MB</c>, default 256 MiB, so a training
+    /// loop does not page-fault its buffers in again every step). Call it after training when the
+    /// memory is wanted elsewhere.
+    /// </summary>
+    public static void TrimMemory() => NativeMethods.cnn_trim_memory();
+
+    /// <summary>
     /// The shared generator for layer initialisation, seeded by <see cref="ManualSeed"/>. Thread-safe
     /// (every call is serialized); keep the reference, <see cref="ManualSeed"/> reseeds this same object.
     /// </summary>

@@ -15,8 +15,12 @@ namespace CnnNative;
 /// <see cref="Cnn.NumThreads"/>). Where the native op allows it (activations, batch norm, softmax,
 /// add) <c>output</c> may be the input itself, for in-place use; convolution, pooling and linear
 /// need an output that does not share storage with their inputs.
+/// <para>Autograd: with grad mode on (<see cref="Autograd.IsEnabled"/>) and any input requiring grad, an op
+/// records a node on its output (<see cref="Tensor.GradFn"/>) keeping what its backward pass needs.
+/// In-place use is then checked: a leaf that requires grad cannot be an output, and storage saved for a
+/// backward pass that is overwritten afterwards makes <see cref="Tensor.Backward()"/> throw.</para>
 /// </remarks>
-public static unsafe class Functional
+public static unsafe partial class Functional
 {
     // ------------------------------------------------------------------------------------------
     // Convolution
@@ -79,12 +83,21 @@ public static unsafe class Functional
             CheckNotAliased(output, bias, nameof(bias));
         }
 
-        using TensorPin pi = input.Pin();
-        using TensorPin pw = weight.Pin();
-        using TensorPin pb = Tensor.PinOrNull(bias);
-        using TensorPin po = output.Pin();
-        Native.Check(NativeMethods.cnn_conv2d_forward(
-            Native.ContextPointer, &p, pi.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
+        bool record = BeginWrite(output, Autograd.ShouldRecord(input, weight, bias));
+        int inputVersion = input.Storage.Version, weightVersion = weight.Storage.Version;
+        using (TensorPin pi = input.Pin())
+        using (TensorPin pw = weight.Pin())
+        using (TensorPin pb = Tensor.PinOrNull(bias))
+        using (TensorPin po = output.Pin())
+        {
+            Native.Check(NativeMethods.cnn_conv2d_forward(
+                Native.ContextPointer, &p, pi.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
+        }
+
+        output.MarkWritten();
+        output.SetGradFn(record
+            ? new Conv2dNode(p, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
+            : null);
         return output;
     }
 
@@ -174,10 +187,16 @@ public static unsafe class Functional
         }
 
         CheckNotAliased(output, input, nameof(input));
-        using TensorPin pi = input.Pin();
-        using TensorPin po = output.Pin();
-        Native.Check(NativeMethods.cnn_global_average_pool2d_forward(
-            Native.ContextPointer, s[0], s[1], s[2], s[3], pi.Pointer, po.Pointer));
+        bool record = BeginWrite(output, Autograd.ShouldRecord(input));
+        using (TensorPin pi = input.Pin())
+        using (TensorPin po = output.Pin())
+        {
+            Native.Check(NativeMethods.cnn_global_average_pool2d_forward(
+                Native.ContextPointer, s[0], s[1], s[2], s[3], pi.Pointer, po.Pointer));
+        }
+
+        output.MarkWritten();
+        output.SetGradFn(record ? new GlobalAvgPool2dNode(s[0], s[1], s[2], s[3], input, output) : null);
         return output;
     }
 
@@ -244,14 +263,32 @@ public static unsafe class Functional
     {
         CnnBatchNorm2dParams p = PrepareBatchNorm2d(input, runningMean, runningVar, weight, bias, eps);
         CheckOutput(output, input.Dims);
-        using TensorPin pi = input.Pin();
-        using TensorPin pm = runningMean.Pin();
-        using TensorPin pv = runningVar.Pin();
-        using TensorPin pw = Tensor.PinOrNull(weight);
-        using TensorPin pb = Tensor.PinOrNull(bias);
-        using TensorPin po = output.Pin();
-        Native.Check(NativeMethods.cnn_batch_norm2d_inference(
-            Native.ContextPointer, &p, pi.Pointer, pm.Pointer, pv.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
+        bool record = BeginWrite(output, Autograd.ShouldRecord(input, weight, bias));
+        int inputVersion = input.Storage.Version, weightVersion = weight?.Storage.Version ?? 0;
+        NativeBuffer? stats = record ? EvalStatistics(runningMean, runningVar, eps) : null;
+        try
+        {
+            using (TensorPin pi = input.Pin())
+            using (TensorPin pm = runningMean.Pin())
+            using (TensorPin pv = runningVar.Pin())
+            using (TensorPin pw = Tensor.PinOrNull(weight))
+            using (TensorPin pb = Tensor.PinOrNull(bias))
+            using (TensorPin po = output.Pin())
+            {
+                Native.Check(NativeMethods.cnn_batch_norm2d_inference(
+                    Native.ContextPointer, &p, pi.Pointer, pm.Pointer, pv.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
+            }
+        }
+        catch
+        {
+            stats?.Dispose();
+            throw;
+        }
+
+        output.MarkWritten();
+        output.SetGradFn(record
+            ? new BatchNorm2dNode(p, (CnnActivation)activation, batchStatistics: false, input, inputVersion, weight, weightVersion, bias, stats!, output)
+            : null);
         return output;
     }
 
@@ -321,10 +358,16 @@ public static unsafe class Functional
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckOutput(output, input.Dims);
-        using TensorPin pi = input.Pin();
-        using TensorPin po = output.Pin();
-        Native.Check(NativeMethods.cnn_activation_forward(
-            Native.ContextPointer, (CnnActivation)activation, input.Length, pi.Pointer, po.Pointer));
+        bool record = BeginWrite(output, Autograd.ShouldRecord(input));
+        using (TensorPin pi = input.Pin())
+        using (TensorPin po = output.Pin())
+        {
+            Native.Check(NativeMethods.cnn_activation_forward(
+                Native.ContextPointer, (CnnActivation)activation, input.Length, pi.Pointer, po.Pointer));
+        }
+
+        output.MarkWritten();
+        output.SetGradFn(record ? new ActivationNode((CnnActivation)activation, input, output) : null);
         return output;
     }
 
@@ -386,12 +429,21 @@ public static unsafe class Functional
             CheckNotAliased(output, bias, nameof(bias));
         }
 
-        using TensorPin pi = input.Pin();
-        using TensorPin pw = weight.Pin();
-        using TensorPin pb = Tensor.PinOrNull(bias);
-        using TensorPin po = output.Pin();
-        Native.Check(NativeMethods.cnn_linear_forward(
-            Native.ContextPointer, batch, inFeatures, outFeatures, pi.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
+        bool record = BeginWrite(output, Autograd.ShouldRecord(input, weight, bias));
+        int inputVersion = input.Storage.Version, weightVersion = weight.Storage.Version;
+        using (TensorPin pi = input.Pin())
+        using (TensorPin pw = weight.Pin())
+        using (TensorPin pb = Tensor.PinOrNull(bias))
+        using (TensorPin po = output.Pin())
+        {
+            Native.Check(NativeMethods.cnn_linear_forward(
+                Native.ContextPointer, batch, inFeatures, outFeatures, pi.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
+        }
+
+        output.MarkWritten();
+        output.SetGradFn(record
+            ? new LinearNode(batch, inFeatures, outFeatures, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
+            : null);
         return output;
     }
 
@@ -473,17 +525,54 @@ public static unsafe class Functional
     {
         CheckSameShape(a, b);
         CheckOutput(output, a.Dims);
-        using TensorPin pa = a.Pin();
-        using TensorPin pb = b.Pin();
-        using TensorPin po = output.Pin();
-        Native.Check(NativeMethods.cnn_add_forward(
-            Native.ContextPointer, a.Length, pa.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
+        bool record = BeginWrite(output, Autograd.ShouldRecord(a, b));
+        using (TensorPin pa = a.Pin())
+        using (TensorPin pb = b.Pin())
+        using (TensorPin po = output.Pin())
+        {
+            Native.Check(NativeMethods.cnn_add_forward(
+                Native.ContextPointer, a.Length, pa.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
+        }
+
+        output.MarkWritten();
+        output.SetGradFn(record ? new AddNode((CnnActivation)activation, a, b, output) : null);
         return output;
     }
 
     // ------------------------------------------------------------------------------------------
     // Helpers
     // ------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Before an op writes <paramref name="output"/>: with grad mode on, a leaf that requires grad cannot
+    /// be an output. Returns <paramref name="record"/> (whether the op records a node).
+    /// </summary>
+    private static bool BeginWrite(Tensor output, bool record)
+    {
+        if (Autograd.IsEnabled)
+        {
+            output.CheckWritableUnderGrad();
+        }
+
+        return record;
+    }
+
+    /// <summary>The constant statistics of eval-mode batch norm for its backward: mean [C], then 1/sqrt(var + eps) [C].</summary>
+    private static NativeBuffer EvalStatistics(Tensor runningMean, Tensor runningVar, float eps)
+    {
+        int channels = (int)runningMean.Length;
+        NativeBuffer stats = NativeBuffer.Allocate(2L * channels * sizeof(float));
+        float* s = (float*)stats.DangerousGetHandle();
+        using TensorPin pm = runningMean.Pin();
+        using TensorPin pv = runningVar.Pin();
+        for (int c = 0; c < channels; c++)
+        {
+            s[c] = pm.Pointer[c];
+            s[channels + c] = 1f / MathF.Sqrt(pv.Pointer[c] + eps);
+        }
+
+        return stats;
+    }
 
     private static CnnConv2dParams PrepareConv2d(Tensor input, Tensor weight, Tensor? bias, Conv2dOptions options, out int[] outputShape)
     {
@@ -552,9 +641,16 @@ public static unsafe class Functional
         CnnPool2dParams p = PreparePool2d(kind, input, options, out int[] outputShape);
         CheckOutput(output, outputShape);
         CheckNotAliased(output, input, nameof(input));
-        using TensorPin pi = input.Pin();
-        using TensorPin po = output.Pin();
-        Native.Check(NativeMethods.cnn_pool2d_forward(Native.ContextPointer, &p, pi.Pointer, po.Pointer));
+        bool record = BeginWrite(output, Autograd.ShouldRecord(input));
+        int inputVersion = input.Storage.Version;
+        using (TensorPin pi = input.Pin())
+        using (TensorPin po = output.Pin())
+        {
+            Native.Check(NativeMethods.cnn_pool2d_forward(Native.ContextPointer, &p, pi.Pointer, po.Pointer));
+        }
+
+        output.MarkWritten();
+        output.SetGradFn(record ? new Pool2dNode(p, input, inputVersion, output) : null);
         return output;
     }
 
@@ -668,10 +764,16 @@ public static unsafe class Functional
         ArgumentNullException.ThrowIfNull(input);
         SoftmaxView(input, dim, out int outer, out int classes, out int inner);
         CheckOutput(output, input.Dims);
-        using TensorPin pi = input.Pin();
-        using TensorPin po = output.Pin();
-        Native.Check(NativeMethods.cnn_softmax_forward(
-            Native.ContextPointer, outer, classes, inner, log ? 1 : 0, pi.Pointer, po.Pointer));
+        bool record = BeginWrite(output, Autograd.ShouldRecord(input));
+        using (TensorPin pi = input.Pin())
+        using (TensorPin po = output.Pin())
+        {
+            Native.Check(NativeMethods.cnn_softmax_forward(
+                Native.ContextPointer, outer, classes, inner, log ? 1 : 0, pi.Pointer, po.Pointer));
+        }
+
+        output.MarkWritten();
+        output.SetGradFn(record ? new SoftmaxNode(outer, classes, inner, log, input, output) : null);
         return output;
     }
 

@@ -37,6 +37,11 @@ public sealed unsafe class Tensor : IDisposable
 
     private readonly long _length;
 
+    // Autograd state: a leaf's RequiresGrad flag and accumulated gradient; a non-leaf's recording node.
+    private bool _requiresGrad;
+    private AutogradNode? _gradFn;
+    private Tensor? _grad;
+
     private Tensor(NativeBuffer buffer, SafeHandle lifetime, int[] shape, long length)
     {
         _buffer = buffer;
@@ -276,6 +281,7 @@ public sealed unsafe class Tensor : IDisposable
         }
 
         source.CopyTo(new Span<float>(pin.Pointer, source.Length));
+        _buffer.Version++;
     }
 
     /// <summary>Overwrites the elements with those of <paramref name="source"/>, which must have the same shape.</summary>
@@ -295,6 +301,7 @@ public sealed unsafe class Tensor : IDisposable
         if (to.Pointer != from.Pointer)
         {
             Buffer.MemoryCopy(from.Pointer, to.Pointer, Length * sizeof(float), Length * sizeof(float));
+            _buffer.Version++;
         }
     }
 
@@ -383,18 +390,271 @@ public sealed unsafe class Tensor : IDisposable
             throw Disposed();
         }
 
-        return new Tensor(_buffer, lease, dims, Length);
+        var view = new Tensor(_buffer, lease, dims, Length);
+        if (Autograd.ShouldRecord(this))
+        {
+            view.SetGradFn(new ViewNode(Edge.To(this), Length));
+        }
+
+        return view;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Autograd
+    // ------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Whether gradients are computed for this tensor. Settable on leaves (tensors made by the user,
+    /// parameters); a tensor computed by a recorded op (<see cref="GradFn"/> not null) always requires
+    /// grad and setting it throws. Layer parameters start with true (freeze one with false).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Set on a non-leaf tensor.</exception>
+    public bool RequiresGrad
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _requiresGrad || _gradFn is not null;
+        }
+
+        set
+        {
+            ThrowIfDisposed();
+            if (_gradFn is not null)
+            {
+                throw new InvalidOperationException(
+                    $"RequiresGrad can only be set on a leaf tensor; {this} was computed by {_gradFn.Name} (use Detach() for a tensor outside the graph).");
+            }
+
+            _requiresGrad = value;
+        }
     }
 
     /// <summary>
-    /// Releases this tensor's hold on its storage; the storage is freed when no tensor uses it.
-    /// Calling it again does nothing.
+    /// The gradient accumulated by <see cref="Backward()"/> (same shape as this tensor), or null before
+    /// the first backward pass reaching this leaf. It accumulates across passes until <see cref="ZeroGrad"/>.
+    /// The tensor owns it (disposed with it). Setting replaces (and disposes) the current one; a new value
+    /// must have this tensor's shape and is then owned by this tensor.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set to a tensor of another shape, or to this tensor itself.</exception>
+    public Tensor? Grad
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _grad;
+        }
+
+        set
+        {
+            ThrowIfDisposed();
+            if (ReferenceEquals(value, _grad))
+            {
+                return;
+            }
+
+            if (value is not null)
+            {
+                if (ReferenceEquals(value, this) || value.SharesStorageWith(this))
+                {
+                    throw new ArgumentException("a tensor cannot be its own gradient.", nameof(value));
+                }
+
+                if (!value.HasShape(_shape))
+                {
+                    throw new ArgumentException(
+                        $"Grad has shape {FormatShape(value.Dims)}; expected {FormatShape(_shape)} (the tensor's shape).", nameof(value));
+                }
+            }
+
+            Tensor? old = _grad;
+            _grad = value;
+            old?.Dispose();
+        }
+    }
+
+    /// <summary>Whether this tensor is a leaf of the graph (not computed by a recorded op: <see cref="GradFn"/> is null).</summary>
+    public bool IsLeaf
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _gradFn is null;
+        }
+    }
+
+    /// <summary>The node that recorded the op computing this tensor (PyTorch's <c>grad_fn</c>); null for leaves.</summary>
+    public AutogradNode? GradFn
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _gradFn;
+        }
+    }
+
+    /// <summary>
+    /// Computes the gradient of this scalar (one element) with respect to every leaf that requires grad
+    /// and accumulates it into their <see cref="Grad"/>. The graph is freed afterwards (a second pass over
+    /// it throws <see cref="InvalidOperationException"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The tensor has more than one element (use <see cref="Backward(Tensor)"/>).</exception>
+    /// <exception cref="InvalidOperationException">The tensor does not require grad, or its graph was already freed.</exception>
+    public void Backward()
+    {
+        ThrowIfDisposed();
+        if (_length != 1)
+        {
+            throw new ArgumentException(
+                $"Backward() needs a scalar (one element); tensor {FormatShape(_shape)} has {_length}: pass the gradient with Backward(gradient).");
+        }
+
+        Engine.Run(this, null, retainGraph: false);
+    }
+
+    /// <summary>
+    /// Computes the vector-Jacobian product of this tensor with <paramref name="gradient"/> (d(loss)/d(this))
+    /// and accumulates it into the <see cref="Grad"/> of every leaf that requires grad; frees the graph.
+    /// </summary>
+    /// <param name="gradient">The gradient of this tensor, same shape.</param>
+    /// <exception cref="ArgumentException">The gradient has another shape.</exception>
+    /// <exception cref="InvalidOperationException">The tensor does not require grad, or its graph was already freed.</exception>
+    public void Backward(Tensor gradient) => Backward(gradient, retainGraph: false);
+
+    /// <summary>
+    /// <see cref="Backward(Tensor)"/> (or, with a null gradient, <see cref="Backward()"/>), keeping the graph
+    /// when <paramref name="retainGraph"/> is true so that another backward pass can run through it.
+    /// </summary>
+    /// <param name="gradient">The gradient of this tensor, same shape; null for a scalar (seed 1).</param>
+    /// <param name="retainGraph">Keep what the graph saved (PyTorch's <c>retain_graph</c>).</param>
+    /// <exception cref="ArgumentException">The gradient has another shape, or is null for a non-scalar.</exception>
+    /// <exception cref="InvalidOperationException">The tensor does not require grad, or its graph was already freed.</exception>
+    public void Backward(Tensor? gradient, bool retainGraph)
+    {
+        ThrowIfDisposed();
+        if (gradient is null)
+        {
+            if (_length != 1)
+            {
+                throw new ArgumentException(
+                    $"Backward needs a gradient for a non-scalar tensor {FormatShape(_shape)} ({_length} elements).", nameof(gradient));
+            }
+        }
+        else if (!gradient.HasShape(_shape))
+        {
+            throw new ArgumentException(
+                $"gradient has shape {FormatShape(gradient.Dims)}; expected {FormatShape(_shape)} (the tensor's shape).", nameof(gradient));
+        }
+
+        Engine.Run(this, gradient, retainGraph);
+    }
+
+    /// <summary>
+    /// A view sharing this tensor's storage, outside the graph: a leaf with <see cref="RequiresGrad"/> false
+    /// (PyTorch's <c>detach()</c>). Dispose it like any tensor.
+    /// </summary>
+    public Tensor Detach()
+    {
+        ThrowIfDisposed();
+        NativeBufferLease lease;
+        try
+        {
+            lease = new NativeBufferLease(_buffer);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw Disposed();
+        }
+
+        return new Tensor(_buffer, lease, (int[])_shape.Clone(), _length);
+    }
+
+    /// <summary>Fills <see cref="Grad"/> with zeros (keeping its buffer for the next pass); nothing if there is none.</summary>
+    public void ZeroGrad()
+    {
+        ThrowIfDisposed();
+        if (_grad is { } grad && !grad.IsDisposed)
+        {
+            using TensorPin pin = grad.Pin();
+            NativeMemory.Clear(pin.Pointer, (nuint)(grad._length * sizeof(float)));
+            grad._buffer.Version++;
+        }
+    }
+
+    /// <summary>The value of a one-element tensor (e.g. a loss).</summary>
+    /// <exception cref="InvalidOperationException">The tensor has more than one element.</exception>
+    public float Item()
+    {
+        using TensorPin pin = Pin();
+        if (_length != 1)
+        {
+            throw new InvalidOperationException(
+                $"Item() needs a tensor with one element; {FormatShape(_shape)} has {_length}.");
+        }
+
+        return pin.Pointer[0];
+    }
+
+    /// <summary>The recording node without the disposed check (for the engine).</summary>
+    internal AutogradNode? GradFnInternal => _gradFn;
+
+    /// <summary>The gradient without the disposed check (for the engine).</summary>
+    internal Tensor? GradInternal => _grad;
+
+    /// <summary>The gradient, created zero-filled if there is none yet (<paramref name="created"/>).</summary>
+    internal Tensor GetOrCreateGrad(out bool created)
+    {
+        if (_grad is { } grad && !grad.IsDisposed)
+        {
+            created = false;
+            return grad;
+        }
+
+        _grad = Allocate((int[])_shape.Clone(), _length);
+        created = true;
+        return _grad;
+    }
+
+    /// <summary>Sets the recording node (taking a reference on it), releasing the previous one.</summary>
+    internal void SetGradFn(AutogradNode? node)
+    {
+        AutogradNode? old = _gradFn;
+        node?.AddRef();
+        _gradFn = node;
+        old?.Release();
+    }
+
+    /// <summary>Records that the library wrote into this tensor's storage (in-place checks of saved storage).</summary>
+    internal void MarkWritten() => _buffer.Version++;
+
+    /// <summary>
+    /// Throws if this tensor cannot receive an op's output while grad mode is on: a leaf that requires grad
+    /// cannot be overwritten by a recorded op (its gradient would be meaningless).
+    /// </summary>
+    internal void CheckWritableUnderGrad()
+    {
+        if (_gradFn is null && _requiresGrad && Autograd.IsEnabled)
+        {
+            throw new InvalidOperationException(
+                $"a leaf tensor that requires grad ({this}) is used as the output of an op; write into it inside Autograd.NoGrad(), or use another output.");
+        }
+    }
+
+    /// <summary>
+    /// Releases this tensor's hold on its storage (and its gradient, and its reference on the graph); the
+    /// storage is freed when no tensor uses it. Calling it again does nothing.
     /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _lifetime.Dispose();
+            AutogradNode? node = _gradFn;
+            _gradFn = null;
+            node?.Release();
+            Tensor? grad = _grad;
+            _grad = null;
+            grad?.Dispose();
         }
     }
 

@@ -35,6 +35,11 @@ Ops (args in the header, tensors by name):
     forward_safetensors input              model, path: read a CnnNative-written file by hand, strict load, run
     save_safetensors   [tensors]           path, model (+ args) or the request's tensors; written by hand
                                            (u64 LE header size, JSON header, LE data; num_batches_tracked I64)
+    grad | batch_norm_train | cross_entropy | mse_loss | optim | lr_schedule | model_grad | train |
+    clip_grad_norm
+                                           training: autograd gradients, losses, BN training mode,
+                                           torch.optim steps and schedulers, whole-model gradients and
+                                           SGD runs (see "Training" below for their arguments)
 
 Every op computes in float64 by default (args.dtype = "float32" to use torch's float32 kernels) and
 replies in float32, so the errors the tests measure are CnnNative's own rounding, not torch's.
@@ -527,6 +532,362 @@ if torch is not None:
         "forward_safetensors": op_forward_safetensors,
         "save_safetensors": op_save_safetensors,
     }
+
+
+# ------------------------------------------------------------------------------------------------
+# Training: gradients, losses, batch norm in training mode, optimizers, schedulers, whole models
+# ------------------------------------------------------------------------------------------------
+#
+# These ops run with autograd enabled (handle() wraps every op in no_grad; they re-enable it) and,
+# like the forward ops, in float64 unless args.dtype = "float32".
+#
+#   grad        args.forward = one of the forward ops above (conv2d, max_pool2d, avg_pool2d, lp_pool2d,
+#               adaptive_avg_pool2d, batch_norm (eval), relu, sigmoid, tanh, linear, softmax,
+#               log_softmax, add, flatten) + that op's args; tensors: the op's inputs + "grad_output".
+#               -> "output" and "grad.<name>" = d(sum(output * grad_output))/d(<name>) for every
+#               differentiable input the request has (running statistics are not differentiable).
+#   batch_norm_train   input[, weight][, bias][, running_mean, running_var], grad_output; momentum, eps
+#               -> output, grad.input[, grad.weight][, grad.bias], save_mean, save_invstd (biased batch
+#               variance), running_mean / running_var after the update (unbiased variance, like torch)
+#   cross_entropy      logits [N, C]; args.labels [N], label_smoothing -> loss [1], grad.logits
+#   mse_loss           prediction, target -> loss [1], grad.prediction, grad.target
+#   optim       args.optimizer sgd|adam|adamw|rmsprop, args.hyper (torch keyword arguments), args.steps;
+#               tensors param.<i> (initial values) and grads.<i> [steps, *shape] (the gradient given
+#               at each step; a step whose row is all NaN leaves .grad = None for that parameter)
+#               -> param.<i> [steps, *shape]: the values after every step
+#   lr_schedule args.scheduler step|cosine, lr, epochs, step_size, gamma | t_max, eta_min -> header "lrs":
+#               the lr before the first epoch, then after every scheduler.step() (epochs + 1 values)
+#   model_grad  args.model lenet5|basic_block|multitask|small_cnn (+ seed and model args; args.path writes
+#               the initial state dict as safetensors first), args.train (default true), args.loss
+#               cross_entropy (args.labels) | mse (tensor "target") | multitask (labels + "target");
+#               args.frozen: parameter names with requires_grad = False; tensor "input"
+#               -> "output", "loss" [1], "grad.<param>" for every trainable parameter, "state.<key>" the
+#               state dict after the step (running statistics updated in train mode)
+#   train       args.model (as model_grad, BN-free and dropout-free models only), seed, path, optimizer,
+#               hyper, labels [[...] per step]; tensors "x.<s>" for every step s
+#               -> header "losses" (the loss of every step, before its update), "state.<key>" at the end
+#   clip_grad_norm  tensors grad.<i>, args.max_norm -> the clipped grad.<i>, header total_norm
+
+
+GRAD_INPUTS = {
+    "conv2d": ("input", "weight", "bias"),
+    "max_pool2d": ("input",),
+    "avg_pool2d": ("input",),
+    "lp_pool2d": ("input",),
+    "adaptive_avg_pool2d": ("input",),
+    "batch_norm": ("input", "weight", "bias"),
+    "relu": ("input",),
+    "sigmoid": ("input",),
+    "tanh": ("input",),
+    "linear": ("input", "weight", "bias"),
+    "softmax": ("input",),
+    "log_softmax": ("input",),
+    "add": ("a", "b"),
+    "flatten": ("input",),
+}
+
+
+def forward_of(name, args, t):
+    """The forward ops above as functions returning the output tensor (autograd-friendly)."""
+    if name == "conv2d":
+        top, bottom, left, right = quad(args.get("padding", 0), "padding")
+        x = F.pad(need(t, "input"), (left, right, top, bottom))
+        y = F.conv2d(x, need(t, "weight"), t.get("bias"), stride=pair(args.get("stride", 1), "stride"), padding=0,
+                     dilation=pair(args.get("dilation", 1), "dilation"), groups=int(args.get("groups", 1)))
+        return activate(y, args.get("activation"))
+    if name == "max_pool2d":
+        k = pair(args["kernel"], "kernel")
+        return F.max_pool2d(need(t, "input"), k, stride=pair(args.get("stride", k), "stride"),
+                            padding=pair(args.get("padding", 0), "padding"),
+                            dilation=pair(args.get("dilation", 1), "dilation"), ceil_mode=bool(args.get("ceil_mode", False)))
+    if name == "avg_pool2d":
+        k = pair(args["kernel"], "kernel")
+        d = args.get("divisor_override")
+        return F.avg_pool2d(need(t, "input"), k, stride=pair(args.get("stride", k), "stride"),
+                            padding=pair(args.get("padding", 0), "padding"), ceil_mode=bool(args.get("ceil_mode", False)),
+                            count_include_pad=bool(args.get("count_include_pad", True)),
+                            divisor_override=None if d is None else int(d))
+    if name == "lp_pool2d":
+        k = pair(args["kernel"], "kernel")
+        return F.lp_pool2d(need(t, "input"), float(args["norm_type"]), k, stride=pair(args.get("stride", k), "stride"),
+                           ceil_mode=bool(args.get("ceil_mode", False)))
+    if name == "adaptive_avg_pool2d":
+        return F.adaptive_avg_pool2d(need(t, "input"), int(args.get("output_size", 1)))
+    if name == "batch_norm":
+        y = F.batch_norm(need(t, "input"), need(t, "running_mean"), need(t, "running_var"), t.get("weight"),
+                         t.get("bias"), training=False, eps=float(args.get("eps", 1e-5)))
+        return activate(y, args.get("activation"))
+    if name in ("relu", "sigmoid", "tanh"):
+        return activate(need(t, "input"), name)
+    if name == "linear":
+        return activate(F.linear(need(t, "input"), need(t, "weight"), t.get("bias")), args.get("activation"))
+    if name == "softmax":
+        return F.softmax(need(t, "input"), dim=int(args["dim"]))
+    if name == "log_softmax":
+        return F.log_softmax(need(t, "input"), dim=int(args["dim"]))
+    if name == "add":
+        return activate(need(t, "a") + need(t, "b"), args.get("activation"))
+    if name == "flatten":
+        return torch.flatten(need(t, "input"), int(args.get("start_dim", 1)), int(args.get("end_dim", -1)))
+    raise ValueError("grad: unknown forward op %r (known: %s)" % (name, ", ".join(sorted(GRAD_INPUTS))))
+
+
+def op_grad(args, t):
+    name = str(args.get("forward", ""))
+    if name not in GRAD_INPUTS:
+        raise ValueError("grad: unknown forward op %r (known: %s)" % (name, ", ".join(sorted(GRAD_INPUTS))))
+    with torch.enable_grad():
+        inputs = dict(t)
+        go = inputs.pop("grad_output")
+        wrt = [k for k in GRAD_INPUTS[name] if k in inputs]
+        for k in wrt:
+            inputs[k] = inputs[k].clone().requires_grad_(True)
+        y = forward_of(name, args, inputs)
+        if tuple(go.shape) != tuple(y.shape):
+            raise ValueError("grad_output has shape %s, the output %s" % (list(go.shape), list(y.shape)))
+        grads = torch.autograd.grad(y, [inputs[k] for k in wrt], go, allow_unused=True)
+    out = [("output", y)]
+    for k, g in zip(wrt, grads):
+        out.append(("grad." + k, torch.zeros_like(inputs[k]) if g is None else g))
+    reply_ok(out)
+
+
+def op_batch_norm_train(args, t):
+    momentum, eps = float(args.get("momentum", 0.1)), float(args.get("eps", 1e-5))
+    with torch.enable_grad():
+        x = need(t, "input").clone().requires_grad_(True)
+        w = t.get("weight")
+        b = t.get("bias")
+        wrt = [("input", x)]
+        if w is not None:
+            w = w.clone().requires_grad_(True)
+            wrt.append(("weight", w))
+        if b is not None:
+            b = b.clone().requires_grad_(True)
+            wrt.append(("bias", b))
+        rm = t.get("running_mean")
+        rv = t.get("running_var")
+        rm = None if rm is None else rm.clone()
+        rv = None if rv is None else rv.clone()
+        y = F.batch_norm(x, rm, rv, w, b, training=True, momentum=momentum, eps=eps)
+        y = activate(y, args.get("activation"))
+        grads = torch.autograd.grad(y, [v for _, v in wrt], need(t, "grad_output"))
+    dims = (0, 2, 3)
+    xd = need(t, "input")
+    mean = xd.mean(dim=dims)
+    var = xd.var(dim=dims, unbiased=False)
+    out = [("output", y)] + [("grad." + k, g) for (k, _), g in zip(wrt, grads)]
+    out += [("save_mean", mean), ("save_invstd", 1.0 / torch.sqrt(var + eps))]
+    if rm is not None:
+        out += [("running_mean", rm), ("running_var", rv)]
+    reply_ok(out)
+
+
+def op_cross_entropy(args, t):
+    with torch.enable_grad():
+        logits = need(t, "logits").clone().requires_grad_(True)
+        labels = torch.tensor([int(v) for v in args["labels"]], dtype=torch.int64)
+        loss = F.cross_entropy(logits, labels, label_smoothing=float(args.get("label_smoothing", 0.0)))
+        (g,) = torch.autograd.grad(loss, [logits])
+    reply_ok([("loss", loss.reshape(1)), ("grad.logits", g)])
+
+
+def op_mse_loss(args, t):
+    with torch.enable_grad():
+        p = need(t, "prediction").clone().requires_grad_(True)
+        q = need(t, "target").clone().requires_grad_(True)
+        loss = F.mse_loss(p, q)
+        gp, gq = torch.autograd.grad(loss, [p, q])
+    reply_ok([("loss", loss.reshape(1)), ("grad.prediction", gp), ("grad.target", gq)])
+
+
+OPTIMIZERS = {}
+if torch is not None:
+    OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+                  "rmsprop": torch.optim.RMSprop}
+
+
+def indexed(t, prefix):
+    out = []
+    i = 0
+    while ("%s.%d" % (prefix, i)) in t:
+        out.append(t["%s.%d" % (prefix, i)])
+        i += 1
+    return out
+
+
+def op_optim(args, t):
+    name = str(args["optimizer"]).lower()
+    if name not in OPTIMIZERS:
+        raise ValueError("unknown optimizer %r (%s)" % (name, ", ".join(sorted(OPTIMIZERS))))
+    steps = int(args["steps"])
+    params = [p.clone().requires_grad_(True) for p in indexed(t, "param")]
+    grads = indexed(t, "grads")
+    if not params or len(grads) != len(params):
+        raise ValueError("optim needs param.<i> and grads.<i> for i = 0..n-1 (got %s)" % sorted(t))
+    for p, g in zip(params, grads):
+        if tuple(g.shape) != (steps,) + tuple(p.shape):
+            raise ValueError("grads has shape %s, expected %s" % (list(g.shape), [steps] + list(p.shape)))
+    hyper = dict(args.get("hyper") or {})
+    if "betas" in hyper:
+        hyper["betas"] = tuple(hyper["betas"])
+    opt = OPTIMIZERS[name](params, **hyper)
+    history = [[] for _ in params]
+    for s in range(steps):
+        for p, g in zip(params, grads):
+            row = g[s]
+            p.grad = None if bool(torch.isnan(row).all()) else row.clone()
+        opt.step()
+        for i, p in enumerate(params):
+            history[i].append(p.detach().clone())
+    reply_ok([("param.%d" % i, torch.stack(h)) for i, h in enumerate(history)])
+
+
+def op_lr_schedule(args, t):
+    lr = float(args["lr"])
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr)
+    kind = str(args["scheduler"]).lower()
+    if kind == "step":
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=int(args["step_size"]), gamma=float(args.get("gamma", 0.1)))
+    elif kind == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(args["t_max"]), eta_min=float(args.get("eta_min", 0.0)))
+    else:
+        raise ValueError("unknown scheduler %r (step, cosine)" % kind)
+    lrs = [opt.param_groups[0]["lr"]]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(int(args["epochs"])):
+            opt.step()
+            sched.step()
+            lrs.append(opt.param_groups[0]["lr"])
+    reply_ok([], lrs=lrs)
+
+
+if torch is not None:
+
+    class MultiTask(nn.Module):
+        """Two heads on a shared trunk (input [N, 1, 8, 8]): head_a 5-way classification (cross-entropy),
+        head_b regression (MSE); the training loss is their sum, so the trunk's gradient accumulates."""
+
+        def __init__(self):
+            super().__init__()
+            self.trunk = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                       nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.Flatten())
+            self.head_a = nn.Linear(128, 5)
+            self.head_b = nn.Linear(128, 1)
+
+        def forward(self, x):
+            f = self.trunk(x)
+            return self.head_a(f), self.head_b(f)
+
+    def make_small_cnn():
+        """BN-free, dropout-free: input [N, 1, 8, 8] -> 10 logits."""
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(4, 8, 3, padding=1), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(),
+                             nn.Linear(32, 10))
+
+
+def build_training_model(args):
+    name = str(args["model"])
+    seed = int(args.get("seed", 0))
+    if name == "multitask":
+        torch.manual_seed(seed)
+        model = MultiTask()
+    elif name == "small_cnn":
+        torch.manual_seed(seed)
+        model = make_small_cnn()
+    else:
+        model = build_model(name, args)
+    return model
+
+
+def training_loss(model, args, t, x):
+    kind = str(args.get("loss", "cross_entropy"))
+    out = model(x)
+    if kind == "multitask":
+        a, b = out
+        labels = torch.tensor([int(v) for v in args["labels"]], dtype=torch.int64)
+        loss = F.cross_entropy(a, labels, label_smoothing=float(args.get("label_smoothing", 0.0))) + F.mse_loss(b, need(t, "target"))
+        return torch.cat([a, b], dim=1), loss
+    if kind == "cross_entropy":
+        labels = torch.tensor([int(v) for v in args["labels"]], dtype=torch.int64)
+        return out, F.cross_entropy(out, labels, label_smoothing=float(args.get("label_smoothing", 0.0)))
+    if kind == "mse":
+        return out, F.mse_loss(out, need(t, "target"))
+    raise ValueError("unknown loss %r (cross_entropy, mse, multitask)" % kind)
+
+
+def op_model_grad(args, t):
+    model = build_training_model(args)
+    if args.get("path"):
+        write_safetensors(str(args["path"]), list(model.state_dict().items()), True)
+    x = need(t, "input")
+    model = model.to(x.dtype)
+    model.train(bool(args.get("train", True)))
+    frozen = set(args.get("frozen") or [])
+    named = list(model.named_parameters())
+    unknown = frozen - {n for n, _ in named}
+    if unknown:
+        raise ValueError("frozen names not parameters: %s" % sorted(unknown))
+    for n, p in named:
+        p.requires_grad_(n not in frozen)
+    with torch.enable_grad():
+        y, loss = training_loss(model, args, t, x)
+        loss.backward()
+    out = [("output", y), ("loss", loss.reshape(1))]
+    out += [("grad." + n, p.grad) for n, p in named if p.grad is not None]
+    out += [("state." + k, v) for k, v in model.state_dict().items()]
+    reply_ok(out, params=[n for n, _ in named])
+
+
+def op_train(args, t):
+    model = build_training_model(args)
+    if args.get("path"):
+        write_safetensors(str(args["path"]), list(model.state_dict().items()), True)
+    dtype = torch.float64 if str(args.get("dtype", "float64")) == "float64" else torch.float32
+    model = model.to(dtype)
+    model.train()
+    name = str(args.get("optimizer", "sgd")).lower()
+    opt = OPTIMIZERS[name](model.parameters(), **dict(args.get("hyper") or {}))
+    losses = []
+    all_labels = args["labels"]
+    for s in range(len(all_labels)):
+        x = need(t, "x.%d" % s)
+        step_args = dict(args)
+        step_args["labels"] = all_labels[s]
+        opt.zero_grad()
+        with torch.enable_grad():
+            _, loss = training_loss(model, step_args, t, x)
+            loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    reply_ok([("state." + k, v) for k, v in model.state_dict().items()], losses=losses)
+
+
+def op_clip_grad_norm(args, t):
+    """tensors grad.<i>: gradients of dummy parameters; args.max_norm -> clipped grad.<i>, header total_norm."""
+    grads = indexed(t, "grad")
+    params = [torch.zeros_like(g, requires_grad=True) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    total = torch.nn.utils.clip_grad_norm_(params, float(args["max_norm"]))
+    reply_ok([("grad.%d" % i, p.grad) for i, p in enumerate(params)], total_norm=float(total))
+
+
+if torch is not None:
+    OPS.update({
+        "clip_grad_norm": op_clip_grad_norm,
+        "grad": op_grad,
+        "batch_norm_train": op_batch_norm_train,
+        "cross_entropy": op_cross_entropy,
+        "mse_loss": op_mse_loss,
+        "optim": op_optim,
+        "lr_schedule": op_lr_schedule,
+        "model_grad": op_model_grad,
+        "train": op_train,
+    })
 
 
 # ------------------------------------------------------------------------------------------------

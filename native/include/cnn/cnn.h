@@ -135,6 +135,13 @@ CNN_API cnn_status cnn_alloc(int64_t size_bytes, void** out_pointer);
 CNN_API void cnn_free(void* pointer);
 
 /**
+ * Gives back to the system the freed blocks this library keeps for reuse. Freed blocks of
+ * 64 KiB or more are cached (up to CNN_MEMORY_CACHE_MB, default 256; 0 disables) so that a
+ * training loop re-allocating the same sizes every step does not page-fault them in again.
+ */
+CNN_API void cnn_trim_memory(void);
+
+/**
  * Counters of native memory owned by this library: blocks and bytes live now (cnn_alloc
  * blocks and context scratch), and the number of allocations made since the process started.
  * Lets tests prove that nothing leaks and that steady-state calls allocate nothing.
@@ -315,6 +322,198 @@ CNN_API cnn_status cnn_softmax_forward(cnn_context* context, int32_t outer, int3
  */
 CNN_API cnn_status cnn_add_forward(cnn_context* context, int64_t count, const float* a,
                                    const float* b, cnn_activation activation, float* output);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Backward operators (training)                                                               */
+/*                                                                                             */
+/* Gradient outputs take an `accumulate` flag (0 or 1): 0 overwrites the gradient buffer, 1    */
+/* adds to what it holds (autograd accumulates gradients of a tensor used more than once).    */
+/* Gradient buffers must not alias any input.                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Gradient of cnn_conv2d_forward (without activation) w.r.t. its input:
+ * grad_input[N, C, H, W] from grad_output[N, OC, OH, OW] and weight.
+ */
+CNN_API cnn_status cnn_conv2d_backward_data(cnn_context* context, const cnn_conv2d_params* params,
+                                            const float* grad_output, const float* weight,
+                                            int32_t accumulate, float* grad_input);
+
+/**
+ * Gradients of cnn_conv2d_forward (without activation) w.r.t. weight (summed over the batch and
+ * every output position: the weights are shared) and bias.
+ * @param grad_bias [out_channels], or NULL when the convolution has no bias.
+ */
+CNN_API cnn_status cnn_conv2d_backward_weights(cnn_context* context,
+                                               const cnn_conv2d_params* params,
+                                               const float* input, const float* grad_output,
+                                               int32_t accumulate, float* grad_weight,
+                                               float* grad_bias);
+
+/**
+ * Gradient of cnn_pool2d_forward. Max pooling routes each output gradient to the first maximum
+ * of its window in row-major order; among NaNs the last one wins (PyTorch's `v > best || isnan(v)`
+ * scan). Average pooling spreads it with the forward's divisor; L^p pooling differentiates
+ * PyTorch's composite (avg_pool of x^p, times kH*kW, ^(1/p)) exactly, recomputing from input.
+ * @param input        the forward input (required for max and L^p; may be NULL for average)
+ * @param output       unused (L^p recomputes its window sums from input); may be NULL
+ */
+CNN_API cnn_status cnn_pool2d_backward(cnn_context* context, const cnn_pool2d_params* params,
+                                       const float* input, const float* output,
+                                       const float* grad_output, int32_t accumulate,
+                                       float* grad_input);
+
+/** Gradient of cnn_global_average_pool2d_forward: grad_input = grad_output / (H*W), broadcast. */
+CNN_API cnn_status cnn_global_average_pool2d_backward(cnn_context* context, int32_t batch,
+                                                      int32_t channels, int32_t height,
+                                                      int32_t width, const float* grad_output,
+                                                      int32_t accumulate, float* grad_input);
+
+/**
+ * Batch norm in training mode (PyTorch semantics): normalises with the batch mean and biased
+ * variance over (N, H, W); if running_mean/running_var are given, updates them in place:
+ * running = (1 - momentum) * running + momentum * batch_stat, using the UNBIASED variance
+ * (m / (m - 1), m = N*H*W) for running_var. Needs N*H*W >= 2.
+ * @param weight, bias            gamma, beta [C], or NULL for 1, 0
+ * @param running_mean, running_var [C] updated in place, or both NULL (track_running_stats=False)
+ * @param momentum                in [0, 1]
+ * @param save_mean, save_invstd  [C] outputs for the backward pass: batch mean, 1/sqrt(var+eps)
+ */
+CNN_API cnn_status cnn_batch_norm2d_training_forward(cnn_context* context,
+                                                     const cnn_batch_norm2d_params* params,
+                                                     const float* input, const float* weight,
+                                                     const float* bias, float momentum,
+                                                     float* running_mean, float* running_var,
+                                                     float* save_mean, float* save_invstd,
+                                                     float* output);
+
+/**
+ * Gradient of batch norm. With batch_statistics = 1 (training mode), mean/invstd are the saved
+ * batch statistics and the gradient flows through them; with 0 (eval mode, e.g. a frozen
+ * backbone), they are the running mean and 1/sqrt(running_var + eps) and act as constants.
+ * @param grad_weight, grad_bias [C], or NULL when not wanted (no affine, or frozen)
+ */
+CNN_API cnn_status cnn_batch_norm2d_backward(cnn_context* context,
+                                             const cnn_batch_norm2d_params* params,
+                                             const float* input, const float* grad_output,
+                                             const float* weight, const float* mean,
+                                             const float* invstd, int32_t batch_statistics,
+                                             int32_t accumulate, float* grad_input,
+                                             float* grad_weight, float* grad_bias);
+
+/**
+ * Gradient of an activation, computed from its forward OUTPUT (so fused epilogues need no
+ * extra buffer): ReLU: g * (y > 0); sigmoid: g * y * (1 - y); tanh: g * (1 - y^2).
+ */
+CNN_API cnn_status cnn_activation_backward(cnn_context* context, cnn_activation activation,
+                                           int64_t count, const float* output,
+                                           const float* grad_output, int32_t accumulate,
+                                           float* grad_input);
+
+/** Gradient of cnn_linear_forward (without activation) w.r.t. its input. */
+CNN_API cnn_status cnn_linear_backward_data(cnn_context* context, int32_t batch,
+                                            int32_t in_features, int32_t out_features,
+                                            const float* grad_output, const float* weight,
+                                            int32_t accumulate, float* grad_input);
+
+/** Gradients of cnn_linear_forward w.r.t. weight [out, in] and bias [out] (bias may be NULL). */
+CNN_API cnn_status cnn_linear_backward_weights(cnn_context* context, int32_t batch,
+                                               int32_t in_features, int32_t out_features,
+                                               const float* input, const float* grad_output,
+                                               int32_t accumulate, float* grad_weight,
+                                               float* grad_bias);
+
+/** Gradient of cnn_softmax_forward, from its forward output (softmax or log-softmax). */
+CNN_API cnn_status cnn_softmax_backward(cnn_context* context, int32_t outer, int32_t classes,
+                                        int32_t inner, int32_t log_softmax, const float* output,
+                                        const float* grad_output, int32_t accumulate,
+                                        float* grad_input);
+
+/**
+ * Softmax cross-entropy with integer labels, mean over the batch (PyTorch's
+ * F.cross_entropy(logits, labels, label_smoothing=s)). Labels must be in [0, classes).
+ * @param out_loss        receives the scalar loss
+ * @param grad_logits     if not NULL, receives d(loss)/d(logits) [batch, classes] (overwritten)
+ */
+CNN_API cnn_status cnn_cross_entropy(cnn_context* context, int32_t batch, int32_t classes,
+                                     const float* logits, const int32_t* labels,
+                                     float label_smoothing, float* out_loss, float* grad_logits);
+
+/** Mean squared error, mean over count elements; grad_prediction (nullable) = 2 (p - t) / count. */
+CNN_API cnn_status cnn_mse_loss(cnn_context* context, int64_t count, const float* prediction,
+                                const float* target, float* out_loss, float* grad_prediction);
+
+/**
+ * Inverted dropout: mask[i] = 0 with probability p, else 1/(1-p); output = input * mask.
+ * The same (seed, count, p) always gives the same mask, whatever the thread count.
+ * @param p in [0, 1)
+ */
+CNN_API cnn_status cnn_dropout_forward(cnn_context* context, int64_t count, float p, int64_t seed,
+                                       const float* input, float* mask, float* output);
+
+/** output[i] = a[i] * b[i] (dropout's backward; gating). output may alias a or b. */
+CNN_API cnn_status cnn_mul_forward(cnn_context* context, int64_t count, const float* a,
+                                   const float* b, float* output);
+
+/** y[i] += alpha * x[i] (gradient accumulation). */
+CNN_API cnn_status cnn_axpy(cnn_context* context, int64_t count, float alpha, const float* x,
+                            float* y);
+
+/** Sum of squares in double precision (gradient-norm clipping). */
+CNN_API cnn_status cnn_sum_squares(cnn_context* context, int64_t count, const float* x,
+                                   double* out_sum);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Optimizer steps (torch.optim update rules, one parameter tensor per call)                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/** SGD hyper-parameters (torch.optim.SGD). */
+typedef struct cnn_sgd_params {
+    float learning_rate;
+    float momentum;
+    float dampening;
+    float weight_decay;
+    /** 0 or 1; needs momentum > 0 and dampening = 0. */
+    int32_t nesterov;
+} cnn_sgd_params;
+
+/**
+ * One SGD step on count parameters. momentum_buffer [count] is required when momentum > 0;
+ * step is the 1-based step number (step 1 initialises the buffer with the gradient, as torch).
+ */
+CNN_API cnn_status cnn_sgd_step(cnn_context* context, const cnn_sgd_params* params, int64_t count,
+                                int64_t step, float* parameter, const float* grad,
+                                float* momentum_buffer);
+
+/** Adam / AdamW hyper-parameters (torch.optim.Adam, torch.optim.AdamW). */
+typedef struct cnn_adam_params {
+    float learning_rate;
+    float beta1;
+    float beta2;
+    float epsilon;
+    float weight_decay;
+    /** 0: Adam (L2 added to the gradient); 1: AdamW (decoupled: p *= 1 - lr * weight_decay). */
+    int32_t decoupled_weight_decay;
+} cnn_adam_params;
+
+/** One Adam(W) step; step is 1-based (bias correction); exp_avg and exp_avg_sq start at 0. */
+CNN_API cnn_status cnn_adam_step(cnn_context* context, const cnn_adam_params* params,
+                                 int64_t count, int64_t step, float* parameter, const float* grad,
+                                 float* exp_avg, float* exp_avg_sq);
+
+/** RMSprop hyper-parameters (torch.optim.RMSprop, centered = False). */
+typedef struct cnn_rmsprop_params {
+    float learning_rate;
+    float alpha;
+    float epsilon;
+    float weight_decay;
+    float momentum;
+} cnn_rmsprop_params;
+
+/** One RMSprop step; square_avg starts at 0; momentum_buffer required when momentum > 0. */
+CNN_API cnn_status cnn_rmsprop_step(cnn_context* context, const cnn_rmsprop_params* params,
+                                    int64_t count, float* parameter, const float* grad,
+                                    float* square_avg, float* momentum_buffer);
 
 #ifdef __cplusplus
 }

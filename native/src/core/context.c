@@ -76,7 +76,7 @@ cnn_status cnn_context_create(cnn_context** out_context) {
     int32_t threads = 1;
     cnn_status st = env_defaults(&requested, &threads);
     if (st != CNN_STATUS_SUCCESS) return st;
-    cnn_isa isa;
+    cnn_isa isa = CNN_ISA_REFERENCE;
     st = resolve_isa("cnn_context_create (CNN_ISA)", requested, &isa);
     if (st != CNN_STATUS_SUCCESS) return st;
     cnn_context* ctx = (cnn_context*)cnn_aligned_malloc(sizeof(cnn_context));

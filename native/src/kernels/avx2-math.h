@@ -122,6 +122,20 @@ static inline void cnn_avx2_activation_span(cnn_activation activation, const flo
     }
 }
 
+/* 8 floats at ptr[0], ptr[stride], ..., ptr[7*stride]: stride 1 one load, stride 2 two loads +
+ * a deinterleave (reads ptr[0..15]), larger strides a gather (gather_index = 0, s, ..., 7s). */
+static inline __m256 cnn_avx2_load_strided(const float* ptr, int32_t stride, __m256i gather_index) {
+    if (stride == 1) return _mm256_loadu_ps(ptr);
+    if (stride == 2) {
+        const __m256 a = _mm256_loadu_ps(ptr), b = _mm256_loadu_ps(ptr + 8);
+        const __m256 even =
+            _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+        return _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+    return _mm256_i32gather_ps(ptr, gather_index, 4);
+}
+
 /* Block length for "compute into out, then activate in place while it is in L1". */
 #define CNN_AVX2_EPILOGUE_BLOCK 1024
 

@@ -187,7 +187,8 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
                     const size_t mr =
                         (size_t)(mb_end - m < CNN_F32_GEMM_MR ? mb_end - m : CNN_F32_GEMM_MR);
                     const cnn_f32_gemm_epilogue epi = {
-                        job->bias != NULL ? job->bias + oc_base + m : NULL, NULL, job->activation};
+                        job->bias != NULL ? job->bias + oc_base + m : NULL, NULL, job->activation,
+                        0};
                     const float* a = w_group + m * k;
                     if (mode == CONV_IMPLICIT) {
                         const float* x = job->padded + first_plane * job->padded_h * job->padded_w;

@@ -39,12 +39,21 @@
 #define LOAD_MASK_LO(ptr) _mm256_maskload_ps(ptr, mask_lo)
 #define LOAD_MASK_HI(ptr) _mm256_maskload_ps((ptr) + 8, mask_hi)
 
-/* Epilogue of one row: bias, activation, (masked) store. */
+/* Epilogue of one row: [C +] product, bias, activation, (masked) store. */
 static inline __attribute__((always_inline)) void store_row(__m256 lo, __m256 hi, float* c,
                                                             size_t nr, __m256i mask_lo,
                                                             __m256i mask_hi, __m256 bias_lo,
                                                             __m256 bias_hi, float row_bias,
-                                                            cnn_activation act) {
+                                                            cnn_activation act, int accumulate) {
+    if (accumulate) {
+        if (nr == CNN_F32_GEMM_NR) {
+            lo = _mm256_add_ps(_mm256_loadu_ps(c), lo);
+            hi = _mm256_add_ps(_mm256_loadu_ps(c + 8), hi);
+        } else {
+            lo = _mm256_add_ps(_mm256_maskload_ps(c, mask_lo), lo);
+            hi = _mm256_add_ps(_mm256_maskload_ps(c + 8, mask_hi), hi);
+        }
+    }
     const __m256 rb = _mm256_set1_ps(row_bias);
     lo = cnn_f32_avx2_activate(_mm256_add_ps(_mm256_add_ps(lo, rb), bias_lo), act);
     hi = cnn_f32_avx2_activate(_mm256_add_ps(_mm256_add_ps(hi, rb), bias_hi), act);
@@ -85,6 +94,7 @@ static inline __attribute__((always_inline)) void gemm_6x16(
     }
 
     const cnn_activation act = epilogue->activation;
+    const int acc = epilogue->accumulate != 0;
     __m256 bias_lo = _mm256_setzero_ps(), bias_hi = _mm256_setzero_ps();
     if (epilogue->bias_col != NULL) {
         bias_lo = _mm256_maskload_ps(epilogue->bias_col, mask_lo);
@@ -92,17 +102,22 @@ static inline __attribute__((always_inline)) void gemm_6x16(
     }
     const float* rb = epilogue->bias_row;
 #define ROW_BIAS(i) (rb != NULL ? rb[i] : 0.0f)
-    store_row(c0l, c0h, c, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(0), act);
+    store_row(c0l, c0h, c, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(0), act, acc);
     if (mr > 1)
-        store_row(c1l, c1h, c + ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(1), act);
+        store_row(c1l, c1h, c + ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(1), act,
+                  acc);
     if (mr > 2)
-        store_row(c2l, c2h, c + 2 * ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(2), act);
+        store_row(c2l, c2h, c + 2 * ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(2), act,
+                  acc);
     if (mr > 3)
-        store_row(c3l, c3h, c + 3 * ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(3), act);
+        store_row(c3l, c3h, c + 3 * ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(3), act,
+                  acc);
     if (mr > 4)
-        store_row(c4l, c4h, c + 4 * ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(4), act);
+        store_row(c4l, c4h, c + 4 * ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(4), act,
+                  acc);
     if (mr > 5)
-        store_row(c5l, c5h, c + 5 * ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(5), act);
+        store_row(c5l, c5h, c + 5 * ldc, nr, mask_lo, mask_hi, bias_lo, bias_hi, ROW_BIAS(5), act,
+                  acc);
 #undef ROW_BIAS
 }
 

@@ -9,11 +9,14 @@
 #define CNN_F32_GEMM_MR 6
 #define CNN_F32_GEMM_NR 16
 
-/* Epilogue of one GEMM tile: c = act(a*b + bias_row[i] + bias_col[j]). Either bias may be NULL. */
+/* Epilogue of one GEMM tile: c = act([c +] a*b + bias_row[i] + bias_col[j]). Either bias may be
+ * NULL; accumulate = 1 adds the product to what C holds (backward passes: gradient accumulation,
+ * partial sums over pixel tiles), 0 overwrites C. */
 typedef struct cnn_f32_gemm_epilogue {
     const float* bias_row; /* one value per row of the tile (conv: per output channel) */
     const float* bias_col; /* one value per column of the tile (linear: per output feature) */
     cnn_activation activation;
+    int32_t accumulate;
 } cnn_f32_gemm_epilogue;
 
 /*

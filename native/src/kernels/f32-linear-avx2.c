@@ -54,7 +54,7 @@ static void linear_task(void* arg, int64_t begin, int64_t end, int32_t thread_in
             packed_panel = panel;
         }
         const cnn_f32_gemm_epilogue epi = {NULL, job->bias != NULL ? job->bias + o0 : NULL,
-                                           job->activation};
+                                           job->activation, 0};
         const int64_t m_begin = rb * job->row_block;
         const int64_t m_end =
             m_begin + job->row_block < job->batch ? m_begin + job->row_block : job->batch;

@@ -22,18 +22,6 @@ typedef struct {
     __m256i gather_index; /* 0, s, 2s, ... 7s for strides >= 3 */
 } pool2d_job;
 
-static inline __m256 load_strided(const float* ptr, int32_t stride, __m256i gather_index) {
-    if (stride == 1) return _mm256_loadu_ps(ptr);
-    if (stride == 2) {
-        const __m256 a = _mm256_loadu_ps(ptr), b = _mm256_loadu_ps(ptr + 8);
-        const __m256 even =
-            _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
-        return _mm256_castpd_ps(
-            _mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
-    }
-    return _mm256_i32gather_ps(ptr, gather_index, 4);
-}
-
 /* The reference's "if (v > m || isnan(v)) m = v", lane by lane. */
 static inline __m256 max_propagate_nan(__m256 m, __m256 v) {
     return _mm256_blendv_ps(_mm256_max_ps(v, m), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
@@ -65,7 +53,7 @@ static inline __m256 pool_block(const pool2d_job* job, const float* in, cnn_pool
         for (int32_t ih = h.begin; ih < h.end; ih += p->dilation_height)
             for (int32_t kw = 0; kw < kw_count; kw++)
                 m = max_propagate_nan(
-                    m, load_strided(row0 + ih * width + (int64_t)kw * p->dilation_width, sw,
+                    m, cnn_avx2_load_strided(row0 + ih * width + (int64_t)kw * p->dilation_width, sw,
                                     job->gather_index));
         return m;
     }
@@ -73,7 +61,7 @@ static inline __m256 pool_block(const pool2d_job* job, const float* in, cnn_pool
     __m256 sum = _mm256_setzero_ps();
     for (int32_t ih = h.begin; ih < h.end; ih++)
         for (int32_t kw = 0; kw < kw_count; kw++) {
-            const __m256 v = load_strided(row0 + ih * width + kw, sw, job->gather_index);
+            const __m256 v = cnn_avx2_load_strided(row0 + ih * width + kw, sw, job->gather_index);
             sum = _mm256_add_ps(sum, is_lp ? lp_pow_ps(v, plan->lp_exponent) : v);
         }
     /* Interior columns: the window width is kernel_width both with and without padding. */

@@ -72,6 +72,61 @@ typedef struct cnn_pool2d_extent {
 cnn_pool2d_extent cnn_pool2d_window(cnn_pool_kind kind, int32_t o, int32_t stride, int32_t pad,
                                     int32_t kernel, int32_t dilation, int32_t in_size);
 
+/* ------------------------------------------------------------------------ pool2d backward */
+
+/* Everything a pooling-backward task needs (defined in f32-pool2d-backward-scalar.c). */
+typedef struct cnn_pool2d_backward_plan {
+    cnn_pool2d_plan plan; /* plan.output unused */
+    const float* grad_output;
+    float* grad_input;
+    int32_t accumulate;
+    int32_t use_scratch;  /* build each plane in per-thread scratch, then add / transform */
+    float* scratch;       /* chunks * in_height * in_width floats */
+    float lp_root_factor; /* (float)(1/p) */
+    double lp_root_exp;   /* 1/p - 1 */
+    float lp_pow_factor;  /* p */
+    double lp_pow_exp;    /* p - 1 */
+    int64_t grain;        /* planes per chunk */
+    /* adds output row oh of `plane` into the plane buffer `target` (per ISA) */
+    void (*row)(const struct cnn_pool2d_backward_plan* b, int64_t plane, int32_t oh,
+                float* target);
+    const void* isa_data; /* the row function's own data */
+} cnn_pool2d_backward_plan;
+
+/* torch's float tensor.pow(e) with its special-cased exponents (e compared in double). */
+float cnn_pool2d_torch_pow(float x, double e);
+/* Whether one input element can be in several windows (stride < window extent). */
+int cnn_pool2d_windows_overlap(const cnn_pool2d_params* p);
+void cnn_pool2d_backward_plan_init(cnn_pool2d_backward_plan* b, const cnn_pool2d_params* p,
+                                   int32_t out_height, int32_t out_width, const float* input,
+                                   const float* grad_output, int32_t accumulate,
+                                   float* grad_input);
+/* Outputs [ow_begin, ow_end) of output row oh of `plane`, added into the plane buffer `target`
+ * in ow order (the AVX2 kernel uses it for borders). */
+void cnn_pool2d_backward_row_scalar(const cnn_pool2d_backward_plan* b, int64_t plane, int32_t oh,
+                                    int32_t ow_begin, int32_t ow_end, float* target);
+void cnn_pool2d_backward_finish_scalar(const cnn_pool2d_backward_plan* b, int64_t plane,
+                                       const float* fresh);
+/* Gets the scratch if needed and runs every plane through b->row (zeroing / adding / the LP
+ * factor handled here). */
+cnn_status cnn_pool2d_backward_run(cnn_context* ctx, cnn_pool2d_backward_plan* b);
+
+/* --------------------------------------------------------------------- training reductions */
+
+/* Deterministic reductions: partial sums over fixed blocks of CNN_REDUCE_BLOCK elements (never
+ * over thread chunks), combined in index order, so results do not depend on the thread count. */
+#define CNN_REDUCE_BLOCK 4096
+
+/* Element-wise training kernels' job (activation backward, gavgpool backward). */
+typedef struct cnn_backward_job {
+    const float* y;      /* forward output (activation) */
+    const float* grad;   /* grad_output */
+    float* grad_input;
+    int64_t plane_size;  /* gavgpool */
+    cnn_activation activation;
+    int32_t accumulate;
+} cnn_backward_job;
+
 /* ------------------------------------------------------------------------- batch norm */
 
 /* Batch norm work items are (plane, segment of at most CNN_BATCHNORM_SEGMENT elements) pairs,
@@ -97,5 +152,59 @@ void cnn_batchnorm_item(const cnn_batchnorm_split* split, int64_t channels, int6
 void cnn_batchnorm_channel_affine(const cnn_batch_norm2d_params* p, const float* mean,
                                   const float* var, const float* weight, const float* bias,
                                   int64_t channel, float* alpha, float* beta);
+
+/* Batch norm training / backward: per-item (plane segment) partial sums in double, combined per
+ * channel in item order (thread-count independent), then an element-wise pass. The scalar and
+ * AVX2 kernels share the driver (f32-batchnorm-training-scalar.c) and differ in these hooks. */
+typedef struct cnn_batchnorm_train_job {
+    const cnn_batch_norm2d_params* p;
+    cnn_batchnorm_split split;
+    int64_t channels;
+    const float* input;
+    const float* grad_output; /* backward */
+    float* output;            /* forward output / backward grad_input */
+    int32_t accumulate;
+    int32_t batch_statistics;
+    const double* shift;      /* forward: per-channel shift for the sums */
+    double* partial;          /* 2 per item */
+    const float* alpha;       /* per channel: forward y = x*alpha + beta */
+    const float* beta;
+    const float* mean;        /* backward: per channel */
+    const float* k;           /* backward: dotp * invstd^2 / m */
+    const float* grad_mean;   /* backward: sum(dy) / m */
+    const float* scale_a;     /* backward: invstd */
+    const float* scale_b;     /* backward: weight (1 if none) */
+    const struct cnn_batchnorm_train_hooks* hooks;
+} cnn_batchnorm_train_job;
+
+typedef struct cnn_batchnorm_train_hooks {
+    /* partial[2*item] = sum (x - shift), partial[2*item+1] = sum (x - shift)^2 */
+    void (*stats)(const cnn_batchnorm_train_job* job, const float* x, int64_t n, double shift,
+                  double* out2);
+    /* y = x * alpha + beta */
+    void (*normalize)(const float* x, int64_t n, float alpha, float beta, float* y);
+    /* out2 = { sum dy, sum dy * (x - mean) } */
+    void (*grad_stats)(const float* x, const float* dy, int64_t n, float mean, double* out2);
+    /* dx (=, +=) batch_statistics ? (dy - grad_mean - (x - mean) * k) * invstd * w
+     *                              : dy * invstd * w */
+    void (*grad_input)(const cnn_batchnorm_train_job* job, const float* x, const float* dy,
+                       int64_t n, int64_t channel, float* dx);
+} cnn_batchnorm_train_hooks;
+
+/* Elements per cnn_parallel_for chunk of the batch norm kernels (forward too): small tensors are
+ * memory-bound and not worth waking a second thread for. */
+#define CNN_BATCHNORM_GRAIN_ELEMENTS (1 << 18)
+
+cnn_status cnn_batchnorm_training_run(cnn_context* ctx, const cnn_batch_norm2d_params* p,
+                                      const float* input, const float* weight, const float* bias,
+                                      float momentum, float* running_mean, float* running_var,
+                                      float* save_mean, float* save_invstd, float* output,
+                                      const cnn_batchnorm_train_hooks* hooks);
+cnn_status cnn_batchnorm_backward_run(cnn_context* ctx, const cnn_batch_norm2d_params* p,
+                                      const float* input, const float* grad_output,
+                                      const float* weight, const float* mean, const float* invstd,
+                                      int32_t batch_statistics, int32_t accumulate,
+                                      float* grad_input, float* grad_weight, float* grad_bias,
+                                      const cnn_batchnorm_train_hooks* hooks);
 
 #endif

@@ -1,4 +1,6 @@
-/* conv2d.c — cnn_conv2d_output_size and cnn_conv2d_forward: validation, output size, dispatch. */
+/* conv2d.c — cnn_conv2d_output_size, cnn_conv2d_forward and the backward passes
+ * (cnn_conv2d_backward_data, cnn_conv2d_backward_weights): one shared validator, output size,
+ * overlap checks, dispatch. */
 #include <stdint.h>
 
 #include "cnn_internal.h"
@@ -151,4 +153,64 @@ cnn_status cnn_conv2d_forward(cnn_context* context, const cnn_conv2d_params* par
                              params->out_channels);
     return context->kernels->conv2d(context, params, oh, ow, input, weight, bias, activation,
                                     output);
+}
+
+/* ------------------------------------------------------------------------------- backward */
+
+/* A gradient buffer (written) must not share any byte with a buffer the call reads. */
+#define CONV_CHECK_DISJOINT(out_name, out, out_count, in_name, in, in_count)                    \
+    do {                                                                                        \
+        if (cnn_float_ranges_overlap(out, out_count, in, in_count))                             \
+            return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,                                   \
+                                 "%s: %s [%p, %lld floats] overlaps %s [%p, %lld floats]",      \
+                                 __func__, out_name, (void*)(out), (long long)(out_count),       \
+                                 in_name, (const void*)(in), (long long)(in_count));            \
+    } while (0)
+
+cnn_status cnn_conv2d_backward_data(cnn_context* context, const cnn_conv2d_params* params,
+                                    const float* grad_output, const float* weight,
+                                    int32_t accumulate, float* grad_input) {
+    CNN_CHECK_NOT_NULL(context);
+    CNN_CHECK_NOT_NULL(params);
+    CNN_CHECK_NOT_NULL(grad_output);
+    CNN_CHECK_NOT_NULL(weight);
+    CNN_CHECK_NOT_NULL(grad_input);
+    CNN_CHECK_RANGE("accumulate", accumulate, 0, 1);
+    int32_t oh = 0, ow = 0;
+    conv2d_counts counts;
+    cnn_status st = validate_conv2d_params(__func__, params, &oh, &ow, &counts);
+    if (st != CNN_STATUS_SUCCESS) return st;
+    CONV_CHECK_DISJOINT("grad_input", grad_input, counts.input, "grad_output", grad_output,
+                        counts.output);
+    CONV_CHECK_DISJOINT("grad_input", grad_input, counts.input, "weight", weight, counts.weight);
+    return context->kernels->conv2d_backward_data(context, params, oh, ow, grad_output, weight,
+                                                  accumulate, grad_input);
+}
+
+cnn_status cnn_conv2d_backward_weights(cnn_context* context, const cnn_conv2d_params* params,
+                                       const float* input, const float* grad_output,
+                                       int32_t accumulate, float* grad_weight, float* grad_bias) {
+    CNN_CHECK_NOT_NULL(context);
+    CNN_CHECK_NOT_NULL(params);
+    CNN_CHECK_NOT_NULL(input);
+    CNN_CHECK_NOT_NULL(grad_output);
+    CNN_CHECK_NOT_NULL(grad_weight);
+    CNN_CHECK_RANGE("accumulate", accumulate, 0, 1);
+    int32_t oh = 0, ow = 0;
+    conv2d_counts counts;
+    cnn_status st = validate_conv2d_params(__func__, params, &oh, &ow, &counts);
+    if (st != CNN_STATUS_SUCCESS) return st;
+    const int64_t oc = params->out_channels;
+    CONV_CHECK_DISJOINT("grad_weight", grad_weight, counts.weight, "input", input, counts.input);
+    CONV_CHECK_DISJOINT("grad_weight", grad_weight, counts.weight, "grad_output", grad_output,
+                        counts.output);
+    if (grad_bias != NULL) {
+        CONV_CHECK_DISJOINT("grad_bias", grad_bias, oc, "input", input, counts.input);
+        CONV_CHECK_DISJOINT("grad_bias", grad_bias, oc, "grad_output", grad_output,
+                            counts.output);
+        CONV_CHECK_DISJOINT("grad_bias", grad_bias, oc, "grad_weight", grad_weight,
+                            counts.weight);
+    }
+    return context->kernels->conv2d_backward_weights(context, params, oh, ow, input, grad_output,
+                                                     accumulate, grad_weight, grad_bias);
 }

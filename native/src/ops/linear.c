@@ -1,8 +1,46 @@
-/* linear.c — cnn_linear_forward: validation and dispatch. */
+/* linear.c — cnn_linear_forward and its backward passes (cnn_linear_backward_data,
+ * cnn_linear_backward_weights): one shared shape validator, overlap checks, dispatch. */
 #include <stdint.h>
 
 #include "cnn_internal.h"
 #include "overlap.h"
+
+/* Element counts of the tensors of a validated linear layer. */
+typedef struct {
+    int64_t input, weight, output;
+} linear_counts;
+
+/* Range-checks the sizes (naming the public function) and every element count. */
+static cnn_status validate_linear(const char* fn, int32_t batch, int32_t in_features,
+                                  int32_t out_features, linear_counts* c) {
+    static const char* const names[3] = {"batch", "in_features", "out_features"};
+    const int32_t values[3] = {batch, in_features, out_features};
+    for (int i = 0; i < 3; i++)
+        if (values[i] < 1)
+            return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,
+                                 "%s: %s = %d is out of range [1, %d]", fn, names[i],
+                                 values[i], INT32_MAX);
+    if (!cnn_checked_product(fn, "input (batch*in_features)", &c->input, 2, (int64_t)batch,
+                             (int64_t)in_features))
+        return CNN_STATUS_INVALID_ARGUMENT;
+    if (!cnn_checked_product(fn, "weight (out_features*in_features)", &c->weight, 2,
+                             (int64_t)out_features, (int64_t)in_features))
+        return CNN_STATUS_INVALID_ARGUMENT;
+    if (!cnn_checked_product(fn, "output (batch*out_features)", &c->output, 2, (int64_t)batch,
+                             (int64_t)out_features))
+        return CNN_STATUS_INVALID_ARGUMENT;
+    return CNN_STATUS_SUCCESS;
+}
+
+/* A buffer the call writes must not share any byte with one it reads. */
+#define LINEAR_CHECK_DISJOINT(out_name, out, out_count, in_name, in, in_count)                  \
+    do {                                                                                        \
+        if (cnn_float_ranges_overlap(out, out_count, in, in_count))                             \
+            return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,                                   \
+                                 "%s: %s [%p, %lld floats] overlaps %s [%p, %lld floats]",      \
+                                 __func__, out_name, (void*)(out), (long long)(out_count),       \
+                                 in_name, (const void*)(in), (long long)(in_count));            \
+    } while (0)
 
 cnn_status cnn_linear_forward(cnn_context* context, int32_t batch, int32_t in_features,
                               int32_t out_features, const float* input, const float* weight,
@@ -11,34 +49,57 @@ cnn_status cnn_linear_forward(cnn_context* context, int32_t batch, int32_t in_fe
     CNN_CHECK_NOT_NULL(input);
     CNN_CHECK_NOT_NULL(weight);
     CNN_CHECK_NOT_NULL(output);
-    CNN_CHECK_RANGE("batch", batch, 1, INT32_MAX);
-    CNN_CHECK_RANGE("in_features", in_features, 1, INT32_MAX);
-    CNN_CHECK_RANGE("out_features", out_features, 1, INT32_MAX);
     CNN_CHECK_ACTIVATION(activation);
-    int64_t in_count = 0, w_count = 0, out_count = 0;
-    if (!cnn_checked_product(__func__, "input (batch*in_features)", &in_count, 2, (int64_t)batch,
-                             (int64_t)in_features))
-        return CNN_STATUS_INVALID_ARGUMENT;
-    if (!cnn_checked_product(__func__, "weight (out_features*in_features)", &w_count, 2,
-                             (int64_t)out_features, (int64_t)in_features))
-        return CNN_STATUS_INVALID_ARGUMENT;
-    if (!cnn_checked_product(__func__, "output (batch*out_features)", &out_count, 2, (int64_t)batch,
-                             (int64_t)out_features))
-        return CNN_STATUS_INVALID_ARGUMENT;
-    if (cnn_float_ranges_overlap(output, out_count, input, in_count))
-        return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,
-                             "%s: output [%p, %lld floats] overlaps input [%p, %lld floats]",
-                             __func__, (void*)output, (long long)out_count, (const void*)input,
-                             (long long)in_count);
-    if (cnn_float_ranges_overlap(output, out_count, weight, w_count))
-        return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,
-                             "%s: output [%p, %lld floats] overlaps weight [%p, %lld floats]",
-                             __func__, (void*)output, (long long)out_count, (const void*)weight,
-                             (long long)w_count);
-    if (bias != NULL && cnn_float_ranges_overlap(output, out_count, bias, out_features))
-        return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,
-                             "%s: output [%p, %lld floats] overlaps bias [%p, %d floats]", __func__,
-                             (void*)output, (long long)out_count, (const void*)bias, out_features);
+    linear_counts c;
+    cnn_status st = validate_linear(__func__, batch, in_features, out_features, &c);
+    if (st != CNN_STATUS_SUCCESS) return st;
+    LINEAR_CHECK_DISJOINT("output", output, c.output, "input", input, c.input);
+    LINEAR_CHECK_DISJOINT("output", output, c.output, "weight", weight, c.weight);
+    if (bias != NULL)
+        LINEAR_CHECK_DISJOINT("output", output, c.output, "bias", bias, (int64_t)out_features);
     return context->kernels->linear(context, batch, in_features, out_features, input, weight, bias,
                                     activation, output);
+}
+
+cnn_status cnn_linear_backward_data(cnn_context* context, int32_t batch, int32_t in_features,
+                                    int32_t out_features, const float* grad_output,
+                                    const float* weight, int32_t accumulate, float* grad_input) {
+    CNN_CHECK_NOT_NULL(context);
+    CNN_CHECK_NOT_NULL(grad_output);
+    CNN_CHECK_NOT_NULL(weight);
+    CNN_CHECK_NOT_NULL(grad_input);
+    CNN_CHECK_RANGE("accumulate", accumulate, 0, 1);
+    linear_counts c;
+    cnn_status st = validate_linear(__func__, batch, in_features, out_features, &c);
+    if (st != CNN_STATUS_SUCCESS) return st;
+    LINEAR_CHECK_DISJOINT("grad_input", grad_input, c.input, "grad_output", grad_output, c.output);
+    LINEAR_CHECK_DISJOINT("grad_input", grad_input, c.input, "weight", weight, c.weight);
+    return context->kernels->linear_backward_data(context, batch, in_features, out_features,
+                                                  grad_output, weight, accumulate, grad_input);
+}
+
+cnn_status cnn_linear_backward_weights(cnn_context* context, int32_t batch, int32_t in_features,
+                                       int32_t out_features, const float* input,
+                                       const float* grad_output, int32_t accumulate,
+                                       float* grad_weight, float* grad_bias) {
+    CNN_CHECK_NOT_NULL(context);
+    CNN_CHECK_NOT_NULL(input);
+    CNN_CHECK_NOT_NULL(grad_output);
+    CNN_CHECK_NOT_NULL(grad_weight);
+    CNN_CHECK_RANGE("accumulate", accumulate, 0, 1);
+    linear_counts c;
+    cnn_status st = validate_linear(__func__, batch, in_features, out_features, &c);
+    if (st != CNN_STATUS_SUCCESS) return st;
+    LINEAR_CHECK_DISJOINT("grad_weight", grad_weight, c.weight, "input", input, c.input);
+    LINEAR_CHECK_DISJOINT("grad_weight", grad_weight, c.weight, "grad_output", grad_output,
+                          c.output);
+    if (grad_bias != NULL) {
+        const int64_t o = out_features;
+        LINEAR_CHECK_DISJOINT("grad_bias", grad_bias, o, "input", input, c.input);
+        LINEAR_CHECK_DISJOINT("grad_bias", grad_bias, o, "grad_output", grad_output, c.output);
+        LINEAR_CHECK_DISJOINT("grad_bias", grad_bias, o, "grad_weight", grad_weight, c.weight);
+    }
+    return context->kernels->linear_backward_weights(context, batch, in_features, out_features,
+                                                     input, grad_output, accumulate, grad_weight,
+                                                     grad_bias);
 }

@@ -39,4 +39,54 @@ static inline cnn_status cnn_check_same_or_disjoint(const char* fn, const char* 
     return CNN_STATUS_SUCCESS;
 }
 
+/* Named form for ops with several outputs: `output_name` must not share any element with
+ * `other_name` (either may be NULL: nothing to check). */
+static inline cnn_status cnn_check_no_overlap(const char* fn, const char* output_name,
+                                              const void* output, int64_t output_count,
+                                              const char* other_name, const void* other,
+                                              int64_t other_count) {
+    if (output != NULL && other != NULL &&
+        cnn_float_ranges_overlap((const float*)output, output_count, (const float*)other,
+                                 other_count))
+        return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,
+                             "%s: %s (%p, %lld elements) overlaps %s (%p, %lld elements); "
+                             "outputs must not alias any other argument",
+                             fn, output_name, output, (long long)output_count, other_name, other,
+                             (long long)other_count);
+    return CNN_STATUS_SUCCESS;
+}
+
+/* One buffer of an overlap check list. */
+typedef struct cnn_named_buffer {
+    const char* name;
+    const void* pointer; /* NULL: absent */
+    int64_t count;       /* elements of 4 bytes */
+} cnn_named_buffer;
+
+/* Every one of the `outputs` must be disjoint from every other output and every input. */
+static inline cnn_status cnn_check_outputs_disjoint(const char* fn,
+                                                    const cnn_named_buffer* outputs,
+                                                    int n_outputs,
+                                                    const cnn_named_buffer* inputs,
+                                                    int n_inputs) {
+    for (int i = 0; i < n_outputs; i++) {
+        for (int j = i + 1; j < n_outputs; j++) {
+            cnn_status st = cnn_check_no_overlap(fn, outputs[i].name, outputs[i].pointer,
+                                                 outputs[i].count, outputs[j].name,
+                                                 outputs[j].pointer, outputs[j].count);
+            if (st != CNN_STATUS_SUCCESS) return st;
+        }
+        for (int j = 0; j < n_inputs; j++) {
+            cnn_status st = cnn_check_no_overlap(fn, outputs[i].name, outputs[i].pointer,
+                                                 outputs[i].count, inputs[j].name,
+                                                 inputs[j].pointer, inputs[j].count);
+            if (st != CNN_STATUS_SUCCESS) return st;
+        }
+    }
+    return CNN_STATUS_SUCCESS;
+}
+
+/* accumulate must be 0 (overwrite) or 1 (add). */
+#define CNN_CHECK_ACCUMULATE(acc) CNN_CHECK_RANGE("accumulate", (acc), 0, 1)
+
 #endif

@@ -1,5 +1,7 @@
 /*
- * pool2d.c — cnn_pool2d_output_size and cnn_pool2d_forward: validation, output size, dispatch.
+ * pool2d.c — cnn_pool2d_output_size, cnn_pool2d_forward and cnn_pool2d_backward: validation,
+ * output size, dispatch (backward: input needed for max and LP, output unused and nullable,
+ * grad_input disjoint from every other buffer).
  * Rules follow PyTorch 1.13 (max_pool2d / avg_pool2d / lp_pool2d):
  *  - sizes, kernel, stride, dilation >= 1; padding >= 0 and at most kernel/2 per axis (torch
  *    compares with the kernel size, not the dilated one: "pad should be at most half of kernel
@@ -147,4 +149,37 @@ cnn_status cnn_pool2d_forward(cnn_context* context, const cnn_pool2d_params* par
     /* A private copy: kernels may read params from worker threads. */
     const cnn_pool2d_params p = *params;
     return context->kernels->pool2d(context, &p, oh, ow, input, output);
+}
+
+/* Gradient of cnn_pool2d_forward. input is needed by max and LP (NULL allowed for average);
+ * output is not read (LP recomputes the window means from input, as torch's autograd does). */
+cnn_status cnn_pool2d_backward(cnn_context* context, const cnn_pool2d_params* params,
+                               const float* input, const float* output, const float* grad_output,
+                               int32_t accumulate, float* grad_input) {
+    CNN_CHECK_NOT_NULL(context);
+    CNN_CHECK_NOT_NULL(params);
+    CNN_CHECK_NOT_NULL(grad_output);
+    CNN_CHECK_NOT_NULL(grad_input);
+    CNN_CHECK_ACCUMULATE(accumulate);
+    int32_t oh = 0, ow = 0;
+    cnn_status st = validate_pool2d_params(__func__, params, &oh, &ow);
+    if (st != CNN_STATUS_SUCCESS) return st;
+    if (params->kind != CNN_POOL_AVERAGE && input == NULL)
+        return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,
+                             "%s: argument 'input' is NULL (%s pooling needs the forward input)",
+                             __func__, kind_name(params->kind));
+
+    const int64_t planes = (int64_t)params->batch * params->channels;
+    const int64_t in_count = planes * params->in_height * params->in_width;
+    const int64_t out_count = planes * oh * ow;
+    const cnn_named_buffer outputs[1] = {{"grad_input", grad_input, in_count}};
+    const cnn_named_buffer inputs[3] = {{"input", input, in_count},
+                                        {"output", output, out_count},
+                                        {"grad_output", grad_output, out_count}};
+    st = cnn_check_outputs_disjoint(__func__, outputs, 1, inputs, 3);
+    if (st != CNN_STATUS_SUCCESS) return st;
+
+    const cnn_pool2d_params p = *params;
+    return context->kernels->pool2d_backward(context, &p, oh, ow, input, output, grad_output,
+                                             accumulate, grad_input);
 }

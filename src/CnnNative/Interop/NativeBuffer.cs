@@ -17,6 +17,12 @@ internal sealed unsafe class NativeBuffer : SafeHandle
     /// <summary>Size of the block in bytes.</summary>
     public long ByteLength { get; private set; }
 
+    /// <summary>
+    /// Incremented by every library write into this block (autograd checks that storage saved for a
+    /// backward pass was not modified in place before the pass ran).
+    /// </summary>
+    public int Version;
+
     /// <inheritdoc />
     public override bool IsInvalid => handle == nint.Zero;
 

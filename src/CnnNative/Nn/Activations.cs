@@ -138,8 +138,8 @@ public sealed class Identity : Module
 
 /// <summary>
 /// PyTorch's <c>nn.Dropout(p)</c>. In eval mode it returns its input unchanged (as a view). In training mode
-/// each element is zeroed with probability <see cref="P"/> and the others are scaled by 1/(1-p) (inverted dropout),
-/// drawing from the <see cref="Cnn.ManualSeed"/> generator.
+/// each element is zeroed with probability <see cref="P"/> and the others are scaled by 1/(1-p) (inverted dropout,
+/// <see cref="Functional.Dropout"/>, with a mask seed drawn from the <see cref="Cnn.ManualSeed"/> generator).
 /// </summary>
 public sealed class Dropout : Module
 {
@@ -162,15 +162,8 @@ public sealed class Dropout : Module
         if (!Training || P == 0)
             return input.Reshape(input.Shape);
 
-        var output = Tensor.Zeros(input.Shape);
-        if (P == 1) return output;
-        ReadOnlySpan<float> x = input.AsSpan();
-        Span<float> y = output.AsSpan();
-        float scale = (float)(1.0 / (1.0 - P));
-        var rng = new Random(Cnn.Rng.Next()); // one draw from the shared generator, then a lock-free local one
-        for (int i = 0; i < x.Length; i++)
-            y[i] = rng.NextDouble() < P ? 0f : x[i] * scale;
-        return output;
+        // Native inverted dropout (recorded for autograd); the mask seed is one draw from the shared generator.
+        return Functional.Dropout(input, (float)P, training: true, seed: Cnn.Rng.NextInt64());
     }
 
     /// <inheritdoc />

@@ -96,65 +96,20 @@ public sealed class BatchNorm2d : Module
         if (!useBatchStats)
             return Functional.BatchNorm2d(input, RunningMean!, RunningVar!, Weight, Bias, (float)Eps, Activation);
 
-        int n = shape[0], c = shape[1];
-        long hw = (long)shape[2] * shape[3];
-        long count = n * hw;
+        long count = (long)shape[0] * shape[2] * shape[3];
         if (count <= 1)
             throw new ArgumentException(
                 $"BatchNorm2d in training mode needs more than 1 value per channel, got input shape [{string.Join(", ", shape)}] (as in PyTorch; call Eval() for inference).",
                 nameof(input));
 
-        var mean = new double[c];
-        var variance = new double[c];
-        ReadOnlySpan<float> x = input.AsSpan();
-        for (int ch = 0; ch < c; ch++)
-        {
-            double sum = 0;
-            for (int b = 0; b < n; b++)
-            {
-                var plane = x.Slice((int)(((long)b * c + ch) * hw), (int)hw);
-                foreach (float v in plane) sum += v;
-            }
-            double mu = sum / count;
-            double sq = 0;
-            for (int b = 0; b < n; b++)
-            {
-                var plane = x.Slice((int)(((long)b * c + ch) * hw), (int)hw);
-                foreach (float v in plane)
-                {
-                    double d = v - mu;
-                    sq += d * d;
-                }
-            }
-            mean[ch] = mu;
-            variance[ch] = sq / count; // biased: used to normalize
-        }
-
-        using var batchMean = Tensor.Zeros(c);
-        using var batchVar = Tensor.Zeros(c);
-        var bm = batchMean.AsSpan();
-        var bv = batchVar.AsSpan();
-        for (int ch = 0; ch < c; ch++)
-        {
-            bm[ch] = (float)mean[ch];
-            bv[ch] = (float)variance[ch];
-        }
-        var output = Functional.BatchNorm2d(input, batchMean, batchVar, Weight, Bias, (float)Eps, Activation);
-
-        if (Training && TrackRunningStats)
-        {
-            var nbt = NumBatchesTracked!.AsSpan();
-            nbt[0] += 1;
-            double factor = Momentum ?? 1.0 / nbt[0];
-            var rm = RunningMean!.AsSpan();
-            var rv = RunningVar!.AsSpan();
-            double unbias = (double)count / (count - 1);
-            for (int ch = 0; ch < c; ch++)
-            {
-                rm[ch] = (float)((1 - factor) * rm[ch] + factor * mean[ch]);
-                rv[ch] = (float)((1 - factor) * rv[ch] + factor * variance[ch] * unbias);
-            }
-        }
+        // Batch statistics (native training forward, gradient through them); running statistics updated
+        // in training mode only, with PyTorch's factor: momentum, or 1 / num_batches_tracked (cumulative average).
+        bool update = Training && TrackRunningStats;
+        float factor = update ? (float)(Momentum ?? 1.0 / (NumBatchesTracked!.AsSpan()[0] + 1.0)) : 0f;
+        var output = Functional.BatchNorm2dTraining(input, Weight, Bias, update ? RunningMean : null, update ? RunningVar : null,
+            factor, (float)Eps, Activation);
+        if (update)
+            NumBatchesTracked!.AsSpan()[0] += 1;
         return output;
     }
 

@@ -45,11 +45,16 @@ public abstract class Module : IDisposable
     // Registration
     // ------------------------------------------------------------------------------------------
 
-    /// <summary>Registers a parameter under <paramref name="name"/> (after those already registered) and returns it.</summary>
+    /// <summary>
+    /// Registers a parameter under <paramref name="name"/> (after those already registered) and returns it.
+    /// A leaf parameter gets <see cref="Tensor.RequiresGrad"/> = true (set it to false to freeze it).
+    /// </summary>
     protected Tensor RegisterParameter(string name, Tensor tensor)
     {
         CheckNewName(name);
         ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.IsLeaf)
+            tensor.RequiresGrad = true;
         _parameters.Add((name, tensor));
         return tensor;
     }
@@ -80,6 +85,30 @@ public abstract class Module : IDisposable
         if (ReferenceEquals(module, this)) throw new ArgumentException("A module cannot be its own child.", nameof(module));
         _children.Add((name, module));
         return module;
+    }
+
+    /// <summary>
+    /// Replaces the registered child <paramref name="name"/> with <paramref name="module"/> (PyTorch's
+    /// <c>model.fc = nn.Linear(...)</c>, for transfer learning) and returns the old child, which the
+    /// caller now owns (dispose it). The new module's parameters appear under the same keys.
+    /// </summary>
+    public Module ReplaceChild(string name, Module module)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(module);
+        if (ReferenceEquals(module, this)) throw new ArgumentException("A module cannot be its own child.", nameof(module));
+        int index = _children.FindIndex(c => c.Name == name);
+        if (index < 0)
+            throw new ArgumentException($"{GetType().Name} has no child named '{name}'; children: {string.Join(", ", _children.Select(c => c.Name))}.", nameof(name));
+        Module old = _children[index].Module;
+        _children[index] = (name, module);
+        OnChildReplaced(name, old, module);
+        return old;
+    }
+
+    /// <summary>Lets a module that keeps its children in fields too (e.g. <see cref="Sequential"/>) follow <see cref="ReplaceChild"/>.</summary>
+    protected virtual void OnChildReplaced(string name, Module oldModule, Module newModule)
+    {
     }
 
     private void CheckNewName(string name)
@@ -138,6 +167,17 @@ public abstract class Module : IDisposable
         foreach (var (prefix, module) in NamedModulesInternal("", recurse: true))
             if (seen.Add(module))
                 yield return (prefix.Length == 0 ? "" : prefix[..^1], module);
+    }
+
+    /// <summary>
+    /// Fills the <see cref="Tensor.Grad"/> of every parameter with zeros (keeping the buffers for the next
+    /// backward pass); parameters without a gradient are left alone.
+    /// </summary>
+    public void ZeroGrad()
+    {
+        ThrowIfDisposed();
+        foreach (var (_, p) in NamedParameters())
+            p.ZeroGrad();
     }
 
     /// <summary>Number of parameter elements (each shared tensor counted once).</summary>

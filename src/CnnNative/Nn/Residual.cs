@@ -54,8 +54,10 @@ public sealed class Residual : Module
             if (!mainOut.HasShape(other.Dims))
                 throw new ArgumentException(
                     $"Residual: the main path gives shape {Tensor.FormatShape(mainOut.Dims)} but the shortcut gives {Tensor.FormatShape(other.Dims)}; they must match.");
-            // In place into the main path's output when it has storage of its own (the native add may alias).
-            if (!mainOut.SharesStorageWith(input) && (side is null || !mainOut.SharesStorageWith(side)))
+            // In place into the main path's output when it has storage of its own (the native add may alias),
+            // unless autograd records the add (the main path's nodes may have saved that storage).
+            bool recording = Autograd.IsEnabled && (mainOut.RequiresGrad || other.RequiresGrad);
+            if (!recording && !mainOut.SharesStorageWith(input) && (side is null || !mainOut.SharesStorageWith(side)))
             {
                 Functional.Add(mainOut, other, after, mainOut);
                 var result = mainOut;

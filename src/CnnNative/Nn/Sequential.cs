@@ -39,17 +39,32 @@ public sealed class Sequential : Module, IEnumerable<Module>
         _layers.Add(layer);
     }
 
-    /// <summary>The layer at <paramref name="index"/> (negative counts from the end, as in PyTorch).</summary>
+    /// <summary>
+    /// The layer at <paramref name="index"/> (negative counts from the end, as in PyTorch). Setting it
+    /// replaces the layer (e.g. a new classifier head for fine-tuning); the replaced layer is disposed.
+    /// </summary>
     public Module this[int index]
     {
-        get
+        get => _layers[CheckIndex(index)];
+        set
         {
-            int i = index < 0 ? index + _layers.Count : index;
-            if (i < 0 || i >= _layers.Count)
-                throw new ArgumentOutOfRangeException(nameof(index), index, $"index {index} is out of range for a Sequential of {_layers.Count} layers.");
-            return _layers[i];
+            int i = CheckIndex(index);
+            Module old = ReplaceChild(i.ToString(System.Globalization.CultureInfo.InvariantCulture), value);
+            if (!ReferenceEquals(old, value)) old.Dispose();
         }
     }
+
+    private int CheckIndex(int index)
+    {
+        int i = index < 0 ? index + _layers.Count : index;
+        if (i < 0 || i >= _layers.Count)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"index {index} is out of range for a Sequential of {_layers.Count} layers.");
+        return i;
+    }
+
+    /// <inheritdoc />
+    protected override void OnChildReplaced(string name, Module oldModule, Module newModule) =>
+        _layers[int.Parse(name, System.Globalization.CultureInfo.InvariantCulture)] = newModule;
 
     /// <summary>Number of layers.</summary>
     public int Count => _layers.Count;

@@ -128,13 +128,13 @@ public static class OracleErrors
         sb.AppendLine(CultureInfo.InvariantCulture, $"# {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, torch {torchVersion} (oracle computes in float64, replies float32)");
         sb.AppendLine(CultureInfo.InvariantCulture, $"# max_abs_err = max |a - e|; max_rel_err = max |a - e| / |e| over elements with |e| >= {RelFloor:0.#e0};");
         sb.AppendLine("# normwise = max over cases of max|a - e| / max|e|; pass: |a - e| <= abs + rel * |e| element-wise (loosest tolerance of the op shown)");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{"op",-26} {"isa",-10} {"cases",6} {"failed",6} {"values",10} {"max_abs_err",12} {"max_rel_err",12} {"normwise",10}  {"tolerance",-22} worst case (abs)");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{"op",-40} {"isa",-10} {"cases",6} {"failed",6} {"values",10} {"max_abs_err",12} {"max_rel_err",12} {"normwise",10}  {"tolerance",-22} worst case (abs)");
         foreach (var ((op, isa), w) in s_worst.OrderBy(kv => kv.Key.Op, StringComparer.Ordinal).ThenBy(kv => kv.Key.Isa, StringComparer.Ordinal))
         {
             lock (w)
             {
                 string tol = new Tolerance(w.TolAbs, w.TolRel).ToString();
-                sb.AppendLine(CultureInfo.InvariantCulture, $"{op,-26} {isa,-10} {w.Cases,6} {w.Failed,6} {w.Values,10} {w.MaxAbs,12:0.000e+00} {w.MaxRel,12:0.000e+00} {w.MaxNormwise,10:0.00e+00}  {tol,-22} {w.WorstCase}");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"{op,-40} {isa,-10} {w.Cases,6} {w.Failed,6} {w.Values,10} {w.MaxAbs,12:0.000e+00} {w.MaxRel,12:0.000e+00} {w.MaxNormwise,10:0.00e+00}  {tol,-22} {w.WorstCase}");
             }
         }
 

@@ -1,0 +1,464 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using CnnNative.Interop;
+using CnnNative.Nn;
+using CnnNative.Tests.Infrastructure;
+
+namespace CnnNative.Tests.Training;
+
+/// <summary>
+/// Gradients of BatchNorm2d (eval: running statistics as constants; training: batch statistics,
+/// running statistics updated), ReLU/Sigmoid/Tanh, Linear (+ fused activation), Softmax/LogSoftmax,
+/// Add (+ activation, and a tensor added to itself) and Flatten against torch autograd.
+/// </summary>
+[Collection(OracleCollection.Name)]
+public sealed class LayerGradTests(OracleFixture oracle, ITestOutputHelper output)
+{
+    /// <summary>Batch norm eval backward: g * gamma * invstd and per-channel sums over N*H*W.</summary>
+    public static readonly Tolerance BatchNormGradTolerance = new(1e-5, 1e-4);
+
+    /// <summary>Batch norm training backward: two per-channel reductions feed every input gradient.</summary>
+    public static readonly Tolerance BatchNormTrainGradTolerance = new(2e-5, 2e-4);
+
+    /// <summary>Batch norm training forward output and saved statistics.</summary>
+    public static readonly Tolerance BatchNormTrainTolerance = new(1e-5, 1e-5);
+
+    /// <summary>
+    /// Activation gradients are computed from the float32 forward OUTPUT (design): sigmoid's 1 - y and
+    /// tanh's 1 - y^2 carry an absolute rounding of ~ulp(1)/2 = 6e-8 where y ~ 1, times |g| (up to ~4):
+    /// abs 3e-7 per unit, rel 1e-5 (relu: exact).
+    /// </summary>
+    public static readonly Tolerance ActivationGradTolerance = new(3e-7, 1e-5);
+
+    /// <summary>Linear: dot products of up to ~1000 terms (input grad: over out; weight grad: over batch).</summary>
+    public static readonly Tolerance LinearGradTolerance = new(1e-5, 1e-4);
+
+    /// <summary>Softmax backward: y * (g - sum(g * y)), a short float sum.</summary>
+    public static readonly Tolerance SoftmaxGradTolerance = new(2e-6, 1e-4);
+
+    /// <summary>Add and Flatten pass gradients through (add with an activation: one product).</summary>
+    public static readonly Tolerance PassThroughTolerance = new(1e-7, 1e-6);
+
+    private static readonly ConcurrentDictionary<string, OracleReply> s_expected = new();
+
+    private static string Lower(Activation a) => a.ToString().ToLowerInvariant();
+
+    // ---------------------------------------------------------------------------------- batch norm (eval)
+
+    public static TheoryData<string, CnnIsa> BatchNormRows => Isas.Cross(
+    [
+        "1x3x5x5-affine-none-0.00001",
+        "2x17x7x9-affine-relu-0.00001",
+        "3x8x1x1-noweight-none-0.001",
+        "1x64x4x4-nobias-sigmoid-0.00001",
+        "2x5x3x11-none-tanh-0.1",
+        "4x33x9x9-affine-relu-0",
+    ]);
+
+    [Theory]
+    [MemberData(nameof(BatchNormRows))]
+    public void BatchNorm2d_eval_gradients_match_torch(string name, CnnIsa isa)
+    {
+        string[] parts = name.Split('-');
+        int[] shape = parts[0].Split('x').Select(int.Parse).ToArray();
+        string affine = parts[1];
+        var act = Enum.Parse<Activation>(parts[2], ignoreCase: true);
+        float eps = float.Parse(parts[3], CultureInfo.InvariantCulture);
+        int c = shape[1], seed = Seeds.Of(name);
+
+        using IDisposable _ = Isas.Use(isa);
+        using Tensor x = GradCheck.Leaf(TestData.NormalTensor(seed, shape));
+        using Tensor mean = Tensor.FromArray(TestData.Normal(seed + 1, c, 0.5), c);
+        using Tensor var = TestData.UniformTensor(seed + 2, 0.1, 2.0, c);
+        using Tensor? weight = affine is "affine" or "nobias" ? GradCheck.Leaf(TestData.UniformTensor(seed + 3, 0.5, 1.5, c)) : null;
+        using Tensor? bias = affine is "affine" or "noweight" ? GradCheck.Leaf(Tensor.FromArray(TestData.Normal(seed + 4, c, 0.3), c)) : null;
+
+        using Tensor y = Functional.BatchNorm2d(x, mean, var, weight, bias, eps, act);
+        using Tensor go = GradCheck.GradOutput(seed, y.Shape);
+        OracleReply expected = s_expected.GetOrAdd("bn-" + name, _ =>
+        {
+            var tensors = new List<OracleTensor>
+            {
+                OracleTensor.Of("input", x), OracleTensor.Of("running_mean", mean), OracleTensor.Of("running_var", var), OracleTensor.Of("grad_output", go),
+            };
+            if (weight != null)
+            {
+                tensors.Add(OracleTensor.Of("weight", weight));
+            }
+
+            if (bias != null)
+            {
+                tensors.Add(OracleTensor.Of("bias", bias));
+            }
+
+            return oracle.Run("grad", new { forward = "batch_norm", eps, activation = Lower(act) }, [.. tensors]);
+        });
+
+        y.Backward(go);
+        GradCheck.AssertGrad(output, "batch_norm2d_eval", "input", isa, name, x, expected, BatchNormGradTolerance);
+        if (weight != null)
+        {
+            GradCheck.AssertGrad(output, "batch_norm2d_eval", "weight", isa, name, weight, expected, BatchNormGradTolerance);
+        }
+
+        if (bias != null)
+        {
+            GradCheck.AssertGrad(output, "batch_norm2d_eval", "bias", isa, name, bias, expected, BatchNormGradTolerance);
+        }
+
+        Assert.Null(mean.Grad);
+        Assert.Null(var.Grad);
+    }
+
+    // ---------------------------------------------------------------------------------- batch norm (training)
+
+    public static TheoryData<string, CnnIsa> BatchNormTrainRows => Isas.Cross(
+    [
+        "2x3x5x5-affine-track-0.1",
+        "1x17x7x9-affine-track-0.1",
+        "8x8x1x1-affine-track-0.3",
+        "3x64x4x4-noweight-track-0.1",
+        "2x5x3x11-nobias-notrack-0.1",
+        "4x33x9x9-none-track-0.01",
+        "1x1x1x2-affine-track-1",
+    ]);
+
+    [Theory]
+    [MemberData(nameof(BatchNormTrainRows))]
+    public void BatchNorm2d_training_forward_running_stats_and_gradients_match_torch(string name, CnnIsa isa)
+    {
+        string[] parts = name.Split('-');
+        int[] shape = parts[0].Split('x').Select(int.Parse).ToArray();
+        string affine = parts[1];
+        bool track = parts[2] == "track";
+        float momentum = float.Parse(parts[3], CultureInfo.InvariantCulture);
+        const float eps = 1e-5f;
+        int c = shape[1], seed = Seeds.Of(name);
+
+        using IDisposable _ = Isas.Use(isa);
+        // A non-zero mean and a non-unit scale per channel, like real activations.
+        float[] data = TestData.Normal(seed, TestData.Count(shape), 1.5);
+        int plane = shape[2] * shape[3];
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] += 0.5f * ((i / plane) % c);
+        }
+
+        using Tensor x = GradCheck.Leaf(Tensor.FromArray(data, shape));
+        using Tensor? rm = track ? Tensor.FromArray(TestData.Normal(seed + 1, c, 0.5), c) : null;
+        using Tensor? rv = track ? TestData.UniformTensor(seed + 2, 0.25, 1.75, c) : null;
+        using Tensor? weight = affine is "affine" or "nobias" ? GradCheck.Leaf(TestData.UniformTensor(seed + 3, 0.5, 1.5, c)) : null;
+        using Tensor? bias = affine is "affine" or "noweight" ? GradCheck.Leaf(Tensor.FromArray(TestData.Normal(seed + 4, c, 0.3), c)) : null;
+
+        var tensors = new List<OracleTensor> { OracleTensor.Of("input", x) };
+        if (rm != null)
+        {
+            tensors.Add(OracleTensor.Of("running_mean", rm));
+            tensors.Add(OracleTensor.Of("running_var", rv!));
+        }
+
+        if (weight != null)
+        {
+            tensors.Add(OracleTensor.Of("weight", weight));
+        }
+
+        if (bias != null)
+        {
+            tensors.Add(OracleTensor.Of("bias", bias));
+        }
+
+        using Tensor y = Functional.BatchNorm2dTraining(x, weight, bias, rm, rv, momentum, eps);
+        using Tensor go = GradCheck.GradOutput(seed, y.Shape);
+        tensors.Add(OracleTensor.Of("grad_output", go));
+        OracleReply expected = s_expected.GetOrAdd("bntrain-" + name, _ => oracle.Run("batch_norm_train", new { momentum, eps }, [.. tensors]));
+
+        OracleErrors.AssertClose(output, "batch_norm2d_train", isa, name, y, expected["output"], BatchNormTrainTolerance);
+        if (rm != null)
+        {
+            OracleErrors.AssertClose(output, "batch_norm2d_train.running_mean", isa, name, rm, expected["running_mean"], BatchNormTrainTolerance);
+            OracleErrors.AssertClose(output, "batch_norm2d_train.running_var", isa, name, rv!, expected["running_var"], BatchNormTrainTolerance);
+        }
+
+        y.Backward(go);
+        GradCheck.AssertGrad(output, "batch_norm2d_train", "input", isa, name, x, expected, BatchNormTrainGradTolerance);
+        if (weight != null)
+        {
+            GradCheck.AssertGrad(output, "batch_norm2d_train", "weight", isa, name, weight, expected, BatchNormTrainGradTolerance);
+        }
+
+        if (bias != null)
+        {
+            GradCheck.AssertGrad(output, "batch_norm2d_train", "bias", isa, name, bias, expected, BatchNormTrainGradTolerance);
+        }
+    }
+
+    /// <summary>
+    /// The BatchNorm2d module with momentum = null (torch's cumulative moving average, factor
+    /// 1 / num_batches_tracked) over three training batches: running statistics and the last
+    /// batch's gradients against three chained torch batch_norm(training=True) calls.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(IsaRows))]
+    public void BatchNorm2d_module_cumulative_average_over_three_batches_matches_torch(CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        const int c = 5;
+        using var bn = new BatchNorm2d(c, momentum: null);
+        bn.Train();
+        var rm = new OracleTensor("running_mean", bn.RunningMean!.ToArray(), [c]);
+        var rv = new OracleTensor("running_var", bn.RunningVar!.ToArray(), [c]);
+        for (int k = 1; k <= 3; k++)
+        {
+            float[] data = TestData.Normal(500 + k, 2 * c * 3 * 4, k);
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] += k;
+            }
+
+            using Tensor x = GradCheck.Leaf(Tensor.FromArray(data, 2, c, 3, 4));
+            using Tensor y = bn.Forward(x);
+            using Tensor go = GradCheck.GradOutput(600 + k, y.Shape);
+            OracleReply torch = oracle.Run(
+                "batch_norm_train", new { momentum = 1.0 / k, eps = 1e-5 },
+                OracleTensor.Of("input", x), rm, rv, OracleTensor.Of("weight", bn.Weight!), OracleTensor.Of("bias", bn.Bias!), OracleTensor.Of("grad_output", go));
+            rm = torch["running_mean"] with { Name = "running_mean" };
+            rv = torch["running_var"] with { Name = "running_var" };
+            Assert.Equal(k, bn.NumBatchesTracked!.ToArray()[0]);
+            OracleErrors.AssertClose(output, "batch_norm2d_module_cma.running_mean", isa, $"batch{k}", bn.RunningMean!, rm, BatchNormTrainTolerance);
+            OracleErrors.AssertClose(output, "batch_norm2d_module_cma.running_var", isa, $"batch{k}", bn.RunningVar!, rv, BatchNormTrainTolerance);
+            y.Backward(go);
+            GradCheck.AssertGrad(output, "batch_norm2d_module_cma", "input", isa, $"batch{k}", x, torch, BatchNormTrainGradTolerance);
+        }
+
+        GradCheck.AssertGrad(output, "grad:batch_norm2d_module_cma.weight_3_batches", isa, "sum", bn.Weight!, SumOfWeightGrads(), BatchNormTrainGradTolerance);
+
+        OracleTensor SumOfWeightGrads()
+        {
+            // The weight gradient accumulated over the three Backward calls: recompute torch's per batch.
+            var sum = new float[c];
+            var rmk = new OracleTensor("running_mean", new float[c], [c]);
+            var rvk = new OracleTensor("running_var", Enumerable.Repeat(1f, c).ToArray(), [c]);
+            for (int k = 1; k <= 3; k++)
+            {
+                float[] data = TestData.Normal(500 + k, 2 * c * 3 * 4, k).Select(v => v + k).ToArray();
+                float[] go = TestData.Normal((600 + k) ^ 0x5EED, 2 * c * 3 * 4);
+                OracleReply r = oracle.Run(
+                    "batch_norm_train", new { momentum = 1.0 / k, eps = 1e-5 },
+                    new OracleTensor("input", data, [2, c, 3, 4]), rmk, rvk, new OracleTensor("weight", Enumerable.Repeat(1f, c).ToArray(), [c]),
+                    new OracleTensor("bias", new float[c], [c]), new OracleTensor("grad_output", go, [2, c, 3, 4]));
+                for (int j = 0; j < c; j++)
+                {
+                    sum[j] += r["grad.weight"].Data[j];
+                }
+            }
+
+            return new OracleTensor("grad.weight", sum, [c]);
+        }
+    }
+
+    public static TheoryData<CnnIsa> IsaRows => Isas.Rows();
+
+    // ---------------------------------------------------------------------------------- activations
+
+    public static TheoryData<string, CnnIsa> ActivationRows
+    {
+        get
+        {
+            var names = new List<string>();
+            foreach (string op in new[] { "relu", "sigmoid", "tanh" })
+            {
+                foreach (int n in new[] { 1, 7, 8, 31, 1000, 4099 })
+                {
+                    names.Add($"{op}-{n}");
+                }
+
+                names.Add($"{op}-2x3x5x7");
+            }
+
+            return Isas.Cross(names);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ActivationRows))]
+    public void Activation_gradients_match_torch(string name, CnnIsa isa)
+    {
+        string op = name[..name.IndexOf('-')];
+        int[] shape = name[(name.IndexOf('-') + 1)..].Split('x').Select(int.Parse).ToArray();
+        using IDisposable _ = Isas.Use(isa);
+        float[] data = TestData.Normal(Seeds.Of(name), TestData.Count(shape), 3.0);
+        float[] special = [0f, -0f, 1e-30f, -1e-30f, 30f, -30f, 0.5f, -0.5f];
+        Array.Copy(special, data, Math.Min(special.Length, data.Length));
+        using Tensor x = GradCheck.Leaf(Tensor.FromArray(data, shape));
+        using Tensor y = op switch { "relu" => Functional.Relu(x), "sigmoid" => Functional.Sigmoid(x), _ => Functional.Tanh(x) };
+        using Tensor go = GradCheck.GradOutput(Seeds.Of(name), shape);
+        OracleReply expected = s_expected.GetOrAdd("act-" + name, _ =>
+            oracle.Run("grad", new { forward = op }, OracleTensor.Of("input", x), OracleTensor.Of("grad_output", go)));
+        y.Backward(go);
+        GradCheck.AssertGrad(output, op, "input", isa, name, x, expected, ActivationGradTolerance);
+    }
+
+    // ---------------------------------------------------------------------------------- linear
+
+    public static TheoryData<string, CnnIsa> LinearRows => Isas.Cross(
+    [
+        "1-1-1-bias-none",
+        "1-17-10-bias-relu",
+        "3-400-120-bias-relu",
+        "4-84-10-nobias-none",
+        "2-64-33-bias-sigmoid",
+        "5-9-16-nobias-tanh",
+        "1-1000-3-bias-none",
+        "7-8-8-bias-relu",
+        "64-100-50-bias-none",
+        "2x3-17-10-bias-tanh",
+        "3x1x2-33-5-nobias-none",
+    ]);
+
+    [Theory]
+    [MemberData(nameof(LinearRows))]
+    public void Linear_gradients_match_torch(string name, CnnIsa isa)
+    {
+        string[] p = name.Split('-');
+        int[] lead = p[0].Split('x').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        int inF = int.Parse(p[1], CultureInfo.InvariantCulture), outF = int.Parse(p[2], CultureInfo.InvariantCulture);
+        bool hasBias = p[3] == "bias";
+        var act = Enum.Parse<Activation>(p[4], ignoreCase: true);
+        int seed = Seeds.Of(name);
+        float bound = 1f / MathF.Sqrt(inF);
+
+        using IDisposable _ = Isas.Use(isa);
+        using Tensor x = GradCheck.Leaf(TestData.NormalTensor(seed, [.. lead, inF]));
+        using Tensor w = GradCheck.Leaf(TestData.UniformTensor(seed + 1, -bound, bound, outF, inF));
+        using Tensor? b = hasBias ? GradCheck.Leaf(TestData.UniformTensor(seed + 2, -bound, bound, outF)) : null;
+        using Tensor y = Functional.Linear(x, w, b, act);
+        using Tensor go = GradCheck.GradOutput(seed, y.Shape);
+        OracleReply expected = s_expected.GetOrAdd("linear-" + name, _ =>
+        {
+            var tensors = new List<OracleTensor> { OracleTensor.Of("input", x), OracleTensor.Of("weight", w), OracleTensor.Of("grad_output", go) };
+            if (b != null)
+            {
+                tensors.Add(OracleTensor.Of("bias", b));
+            }
+
+            return oracle.Run("grad", new { forward = "linear", activation = Lower(act) }, [.. tensors]);
+        });
+        y.Backward(go);
+        GradCheck.AssertGrad(output, "linear", "input", isa, name, x, expected, LinearGradTolerance);
+        GradCheck.AssertGrad(output, "linear", "weight", isa, name, w, expected, LinearGradTolerance);
+        if (b != null)
+        {
+            GradCheck.AssertGrad(output, "linear", "bias", isa, name, b, expected, LinearGradTolerance);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------- softmax
+
+    public static TheoryData<string, CnnIsa> SoftmaxRows
+    {
+        get
+        {
+            var names = new List<string>();
+            foreach (string op in new[] { "softmax", "log_softmax" })
+            {
+                names.AddRange(
+                [
+                    $"{op}-4x10-d1-s1", $"{op}-4x10-d0-s1", $"{op}-4x10-d-1-s1",
+                    $"{op}-2x3x5x7-d1-s1", $"{op}-2x3x5x7-d3-s1", $"{op}-2x3x5x7-d-3-s1",
+                    $"{op}-1x1000-d1-s3", $"{op}-3x17-d1-s50", $"{op}-6-d0-s1", $"{op}-2x1x4x4-d1-s1",
+                ]);
+            }
+
+            return Isas.Cross(names);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SoftmaxRows))]
+    public void Softmax_gradients_match_torch(string name, CnnIsa isa)
+    {
+        string op = name.StartsWith("log_softmax", StringComparison.Ordinal) ? "log_softmax" : "softmax";
+        string rest = name[(op.Length + 1)..];
+        int dIndex = rest.IndexOf("-d", StringComparison.Ordinal);
+        int sIndex = rest.LastIndexOf("-s", StringComparison.Ordinal);
+        int[] shape = rest[..dIndex].Split('x').Select(int.Parse).ToArray();
+        int dim = int.Parse(rest[(dIndex + 2)..sIndex], CultureInfo.InvariantCulture);
+        double scale = double.Parse(rest[(sIndex + 2)..], CultureInfo.InvariantCulture);
+
+        using IDisposable _ = Isas.Use(isa);
+        using Tensor x = GradCheck.Leaf(Tensor.FromArray(TestData.Normal(Seeds.Of(name), TestData.Count(shape), scale), shape));
+        bool log = op == "log_softmax";
+        using Tensor y = log ? Functional.LogSoftmax(x, dim) : Functional.Softmax(x, dim);
+        using Tensor go = GradCheck.GradOutput(Seeds.Of(name), shape);
+        OracleReply expected = s_expected.GetOrAdd("sm-" + name, _ =>
+            oracle.Run("grad", new { forward = op, dim }, OracleTensor.Of("input", x), OracleTensor.Of("grad_output", go)));
+        y.Backward(go);
+        GradCheck.AssertGrad(output, op, "input", isa, name, x, expected, SoftmaxGradTolerance);
+    }
+
+    // ---------------------------------------------------------------------------------- add, flatten
+
+    public static TheoryData<string, CnnIsa> AddRows => Isas.Cross(
+    [
+        "1-none", "7-relu", "2x3x5x5-none", "2x3x5x5-relu", "4099-sigmoid", "1x64x7x7-tanh", "33-relu",
+    ]);
+
+    [Theory]
+    [MemberData(nameof(AddRows))]
+    public void Add_gradients_match_torch(string name, CnnIsa isa)
+    {
+        int[] shape = name[..name.IndexOf('-')].Split('x').Select(int.Parse).ToArray();
+        var act = Enum.Parse<Activation>(name[(name.IndexOf('-') + 1)..], ignoreCase: true);
+        int seed = Seeds.Of(name);
+        using IDisposable _ = Isas.Use(isa);
+        using Tensor a = GradCheck.Leaf(TestData.NormalTensor(seed, shape));
+        using Tensor b = GradCheck.Leaf(TestData.NormalTensor(seed + 1, shape));
+        using Tensor y = Functional.Add(a, b, act);
+        using Tensor go = GradCheck.GradOutput(seed, shape);
+        OracleReply expected = s_expected.GetOrAdd("add-" + name, _ =>
+            oracle.Run("grad", new { forward = "add", activation = Lower(act) }, OracleTensor.Of("a", a), OracleTensor.Of("b", b), OracleTensor.Of("grad_output", go)));
+        y.Backward(go);
+        Tolerance tolerance = act == Activation.None ? PassThroughTolerance : ActivationGradTolerance;
+        GradCheck.AssertGrad(output, "add", "a", isa, name, a, expected, tolerance);
+        GradCheck.AssertGrad(output, "add", "b", isa, name, b, expected, tolerance);
+
+        // x + x: both uses of the same leaf accumulate (d/dx = 2 g for no activation).
+        using Tensor s = GradCheck.Leaf(TestData.NormalTensor(seed + 2, shape));
+        using Tensor y2 = Functional.Add(s, s, act);
+        OracleReply twice = s_expected.GetOrAdd("add-same-" + name, _ =>
+            oracle.Run("grad", new { forward = "add", activation = Lower(act) }, OracleTensor.Of("a", s), OracleTensor.Of("b", s), OracleTensor.Of("grad_output", go)));
+        y2.Backward(go);
+        var sum = new OracleTensor("grad.sum", twice["grad.a"].Data.Zip(twice["grad.b"].Data, (p, q) => p + q).ToArray(), shape);
+        OracleErrors.AssertClose(output, "grad:add.same_input", isa, name, s.Grad!, sum, GradCheck.Scaled(tolerance, sum));
+    }
+
+    public static TheoryData<string, CnnIsa> FlattenRows => Isas.Cross(["2x3x4x5-1", "1x16x5x5-1", "3x7-1", "2x3x4x5-2", "4x6x1x1-1"]);
+
+    [Theory]
+    [MemberData(nameof(FlattenRows))]
+    public void Flatten_gradient_matches_torch(string name, CnnIsa isa)
+    {
+        int[] shape = name[..name.IndexOf('-')].Split('x').Select(int.Parse).ToArray();
+        int startDim = int.Parse(name[(name.IndexOf('-') + 1)..], CultureInfo.InvariantCulture);
+        using IDisposable _ = Isas.Use(isa);
+        using Tensor x = GradCheck.Leaf(TestData.NormalTensor(Seeds.Of(name), shape));
+        using var flatten = new Flatten(startDim);
+        using Tensor flat = flatten.Forward(x);
+
+        // Through an op after the view, as in a network (Flatten -> Linear).
+        using Tensor y = Functional.Tanh(flat);
+        using Tensor go = GradCheck.GradOutput(Seeds.Of(name), y.Shape);
+        OracleReply expected = s_expected.GetOrAdd("flatten-" + name, _ =>
+            oracle.Run("grad", new { forward = "tanh" }, OracleTensor.Of("input", x), new OracleTensor("grad_output", go.ToArray(), shape)));
+        y.Backward(go);
+        GradCheck.AssertGrad(output, "flatten", "input", isa, name, x, expected, ActivationGradTolerance);
+
+        // Flatten alone: the gradient is the upstream gradient reshaped.
+        using Tensor x2 = GradCheck.Leaf(TestData.NormalTensor(Seeds.Of(name) + 1, shape));
+        using Tensor flat2 = flatten.Forward(x2);
+        OracleReply plain = s_expected.GetOrAdd("flatten-plain-" + name, _ =>
+            oracle.Run("grad", new { forward = "flatten", start_dim = startDim }, OracleTensor.Of("input", x2), OracleTensor.Of("grad_output", go)));
+        flat2.Backward(go);
+        GradCheck.AssertGrad(output, "flatten", "input", isa, name + "-alone", x2, plain, new Tolerance(0, 0));
+    }
+}

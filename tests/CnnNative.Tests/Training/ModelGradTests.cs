@@ -1,0 +1,304 @@
+using System.Globalization;
+using CnnNative.Interop;
+using CnnNative.Models;
+using CnnNative.Nn;
+using CnnNative.Optim;
+using CnnNative.Tests.Infrastructure;
+
+namespace CnnNative.Tests.Training;
+
+/// <summary>
+/// Whole-model training against torch: the oracle builds the seeded torch model, writes its state dict
+/// as safetensors, CnnNative loads it; both run the same batch and loss; every parameter gradient
+/// (and, with BatchNorm in training mode, the running statistics after the step) must match.
+/// </summary>
+[Collection(OracleCollection.Name)]
+public sealed class ModelGradTests(OracleFixture oracle, ITestOutputHelper output)
+{
+    /// <summary>Loss of a whole forward pass in float32 vs float64.</summary>
+    public static readonly Tolerance LossTolerance = new(1e-5, 1e-5);
+
+    /// <summary>
+    /// Parameter gradients after several layers of float32 forward + backward (per unit of the gradient's
+    /// scale, see GradCheck.Scaled): 1e-5 absolute, 1e-4 relative (observed: ~1e-7 and ~2e-5).
+    /// </summary>
+    public static readonly Tolerance ModelGradTolerance = new(1e-5, 1e-4);
+
+    /// <summary>Running statistics after one training step (momentum 0.1 of float32 batch statistics).</summary>
+    public static readonly Tolerance RunningStatsTolerance = new(1e-5, 1e-5);
+
+    /// <summary>The loss curve of 20 SGD steps (float32 vs float64 trajectories drift slowly; observed ~2e-7).</summary>
+    public static readonly Tolerance LossCurveTolerance = new(1e-5, 1e-5);
+
+    /// <summary>Parameters after 20 SGD steps (per unit of the parameter's scale; observed ~1e-7 abs, ~2e-5 rel).</summary>
+    public static readonly Tolerance TrainedParameterTolerance = new(1e-5, 1e-4);
+
+    public static TheoryData<CnnIsa> IsaRows => Isas.Rows();
+
+    private static int[] Labels(int seed, int n, int classes)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => rng.Next(classes)).ToArray();
+    }
+
+    private void AssertParameterGrads(Module model, OracleReply torch, string op, CnnIsa isa, string caseName, ISet<string>? frozen = null)
+    {
+        int compared = 0;
+        foreach (var (name, p) in model.NamedParameters())
+        {
+            if (frozen != null && frozen.Contains(name))
+            {
+                Assert.False(p.RequiresGrad);
+                Assert.True(p.Grad == null, $"{caseName}: frozen parameter {name} has a gradient");
+                Assert.False(torch.Tensors.ContainsKey("grad." + name), $"torch computed a gradient for frozen {name}");
+                continue;
+            }
+
+            GradCheck.AssertGrad(output, $"grad:{op}.{name}", isa, caseName, p, torch["grad." + name], ModelGradTolerance);
+            compared++;
+        }
+
+        var torchParams = torch.Header["params"]!.AsArray().Select(k => k!.GetValue<string>()).ToList();
+        Assert.Equal(torchParams, model.NamedParameters().Select(e => e.Name).ToList());
+        output.WriteLine($"{compared} parameter gradients match torch");
+    }
+
+    private void AssertRunningStats(Module model, OracleReply torch, string op, CnnIsa isa, string caseName)
+    {
+        foreach (var (key, value) in model.StateDict())
+        {
+            if (key.EndsWith("running_mean", StringComparison.Ordinal) || key.EndsWith("running_var", StringComparison.Ordinal))
+            {
+                OracleErrors.AssertClose(output, $"{op}.running_stats", isa, caseName + ":" + key, value, torch["state." + key], RunningStatsTolerance);
+            }
+            else if (key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+            {
+                Assert.Equal(torch["state." + key].Data[0], value.ToArray()[0]);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------- LeNet-5
+
+    [Theory]
+    [MemberData(nameof(IsaRows))]
+    public void LeNet5_parameter_gradients_match_torch(CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        const int seed = 7, n = 4;
+        int[] labels = Labels(70, n, 10);
+        using Tensor x = TestData.NormalTensor(Seeds.Of("lenet5-train-input"), n, 1, 28, 28);
+        string path = TestPaths.NewScratchFile("lenet5-train", ".safetensors");
+        OracleReply torch = oracle.Run("model_grad", new { model = "lenet5", seed, path, loss = "cross_entropy", labels }, OracleTensor.Of("input", x));
+
+        using var model = new LeNet5();
+        model.LoadSafetensors(path);
+        model.Train();
+        using Tensor logits = model.Forward(x);
+        using Tensor loss = Functional.CrossEntropy(logits, labels);
+        OracleErrors.AssertClose(output, "model.lenet5.loss", isa, "batch4", loss, torch["loss"], LossTolerance);
+        loss.Backward();
+        AssertParameterGrads(model, torch, "lenet5", isa, "batch4");
+    }
+
+    [Theory]
+    [MemberData(nameof(IsaRows))]
+    public void Frozen_parameters_get_no_gradient_and_the_others_match_torch(CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        const int seed = 8, n = 3;
+        int[] labels = Labels(80, n, 10);
+        string[] frozenNames = ["conv1.weight", "conv1.bias", "fc2.weight"];
+        using Tensor x = TestData.NormalTensor(Seeds.Of("lenet5-frozen-input"), n, 1, 28, 28);
+        string path = TestPaths.NewScratchFile("lenet5-frozen", ".safetensors");
+        OracleReply torch = oracle.Run("model_grad", new { model = "lenet5", seed, path, loss = "cross_entropy", labels, frozen = frozenNames }, OracleTensor.Of("input", x));
+
+        using var model = new LeNet5();
+        model.LoadSafetensors(path);
+        model.Train();
+        var byName = model.NamedParameters().ToDictionary(e => e.Name, e => e.Parameter);
+        Assert.All(byName.Values, p => Assert.True(p.RequiresGrad, "Parameters() must start with RequiresGrad = true"));
+        foreach (string f in frozenNames)
+        {
+            byName[f].RequiresGrad = false;
+        }
+
+        using Tensor logits = model.Forward(x);
+        using Tensor loss = Functional.CrossEntropy(logits, labels);
+        loss.Backward();
+        AssertParameterGrads(model, torch, "lenet5_frozen", isa, "batch3", frozenNames.ToHashSet());
+
+        // An optimizer over all parameters skips the frozen ones (Grad null): they do not move.
+        float[] before = byName["conv1.weight"].ToArray();
+        using var sgd = new SGD(model.Parameters(), lr: 0.1f, momentum: 0.9f);
+        sgd.Step();
+        Assert.Equal(before, byName["conv1.weight"].ToArray());
+        Assert.Equal(0, sgd.StepCount(byName["conv1.weight"]));
+        Assert.Equal(1, sgd.StepCount(byName["fc1.weight"]));
+    }
+
+    // ---------------------------------------------------------------------------------- BasicBlock
+
+    public static TheoryData<string, CnnIsa> BlockRows => Isas.Cross(["projection-4-8-s2-train", "projection-8-16-s1-train", "identity-8-8-s1-train", "projection-4-8-s2-eval"]);
+
+    [Theory]
+    [MemberData(nameof(BlockRows))]
+    public void BasicBlock_parameter_gradients_and_running_stats_match_torch(string name, CnnIsa isa)
+    {
+        string[] p = name.Split('-');
+        int inPlanes = int.Parse(p[1], CultureInfo.InvariantCulture), planes = int.Parse(p[2], CultureInfo.InvariantCulture), stride = int.Parse(p[3][1..], CultureInfo.InvariantCulture);
+        bool train = p[4] == "train";
+        int seed = Seeds.Of(name) % 1000;
+        using IDisposable _ = Isas.Use(isa);
+        using Tensor x = TestData.NormalTensor(Seeds.Of(name + "-input"), 3, inPlanes, 9, 9);
+        int outSize = ((9 - 1) / stride) + 1;
+        using Tensor target = TestData.NormalTensor(Seeds.Of(name + "-target"), 3, planes, outSize, outSize);
+        string path = TestPaths.NewScratchFile("block-train", ".safetensors");
+        OracleReply torch = oracle.Run(
+            "model_grad",
+            new { model = "basic_block", inplanes = inPlanes, planes, stride, seed, path, loss = "mse", train },
+            OracleTensor.Of("input", x), OracleTensor.Of("target", target));
+
+        using var block = new BasicBlock(inPlanes, planes, stride);
+        Assert.Equal(p[0] == "projection", block.Downsample != null);
+        block.LoadSafetensors(path);
+        block.Train(train);
+        using Tensor y = block.Forward(x);
+        using Tensor loss = Functional.MseLoss(y, target);
+        OracleErrors.AssertClose(output, "model.basic_block.loss", isa, name, loss, torch["loss"], LossTolerance);
+        loss.Backward();
+        AssertParameterGrads(block, torch, train ? "basic_block_train" : "basic_block_eval", isa, name);
+        AssertRunningStats(block, torch, train ? "basic_block_train" : "basic_block_eval", isa, name);
+    }
+
+    // ---------------------------------------------------------------------------------- multi-task DAG
+
+    /// <summary>The oracle's MultiTask: a shared trunk and two heads (same child names, so same keys).</summary>
+    private sealed class MultiTask : Module
+    {
+        public MultiTask()
+        {
+            Trunk = RegisterModule("trunk", new Sequential(
+                new Conv2d(1, 4, 3, padding: 1), new ReLU(), new MaxPool2d(2),
+                new Conv2d(4, 8, 3, padding: 1), new ReLU(), new Flatten()));
+            HeadA = RegisterModule("head_a", new Linear(128, 5));
+            HeadB = RegisterModule("head_b", new Linear(128, 1));
+        }
+
+        public Sequential Trunk { get; }
+
+        public Linear HeadA { get; }
+
+        public Linear HeadB { get; }
+
+        public override Tensor Forward(Tensor input) => Trunk.Forward(input);
+    }
+
+    [Theory]
+    [MemberData(nameof(IsaRows))]
+    public void Two_head_multitask_DAG_with_summed_losses_matches_torch(CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        const int seed = 9, n = 5;
+        int[] labels = Labels(90, n, 5);
+        using Tensor x = TestData.NormalTensor(Seeds.Of("multitask-input"), n, 1, 8, 8);
+        using Tensor target = TestData.NormalTensor(Seeds.Of("multitask-target"), n, 1);
+        string path = TestPaths.NewScratchFile("multitask", ".safetensors");
+        OracleReply torch = oracle.Run(
+            "model_grad", new { model = "multitask", seed, path, loss = "multitask", labels, label_smoothing = 0.1 },
+            OracleTensor.Of("input", x), OracleTensor.Of("target", target));
+
+        Cnn.ManualSeed(1);
+        using var model = new MultiTask();
+        model.LoadSafetensors(path);
+        model.Train();
+        using Tensor features = model.Forward(x);   // used by both heads: its gradient is the sum of two paths
+        using Tensor a = model.HeadA.Forward(features);
+        using Tensor b = model.HeadB.Forward(features);
+        using Tensor ce = Functional.CrossEntropy(a, labels, 0.1f);
+        using Tensor mse = Functional.MseLoss(b, target);
+        using Tensor loss = Functional.Add(ce, mse);
+        OracleErrors.AssertClose(output, "model.multitask.loss", isa, "sum", loss, torch["loss"], LossTolerance);
+        loss.Backward();
+        AssertParameterGrads(model, torch, "multitask", isa, "sum");
+    }
+
+    // ---------------------------------------------------------------------------------- 20 SGD steps
+
+    private static Sequential SmallCnn() => new(
+        new Conv2d(1, 4, 3, padding: 1), new ReLU(), new MaxPool2d(2),
+        new Conv2d(4, 8, 3, padding: 1), new Tanh(), new AvgPool2d(2), new Flatten(),
+        new Linear(32, 10));
+
+    [Theory]
+    [MemberData(nameof(IsaRows))]
+    public void Twenty_SGD_steps_of_a_small_CNN_track_torchs_loss_curve(CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        const int seed = 10, steps = 20, n = 8;
+        const float lr = 0.1f, momentum = 0.9f, weightDecay = 1e-3f;
+        var batches = new List<Tensor>();
+        var labels = new List<int[]>();
+        try
+        {
+            for (int s = 0; s < steps; s++)
+            {
+                labels.Add(Labels(1000 + s, n, 10));
+                // Learnable: the class shifts the image's mean (so the loss really goes down).
+                float[] img = TestData.Normal(2000 + s, n * 64);
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j < 64; j++)
+                    {
+                        img[(i * 64) + j] += 0.3f * (labels[s][i] - 4.5f) * ((j % 8) < 4 ? 1 : -1);
+                    }
+                }
+
+                batches.Add(Tensor.FromArray(img, n, 1, 8, 8));
+            }
+
+            string path = TestPaths.NewScratchFile("small-cnn", ".safetensors");
+            OracleReply torch = oracle.Run(
+                "train",
+                new { model = "small_cnn", seed, path, optimizer = "sgd", hyper = new { lr, momentum, weight_decay = weightDecay }, labels },
+                [.. batches.Select((b, s) => OracleTensor.Of($"x.{s}", b))]);
+            double[] torchLosses = torch.Header["losses"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+
+            using Sequential model = SmallCnn();
+            model.LoadSafetensors(path);
+            model.Train();
+            using var sgd = new SGD(model.Parameters(), lr, momentum, weightDecay: weightDecay);
+            var losses = new float[steps];
+            for (int s = 0; s < steps; s++)
+            {
+                sgd.ZeroGrad();
+                using Tensor logits = model.Forward(batches[s]);
+                using Tensor loss = Functional.CrossEntropy(logits, labels[s]);
+                losses[s] = loss.Item();
+                loss.Backward();
+                sgd.Step();
+            }
+
+            output.WriteLine("step  CnnNative  torch");
+            for (int s = 0; s < steps; s++)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s,4}  {losses[s],9:0.000000}  {torchLosses[s],9:0.000000}"));
+            }
+
+            OracleErrors.AssertClose(
+                output, "train.small_cnn.sgd_loss_curve", isa, "20-steps", losses, [steps],
+                new OracleTensor("losses", torchLosses.Select(v => (float)v).ToArray(), [steps]), LossCurveTolerance);
+            Assert.True(losses.Skip(15).Average() < losses.Take(5).Average(), "the loss did not go down over 20 steps");
+
+            foreach (var (name, p) in model.NamedParameters())
+            {
+                OracleTensor expected = torch["state." + name];
+                OracleErrors.AssertClose(output, "train.small_cnn.params_after_20", isa, name, p.ToArray(), p.Shape, expected, GradCheck.Scaled(TrainedParameterTolerance, expected));
+            }
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+}
