@@ -160,26 +160,9 @@ internal sealed class InferOptionSet
     {
         _model.AcceptOnlyFromAmong("lenet5");
         _isa.AcceptOnlyFromAmong("auto", "reference", "avx2", "avx512");
-        AddRange(_batch, 1, 65536);
-        AddRange(_threads, 0, 256);
-        AddRange(_show, 0, 10000);
-    }
-
-    private static void AddRange(Option<int> option, int min, int max)
-    {
-        option.Validators.Add(result =>
-        {
-            // Only explicit values: a token that is not an integer is reported by the parser itself.
-            if (result.Tokens.Count != 1 ||
-                !int.TryParse(result.Tokens[0].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value))
-            {
-                return;
-            }
-            if (value < min || value > max)
-            {
-                result.AddError($"{option.Name} must be between {min} and {max}; got {value}.");
-            }
-        });
+        CommonOptions.AddRange(_batch, 1, 65536);
+        CommonOptions.AddRange(_threads, 0, 256);
+        CommonOptions.AddRange(_show, 0, 10000);
     }
 
     public void AddTo(Command command)

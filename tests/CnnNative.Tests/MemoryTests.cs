@@ -15,17 +15,6 @@ public sealed class MemoryCollection
 [Collection(MemoryCollection.Name)]
 public sealed class MemoryTests(ITestOutputHelper output)
 {
-    private static NativeMemoryStats Settled()
-    {
-        for (int i = 0; i < 3; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-
-        return Cnn.MemoryStats();
-    }
-
     private static void OneRound(int i)
     {
         using Tensor x = TestData.NormalTensor(i, 2, 3, 9, 9);
@@ -56,7 +45,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
         {
             using IDisposable _ = Isas.Use(isa);
             OneRound(-1); // warm-up: this thread's context and its scratch
-            NativeMemoryStats baseline = Settled();
+            NativeMemoryStats baseline = MemoryBaseline.Settled();
             for (int i = 0; i < 100; i++)
             {
                 OneRound(i);
@@ -75,11 +64,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
                 }
             }
 
-            NativeMemoryStats after = Settled();
-            output.WriteLine($"{isa}: baseline {baseline}, after {after}");
-            Assert.True(after.TotalAllocations > baseline.TotalAllocations, "the loop allocated nothing natively?");
-            Assert.Equal(baseline.LiveBlocks, after.LiveBlocks);
-            Assert.Equal(baseline.LiveBytes, after.LiveBytes);
+            MemoryBaseline.AssertReturnedTo(baseline, output, isa);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
 using CnnNative.Interop;
 using CnnNative.IO;
@@ -152,24 +151,11 @@ public sealed class RuntimeTests(ITestOutputHelper output)
         Assert.All(lin.Weight.ToArray(), v => Assert.InRange(v, -0.1f, 0.1f));
     }
 
-    private static byte[] IdxBytes(int magic, int[] dims, byte[] data)
-    {
-        byte[] all = new byte[4 + (4 * dims.Length) + data.Length];
-        BinaryPrimitives.WriteInt32BigEndian(all, magic);
-        for (int i = 0; i < dims.Length; i++)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(all.AsSpan(4 + (4 * i)), dims[i]);
-        }
-
-        data.CopyTo(all, 4 + (4 * dims.Length));
-        return all;
-    }
-
     [Fact]
     public void Idx_images_and_labels_plain_and_gzip()
     {
         byte[] pixels = Enumerable.Range(0, 3 * 4 * 5).Select(i => (byte)(i * 4)).ToArray();
-        byte[] images = IdxBytes(Idx.ImagesMagic, [3, 4, 5], pixels);
+        byte[] images = IdxFiles.Bytes(Idx.ImagesMagic, [3, 4, 5], pixels);
         string plain = TestPaths.NewScratchFile("images", ".idx");
         File.WriteAllBytes(plain, images);
         string gz = TestPaths.NewScratchFile("images", ".idx.gz");
@@ -190,7 +176,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
         }
 
         string labels = TestPaths.NewScratchFile("labels", ".idx");
-        File.WriteAllBytes(labels, IdxBytes(Idx.LabelsMagic, [4], [7, 0, 9, 3]));
+        File.WriteAllBytes(labels, IdxFiles.Bytes(Idx.LabelsMagic, [4], [7, 0, 9, 3]));
         Assert.Equal(new byte[] { 7, 0, 9, 3 }, Idx.LoadLabels(labels));
 
         // Wrong magic, truncated data, trailing bytes, missing file.

@@ -7,11 +7,6 @@
 #include "avx2-math.h"
 #include "ops-common.h"
 
-static inline double hsum_pd(__m256d v) {
-    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-}
-
 static void grad_stats_avx2(const float* x, const float* dy, int64_t n, float mean,
                             double* out2) {
     const __m256d mu = _mm256_set1_pd((double)mean);
@@ -29,7 +24,8 @@ static void grad_stats_avx2(const float* x, const float* dy, int64_t n, float me
         da = _mm256_fmadd_pd(glo, xlo, da);
         db = _mm256_fmadd_pd(ghi, xhi, db);
     }
-    double s = hsum_pd(_mm256_add_pd(sa, sb)), d = hsum_pd(_mm256_add_pd(da, db));
+    double s = cnn_avx2_hsum_pd(_mm256_add_pd(sa, sb));
+    double d = cnn_avx2_hsum_pd(_mm256_add_pd(da, db));
     for (; i < n; i++) {
         s += dy[i];
         d += (double)dy[i] * ((double)x[i] - (double)mean);

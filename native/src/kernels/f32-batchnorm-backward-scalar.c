@@ -67,19 +67,14 @@ cnn_status cnn_batchnorm_backward_run(cnn_context* ctx, const cnn_batch_norm2d_p
                                       int32_t batch_statistics, int32_t accumulate,
                                       float* grad_input, float* grad_weight, float* grad_bias,
                                       const cnn_batchnorm_train_hooks* hooks) {
-    cnn_batchnorm_train_job job = {0};
+    cnn_batchnorm_train_job job;
     int64_t grain;
-    job.p = p;
-    job.split = cnn_batchnorm_split_of(p, CNN_BATCHNORM_GRAIN_ELEMENTS, &grain);
-    job.channels = p->channels;
-    job.input = input;
+    cnn_batchnorm_train_job_init(&job, p, input, grad_input, hooks, &grain);
     job.grad_output = grad_output;
-    job.output = grad_input;
     job.accumulate = accumulate;
     job.batch_statistics = batch_statistics;
     job.mean = mean;
     job.scale_a = invstd;
-    job.hooks = hooks;
     const int64_t C = p->channels;
     const int need_sums = batch_statistics || grad_weight != NULL || grad_bias != NULL;
     /* scratch: 2 doubles per item (if summing), then k[C], grad_mean[C], w[C] floats */
@@ -99,16 +94,9 @@ cnn_status cnn_batchnorm_backward_run(cnn_context* ctx, const cnn_batch_norm2d_p
     if (need_sums) {
         cnn_parallel_for(ctx, job.split.items, grain, grad_stats_task, &job);
         const double m = (double)p->batch * (double)job.split.plane_size;
-        const int64_t segments = job.split.segments;
         for (int64_t c = 0; c < C; c++) {
-            double sum = 0.0, dotp = 0.0;
-            for (int64_t n = 0; n < p->batch; n++) {
-                const double* part = job.partial + 2 * ((n * C + c) * segments);
-                for (int64_t s = 0; s < segments; s++) {
-                    sum += part[2 * s];
-                    dotp += part[2 * s + 1];
-                }
-            }
+            double sum, dotp;
+            cnn_batchnorm_channel_sums(&job, c, &sum, &dotp);
             const double is = (double)invstd[c];
             k[c] = (float)(dotp * is * is / m);
             grad_mean[c] = (float)(sum / m);

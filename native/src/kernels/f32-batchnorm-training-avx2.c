@@ -8,11 +8,6 @@
 #include "avx2-math.h"
 #include "ops-common.h"
 
-static inline double hsum_pd(__m256d v) {
-    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-}
-
 static void stats_avx2(const cnn_batchnorm_train_job* job, const float* x, int64_t n,
                        double shift, double* out2) {
     const __m256d k = _mm256_set1_pd(shift);
@@ -28,7 +23,8 @@ static void stats_avx2(const cnn_batchnorm_train_job* job, const float* x, int64
         s2a = _mm256_fmadd_pd(lo, lo, s2a);
         s2b = _mm256_fmadd_pd(hi, hi, s2b);
     }
-    double s1 = hsum_pd(_mm256_add_pd(s1a, s1b)), s2 = hsum_pd(_mm256_add_pd(s2a, s2b));
+    double s1 = cnn_avx2_hsum_pd(_mm256_add_pd(s1a, s1b));
+    double s2 = cnn_avx2_hsum_pd(_mm256_add_pd(s2a, s2b));
     for (; i < n; i++) {
         const double d = (double)x[i] - shift;
         s1 += d;

@@ -53,8 +53,21 @@ static void normalize_task(void* arg, int64_t begin, int64_t end, int32_t thread
     }
 }
 
-/* Sum of the partial pairs of channel c's items, in item order. */
-static void channel_sums(const cnn_batchnorm_train_job* job, int64_t c, double* s1, double* s2) {
+void cnn_batchnorm_train_job_init(cnn_batchnorm_train_job* job, const cnn_batch_norm2d_params* p,
+                                  const float* input, float* output,
+                                  const cnn_batchnorm_train_hooks* hooks, int64_t* grain) {
+    const cnn_batchnorm_train_job zero = {0};
+    *job = zero;
+    job->p = p;
+    job->split = cnn_batchnorm_split_of(p, CNN_BATCHNORM_GRAIN_ELEMENTS, grain);
+    job->channels = p->channels;
+    job->input = input;
+    job->output = output;
+    job->hooks = hooks;
+}
+
+void cnn_batchnorm_channel_sums(const cnn_batchnorm_train_job* job, int64_t c, double* s1,
+                                double* s2) {
     const int64_t segments = job->split.segments;
     double a = 0.0, b = 0.0;
     for (int64_t n = 0; n < job->p->batch; n++) {
@@ -73,13 +86,9 @@ cnn_status cnn_batchnorm_training_run(cnn_context* ctx, const cnn_batch_norm2d_p
                                       float momentum, float* running_mean, float* running_var,
                                       float* save_mean, float* save_invstd, float* output,
                                       const cnn_batchnorm_train_hooks* hooks) {
-    cnn_batchnorm_train_job job = {0};
+    cnn_batchnorm_train_job job;
     int64_t grain;
-    job.p = p;
-    job.split = cnn_batchnorm_split_of(p, CNN_BATCHNORM_GRAIN_ELEMENTS, &grain);
-    job.channels = p->channels;
-    job.input = input;
-    job.output = output;
+    cnn_batchnorm_train_job_init(&job, p, input, output, hooks, &grain);
     const int64_t C = p->channels;
     /* scratch: 2 doubles per item, shift[C] (double), alpha[C], beta[C] (float) */
     const size_t bytes = (size_t)(2 * job.split.items + C) * sizeof(double) +
@@ -95,7 +104,6 @@ cnn_status cnn_batchnorm_training_run(cnn_context* ctx, const cnn_batch_norm2d_p
     job.shift = shift;
     job.alpha = alpha;
     job.beta = beta;
-    job.hooks = hooks;
 
     cnn_parallel_for(ctx, job.split.items, grain, stats_task, &job);
 
@@ -103,7 +111,7 @@ cnn_status cnn_batchnorm_training_run(cnn_context* ctx, const cnn_batch_norm2d_p
     const double mom = (double)momentum;
     for (int64_t c = 0; c < C; c++) {
         double s1, s2;
-        channel_sums(&job, c, &s1, &s2);
+        cnn_batchnorm_channel_sums(&job, c, &s1, &s2);
         const double mean = shift[c] + s1 / m;
         double var_sum = s2 - s1 * s1 / m;
         if (var_sum < 0.0) var_sum = 0.0; /* rounding */

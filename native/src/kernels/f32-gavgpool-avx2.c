@@ -24,8 +24,7 @@ static void gavgpool_task(void* arg, int64_t begin, int64_t end, int32_t thread_
         for (; i < n; i += 8)
             a0 = add_widened(a0, _mm256_maskload_ps(in + i, cnn_avx2_tail_mask(n - i)), &a1);
         const __m256d s = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
-        const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
-        const double sum = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+        const double sum = cnn_avx2_hsum_pd(s);
         job->output[plane] = (float)(sum / (double)n);
     }
 }

@@ -6,16 +6,8 @@
 #include "avx2-math.h"
 #include "ops-common.h"
 
-typedef struct {
-    int64_t count;
-    const float *p, *t;
-    float* grad;
-    float norm;
-    double* partial;
-} mse_job;
-
 static void mse_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
-    const mse_job* job = (const mse_job*)arg;
+    const cnn_mse_job* job = (const cnn_mse_job*)arg;
     const __m256 norm = _mm256_set1_ps(job->norm);
     for (int64_t block = begin; block < end; block++) {
         const int64_t lo = block * CNN_REDUCE_BLOCK;
@@ -32,21 +24,12 @@ static void mse_task(void* arg, int64_t begin, int64_t end, int32_t thread_index
             if (job->grad) _mm256_maskstore_ps(job->grad + i, m, _mm256_mul_ps(norm, d));
         }
         const __m256d s = _mm256_add_pd(s0, s1);
-        const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
-        job->partial[block] = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+        job->partial[block] = cnn_avx2_hsum_pd(s);
     }
 }
 
 cnn_status cnn_f32_mse_loss_avx2(cnn_context* ctx, int64_t count, const float* prediction,
                                  const float* target, float* out_loss, float* grad_prediction) {
-    const int64_t blocks = (count + CNN_REDUCE_BLOCK - 1) / CNN_REDUCE_BLOCK;
-    double* partial = (double*)cnn_context_scratch(ctx, (size_t)blocks * sizeof(double));
-    if (partial == NULL) return CNN_STATUS_OUT_OF_MEMORY;
-    mse_job job = {count, prediction, target, grad_prediction, (float)(2.0 / (double)count),
-                   partial};
-    cnn_parallel_for(ctx, blocks, 32, mse_task, &job);
-    double total = 0.0;
-    for (int64_t b = 0; b < blocks; b++) total += partial[b];
-    *out_loss = (float)(total / (double)count);
-    return CNN_STATUS_SUCCESS;
+    return cnn_mse_loss_run(ctx, count, prediction, target, out_loss, grad_prediction, 32,
+                            mse_task);
 }

@@ -114,19 +114,8 @@ cnn_status cnn_f32_pool2d_avx2(cnn_context* ctx, const cnn_pool2d_params* p, int
     const int32_t sw = p->stride_width;
     job.gather_index =
         _mm256_mullo_epi32(_mm256_set1_epi32(sw), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-
-    /* Interior: ow*sw - pad >= 0 and the last float a block loads, (ow*sw - pad) +
-     * (k-1)*dilation (+1 for the stride-2 double load), is inside the row. */
-    const int64_t last_tap = (int64_t)(p->kernel_width - 1) * p->dilation_width + (sw == 2 ? 1 : 0);
-    const int64_t limit = (int64_t)p->in_width - 1 - last_tap + p->pad_width;
-    int64_t lo = ((int64_t)p->pad_width + sw - 1) / sw;
-    int64_t hi = limit < 0 ? 0 : limit / sw + 1;
-    if (lo > out_width) lo = out_width;
-    if (hi > out_width) hi = out_width;
-    if (hi < lo) hi = lo;
-    job.ow_lo = (int32_t)lo;
-    job.ow_hi = (int32_t)hi;
-    job.vector_rows = hi - lo >= 8 && (int64_t)sw * 7 <= INT_MAX &&
+    cnn_pool2d_interior_columns(p, out_width, &job.ow_lo, &job.ow_hi);
+    job.vector_rows = job.ow_hi - job.ow_lo >= 8 && (int64_t)sw * 7 <= INT_MAX &&
                       (p->kind != CNN_POOL_LP || lp_pow_is_vector(job.plan.lp_exponent));
 
     const int64_t rows = (int64_t)p->batch * p->channels * out_height;

@@ -71,18 +71,9 @@ cnn_status cnn_f32_pool2d_backward_avx2(cnn_context* ctx, const cnn_pool2d_param
     d.gather_index =
         _mm256_mullo_epi32(_mm256_set1_epi32(sw), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     d.lane_offset = d.gather_index;
-    /* Interior (as the forward kernel): ow*sw - pad >= 0 and the last float a block loads is
-     * inside the row; indices must fit int32. */
-    const int64_t last_tap = (int64_t)(p->kernel_width - 1) * p->dilation_width + (sw == 2 ? 1 : 0);
-    const int64_t limit = (int64_t)p->in_width - 1 - last_tap + p->pad_width;
-    int64_t lo = ((int64_t)p->pad_width + sw - 1) / sw;
-    int64_t hi = limit < 0 ? 0 : limit / sw + 1;
-    if (lo > out_width) lo = out_width;
-    if (hi > out_width) hi = out_width;
-    if (hi < lo) hi = lo;
-    d.ow_lo = (int32_t)lo;
-    d.ow_hi = (int32_t)hi;
-    if (p->kind == CNN_POOL_MAX && hi - lo >= 8 && (int64_t)sw * 7 <= INT_MAX &&
+    /* Interior as the forward kernel; indices must fit int32. */
+    cnn_pool2d_interior_columns(p, out_width, &d.ow_lo, &d.ow_hi);
+    if (p->kind == CNN_POOL_MAX && d.ow_hi - d.ow_lo >= 8 && (int64_t)sw * 7 <= INT_MAX &&
         (int64_t)p->in_height * p->in_width + (int64_t)sw * 8 < INT_MAX) {
         b.row = max_row_avx2;
         b.isa_data = &d;

@@ -30,8 +30,7 @@ static void rows_task(void* arg, int64_t begin, int64_t end, int32_t thread_inde
             a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
         }
         const __m256d a = _mm256_add_pd(a0, a1);
-        const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
-        double acc = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+        double acc = cnn_avx2_hsum_pd(a);
         for (; i < n; i++) acc += job->log_softmax ? (double)g[i] : (double)g[i] * y[i];
         const __m256 s = _mm256_set1_ps((float)acc);
         for (i = 0; i < n; i += 8) {

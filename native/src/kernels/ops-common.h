@@ -59,6 +59,23 @@ float cnn_pool2d_lp_finish(const cnn_pool2d_plan* plan, float mean);
 void cnn_pool2d_row_scalar(const cnn_pool2d_plan* plan, int64_t row, int32_t ow_begin,
                            int32_t ow_end);
 
+/* Interior columns [*ow_lo, *ow_hi) of the AVX2 pooling kernels (forward and backward; plain
+ * integer arithmetic, inline here): ow*sw - pad >= 0 and the last float a block loads,
+ * (ow*sw - pad) + (k-1)*dilation (+1 for the stride-2 double load), is inside the row. */
+static inline void cnn_pool2d_interior_columns(const cnn_pool2d_params* p, int32_t out_width,
+                                               int32_t* ow_lo, int32_t* ow_hi) {
+    const int32_t sw = p->stride_width;
+    const int64_t last_tap = (int64_t)(p->kernel_width - 1) * p->dilation_width + (sw == 2 ? 1 : 0);
+    const int64_t limit = (int64_t)p->in_width - 1 - last_tap + p->pad_width;
+    int64_t lo = ((int64_t)p->pad_width + sw - 1) / sw;
+    int64_t hi = limit < 0 ? 0 : limit / sw + 1;
+    if (lo > out_width) lo = out_width;
+    if (hi > out_width) hi = out_width;
+    if (hi < lo) hi = lo;
+    *ow_lo = (int32_t)lo;
+    *ow_hi = (int32_t)hi;
+}
+
 /* Vertical extent of the window of output row oh (same rules as torch's CPU kernels):
  *  max:    taps ih = begin, begin + dilation, ... < end (all inside the input);
  *  avg/LP: ih in [begin, end) clamped to the input, pool_extent = unclamped window height
@@ -127,6 +144,22 @@ typedef struct cnn_backward_job {
     int32_t accumulate;
 } cnn_backward_job;
 
+/* MSE loss: one task handles whole CNN_REDUCE_BLOCK blocks, writing partial[block] = sum of
+ * (p - t)^2 over it (double) and, if grad is set, grad[i] = norm * (p - t). */
+typedef struct cnn_mse_job {
+    int64_t count;
+    const float *p, *t;
+    float* grad;
+    float norm;
+    double* partial;
+} cnn_mse_job;
+
+/* Shared MSE driver (f32-mse-loss-scalar.c): gets the per-block scratch, runs `task` over the
+ * blocks with the given grain, then loss = (sum of partials in block order) / count. */
+cnn_status cnn_mse_loss_run(cnn_context* ctx, int64_t count, const float* prediction,
+                            const float* target, float* out_loss, float* grad_prediction,
+                            int64_t grain, cnn_task_fn task);
+
 /* ------------------------------------------------------------------------- batch norm */
 
 /* Batch norm work items are (plane, segment of at most CNN_BATCHNORM_SEGMENT elements) pairs,
@@ -190,6 +223,17 @@ typedef struct cnn_batchnorm_train_hooks {
     void (*grad_input)(const cnn_batchnorm_train_job* job, const float* x, const float* dy,
                        int64_t n, int64_t channel, float* dx);
 } cnn_batchnorm_train_hooks;
+
+/* Zeroes *job and fills in what the training and backward drivers share (p, split, channels,
+ * input, output, hooks); returns the cnn_parallel_for grain through *grain
+ * (f32-batchnorm-training-scalar.c). */
+void cnn_batchnorm_train_job_init(cnn_batchnorm_train_job* job, const cnn_batch_norm2d_params* p,
+                                  const float* input, float* output,
+                                  const cnn_batchnorm_train_hooks* hooks, int64_t* grain);
+
+/* Sums of the partial pairs (job->partial) of channel c's items, in item order. */
+void cnn_batchnorm_channel_sums(const cnn_batchnorm_train_job* job, int64_t c, double* s1,
+                                double* s2);
 
 /* Elements per cnn_parallel_for chunk of the batch norm kernels (forward too): small tensors are
  * memory-bound and not worth waking a second thread for. */

@@ -136,36 +136,16 @@ cnn_status cnn_conv2d_forward(cnn_context* context, const cnn_conv2d_params* par
     conv2d_counts counts;
     cnn_status st = validate_conv2d_params(__func__, params, &oh, &ow, &counts);
     if (st != CNN_STATUS_SUCCESS) return st;
-    if (cnn_float_ranges_overlap(output, counts.output, input, counts.input))
-        return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,
-                             "%s: output [%p, %lld floats] overlaps input [%p, %lld floats]",
-                             __func__, (void*)output, (long long)counts.output, (const void*)input,
-                             (long long)counts.input);
-    if (cnn_float_ranges_overlap(output, counts.output, weight, counts.weight))
-        return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,
-                             "%s: output [%p, %lld floats] overlaps weight [%p, %lld floats]",
-                             __func__, (void*)output, (long long)counts.output, (const void*)weight,
-                             (long long)counts.weight);
-    if (bias != NULL && cnn_float_ranges_overlap(output, counts.output, bias, params->out_channels))
-        return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,
-                             "%s: output [%p, %lld floats] overlaps bias [%p, %d floats]", __func__,
-                             (void*)output, (long long)counts.output, (const void*)bias,
-                             params->out_channels);
+    CNN_CHECK_FLOATS_DISJOINT("output", output, counts.output, "input", input, counts.input);
+    CNN_CHECK_FLOATS_DISJOINT("output", output, counts.output, "weight", weight, counts.weight);
+    if (bias != NULL)
+        CNN_CHECK_FLOATS_DISJOINT("output", output, counts.output, "bias", bias,
+                                  (int64_t)params->out_channels);
     return context->kernels->conv2d(context, params, oh, ow, input, weight, bias, activation,
                                     output);
 }
 
 /* ------------------------------------------------------------------------------- backward */
-
-/* A gradient buffer (written) must not share any byte with a buffer the call reads. */
-#define CONV_CHECK_DISJOINT(out_name, out, out_count, in_name, in, in_count)                    \
-    do {                                                                                        \
-        if (cnn_float_ranges_overlap(out, out_count, in, in_count))                             \
-            return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,                                   \
-                                 "%s: %s [%p, %lld floats] overlaps %s [%p, %lld floats]",      \
-                                 __func__, out_name, (void*)(out), (long long)(out_count),       \
-                                 in_name, (const void*)(in), (long long)(in_count));            \
-    } while (0)
 
 cnn_status cnn_conv2d_backward_data(cnn_context* context, const cnn_conv2d_params* params,
                                     const float* grad_output, const float* weight,
@@ -180,9 +160,10 @@ cnn_status cnn_conv2d_backward_data(cnn_context* context, const cnn_conv2d_param
     conv2d_counts counts;
     cnn_status st = validate_conv2d_params(__func__, params, &oh, &ow, &counts);
     if (st != CNN_STATUS_SUCCESS) return st;
-    CONV_CHECK_DISJOINT("grad_input", grad_input, counts.input, "grad_output", grad_output,
-                        counts.output);
-    CONV_CHECK_DISJOINT("grad_input", grad_input, counts.input, "weight", weight, counts.weight);
+    CNN_CHECK_FLOATS_DISJOINT("grad_input", grad_input, counts.input, "grad_output", grad_output,
+                              counts.output);
+    CNN_CHECK_FLOATS_DISJOINT("grad_input", grad_input, counts.input, "weight", weight,
+                              counts.weight);
     return context->kernels->conv2d_backward_data(context, params, oh, ow, grad_output, weight,
                                                   accumulate, grad_input);
 }
@@ -201,15 +182,16 @@ cnn_status cnn_conv2d_backward_weights(cnn_context* context, const cnn_conv2d_pa
     cnn_status st = validate_conv2d_params(__func__, params, &oh, &ow, &counts);
     if (st != CNN_STATUS_SUCCESS) return st;
     const int64_t oc = params->out_channels;
-    CONV_CHECK_DISJOINT("grad_weight", grad_weight, counts.weight, "input", input, counts.input);
-    CONV_CHECK_DISJOINT("grad_weight", grad_weight, counts.weight, "grad_output", grad_output,
-                        counts.output);
+    CNN_CHECK_FLOATS_DISJOINT("grad_weight", grad_weight, counts.weight, "input", input,
+                              counts.input);
+    CNN_CHECK_FLOATS_DISJOINT("grad_weight", grad_weight, counts.weight, "grad_output", grad_output,
+                              counts.output);
     if (grad_bias != NULL) {
-        CONV_CHECK_DISJOINT("grad_bias", grad_bias, oc, "input", input, counts.input);
-        CONV_CHECK_DISJOINT("grad_bias", grad_bias, oc, "grad_output", grad_output,
-                            counts.output);
-        CONV_CHECK_DISJOINT("grad_bias", grad_bias, oc, "grad_weight", grad_weight,
-                            counts.weight);
+        CNN_CHECK_FLOATS_DISJOINT("grad_bias", grad_bias, oc, "input", input, counts.input);
+        CNN_CHECK_FLOATS_DISJOINT("grad_bias", grad_bias, oc, "grad_output", grad_output,
+                                  counts.output);
+        CNN_CHECK_FLOATS_DISJOINT("grad_bias", grad_bias, oc, "grad_weight", grad_weight,
+                                  counts.weight);
     }
     return context->kernels->conv2d_backward_weights(context, params, oh, ow, input, grad_output,
                                                      accumulate, grad_weight, grad_bias);

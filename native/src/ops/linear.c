@@ -32,16 +32,6 @@ static cnn_status validate_linear(const char* fn, int32_t batch, int32_t in_feat
     return CNN_STATUS_SUCCESS;
 }
 
-/* A buffer the call writes must not share any byte with one it reads. */
-#define LINEAR_CHECK_DISJOINT(out_name, out, out_count, in_name, in, in_count)                  \
-    do {                                                                                        \
-        if (cnn_float_ranges_overlap(out, out_count, in, in_count))                             \
-            return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,                                   \
-                                 "%s: %s [%p, %lld floats] overlaps %s [%p, %lld floats]",      \
-                                 __func__, out_name, (void*)(out), (long long)(out_count),       \
-                                 in_name, (const void*)(in), (long long)(in_count));            \
-    } while (0)
-
 cnn_status cnn_linear_forward(cnn_context* context, int32_t batch, int32_t in_features,
                               int32_t out_features, const float* input, const float* weight,
                               const float* bias, cnn_activation activation, float* output) {
@@ -53,10 +43,10 @@ cnn_status cnn_linear_forward(cnn_context* context, int32_t batch, int32_t in_fe
     linear_counts c;
     cnn_status st = validate_linear(__func__, batch, in_features, out_features, &c);
     if (st != CNN_STATUS_SUCCESS) return st;
-    LINEAR_CHECK_DISJOINT("output", output, c.output, "input", input, c.input);
-    LINEAR_CHECK_DISJOINT("output", output, c.output, "weight", weight, c.weight);
+    CNN_CHECK_FLOATS_DISJOINT("output", output, c.output, "input", input, c.input);
+    CNN_CHECK_FLOATS_DISJOINT("output", output, c.output, "weight", weight, c.weight);
     if (bias != NULL)
-        LINEAR_CHECK_DISJOINT("output", output, c.output, "bias", bias, (int64_t)out_features);
+        CNN_CHECK_FLOATS_DISJOINT("output", output, c.output, "bias", bias, (int64_t)out_features);
     return context->kernels->linear(context, batch, in_features, out_features, input, weight, bias,
                                     activation, output);
 }
@@ -72,8 +62,9 @@ cnn_status cnn_linear_backward_data(cnn_context* context, int32_t batch, int32_t
     linear_counts c;
     cnn_status st = validate_linear(__func__, batch, in_features, out_features, &c);
     if (st != CNN_STATUS_SUCCESS) return st;
-    LINEAR_CHECK_DISJOINT("grad_input", grad_input, c.input, "grad_output", grad_output, c.output);
-    LINEAR_CHECK_DISJOINT("grad_input", grad_input, c.input, "weight", weight, c.weight);
+    CNN_CHECK_FLOATS_DISJOINT("grad_input", grad_input, c.input, "grad_output", grad_output,
+                              c.output);
+    CNN_CHECK_FLOATS_DISJOINT("grad_input", grad_input, c.input, "weight", weight, c.weight);
     return context->kernels->linear_backward_data(context, batch, in_features, out_features,
                                                   grad_output, weight, accumulate, grad_input);
 }
@@ -90,14 +81,14 @@ cnn_status cnn_linear_backward_weights(cnn_context* context, int32_t batch, int3
     linear_counts c;
     cnn_status st = validate_linear(__func__, batch, in_features, out_features, &c);
     if (st != CNN_STATUS_SUCCESS) return st;
-    LINEAR_CHECK_DISJOINT("grad_weight", grad_weight, c.weight, "input", input, c.input);
-    LINEAR_CHECK_DISJOINT("grad_weight", grad_weight, c.weight, "grad_output", grad_output,
-                          c.output);
+    CNN_CHECK_FLOATS_DISJOINT("grad_weight", grad_weight, c.weight, "input", input, c.input);
+    CNN_CHECK_FLOATS_DISJOINT("grad_weight", grad_weight, c.weight, "grad_output", grad_output,
+                              c.output);
     if (grad_bias != NULL) {
         const int64_t o = out_features;
-        LINEAR_CHECK_DISJOINT("grad_bias", grad_bias, o, "input", input, c.input);
-        LINEAR_CHECK_DISJOINT("grad_bias", grad_bias, o, "grad_output", grad_output, c.output);
-        LINEAR_CHECK_DISJOINT("grad_bias", grad_bias, o, "grad_weight", grad_weight, c.weight);
+        CNN_CHECK_FLOATS_DISJOINT("grad_bias", grad_bias, o, "input", input, c.input);
+        CNN_CHECK_FLOATS_DISJOINT("grad_bias", grad_bias, o, "grad_output", grad_output, c.output);
+        CNN_CHECK_FLOATS_DISJOINT("grad_bias", grad_bias, o, "grad_weight", grad_weight, c.weight);
     }
     return context->kernels->linear_backward_weights(context, batch, in_features, out_features,
                                                      input, grad_output, accumulate, grad_weight,

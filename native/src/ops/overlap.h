@@ -1,5 +1,5 @@
 /* overlap.h — buffer overlap checks shared by the ops/ drivers of pool2d, global average pool,
- * batch norm, activation, softmax and add (element counts already validated). */
+ * batch norm, activation, softmax, add, conv2d and linear (element counts already validated). */
 #ifndef CNN_OPS_OVERLAP_H
 #define CNN_OPS_OVERLAP_H
 
@@ -85,6 +85,17 @@ static inline cnn_status cnn_check_outputs_disjoint(const char* fn,
     }
     return CNN_STATUS_SUCCESS;
 }
+
+/* In a public function: returns CNN_STATUS_INVALID_ARGUMENT (naming __func__ and both buffers)
+ * if the float buffer `out` (written) shares any byte with `in` (read). */
+#define CNN_CHECK_FLOATS_DISJOINT(out_name, out, out_count, in_name, in, in_count)              \
+    do {                                                                                        \
+        if (cnn_float_ranges_overlap(out, out_count, in, in_count))                             \
+            return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT,                                   \
+                                 "%s: %s [%p, %lld floats] overlaps %s [%p, %lld floats]",      \
+                                 __func__, out_name, (void*)(out), (long long)(out_count),       \
+                                 in_name, (const void*)(in), (long long)(in_count));            \
+    } while (0)
 
 /* accumulate must be 0 (overwrite) or 1 (add). */
 #define CNN_CHECK_ACCUMULATE(acc) CNN_CHECK_RANGE("accumulate", (acc), 0, 1)

@@ -100,20 +100,21 @@ internal static unsafe class NodeHelpers
     }
 }
 
-/// <summary>Conv2d (+ fused activation): gradients for input, weight and bias.</summary>
-internal sealed unsafe class Conv2dNode : AutogradNode
+/// <summary>
+/// Shared backward of the affine layers (Conv2d, Linear) with a fused activation: input gradient from the saved
+/// weight, weight and bias gradients from the saved input, bias-only reduction when the weight needs no gradient.
+/// </summary>
+internal abstract unsafe class AffineNode : AutogradNode
 {
-    private readonly CnnConv2dParams _params;
     private readonly CnnActivation _activation;
     private Saved _input;
     private Saved _weight;
     private Saved _output;
 
-    public Conv2dNode(in CnnConv2dParams p, CnnActivation activation, Tensor input, int inputVersion, Tensor weight, int weightVersion,
+    private protected AffineNode(CnnActivation activation, Tensor input, int inputVersion, Tensor weight, int weightVersion,
         Tensor? bias, Tensor output)
         : base([Edge.To(input), Edge.To(weight), Edge.To(bias)], output.Length)
     {
-        _params = p;
         _activation = activation;
         if (Edges[0].Needed)
         {
@@ -131,11 +132,17 @@ internal sealed unsafe class Conv2dNode : AutogradNode
         }
     }
 
-    public override string Name => "ConvolutionBackward";
+    /// <summary>Input gradient: <paramref name="dst"/> (accumulate when <paramref name="acc"/> is 1) from <paramref name="g"/>.</summary>
+    private protected abstract void BackwardData(float* g, float* weight, int acc, float* dst);
 
-    internal override void Backward(BackwardContext context, NativeBuffer gradOutput)
+    /// <summary>Weight (and, when <paramref name="gb"/> is not null, bias) gradients from <paramref name="g"/>.</summary>
+    private protected abstract void BackwardWeights(float* input, float* g, int acc, float* gw, float* gb);
+
+    /// <summary>Bias gradient alone (the weight needs none).</summary>
+    private protected abstract void BiasOnly(BackwardContext context, in Edge biasEdge, float* g);
+
+    internal sealed override void Backward(BackwardContext context, NativeBuffer gradOutput)
     {
-        CnnConv2dParams p = _params;
         float* g = NodeHelpers.ActivationGrad(context, _activation, ref _output, OutputLength,
             (float*)gradOutput.DangerousGetHandle(), out NativeBuffer? rented);
         try
@@ -146,7 +153,7 @@ internal sealed unsafe class Conv2dNode : AutogradNode
                 float* dst = context.Target(e[0], out int acc);
                 if (dst is not null)
                 {
-                    Native.Check(NativeMethods.cnn_conv2d_backward_data(Native.ContextPointer, &p, g, _weight.Get("weight"), acc, dst));
+                    BackwardData(g, _weight.Get("weight"), acc, dst);
                 }
             }
 
@@ -157,16 +164,16 @@ internal sealed unsafe class Conv2dNode : AutogradNode
                 float* gb = e[2].Needed ? context.Target(e[2], zeroIfFresh: acc == 1, out _) : null;
                 if (gw is not null)
                 {
-                    Native.Check(NativeMethods.cnn_conv2d_backward_weights(Native.ContextPointer, &p, _input.Get("input"), g, acc, gw, gb));
+                    BackwardWeights(_input.Get("input"), g, acc, gw, gb);
                 }
                 else if (gb is not null)
                 {
-                    NodeHelpers.BiasOnly(context, e[2], g, p.Batch, p.OutChannels, OutputLength / ((long)p.Batch * p.OutChannels));
+                    BiasOnly(context, e[2], g);
                 }
             }
             else if (e[2].Needed)
             {
-                NodeHelpers.BiasOnly(context, e[2], g, p.Batch, p.OutChannels, OutputLength / ((long)p.Batch * p.OutChannels));
+                BiasOnly(context, e[2], g);
             }
         }
         finally
@@ -178,7 +185,7 @@ internal sealed unsafe class Conv2dNode : AutogradNode
         }
     }
 
-    private protected override void ReleaseSaved()
+    private protected sealed override void ReleaseSaved()
     {
         _input.Release();
         _weight.Release();
@@ -186,95 +193,65 @@ internal sealed unsafe class Conv2dNode : AutogradNode
     }
 }
 
+/// <summary>Conv2d (+ fused activation): gradients for input, weight and bias.</summary>
+internal sealed unsafe class Conv2dNode : AffineNode
+{
+    private readonly CnnConv2dParams _params;
+
+    public Conv2dNode(in CnnConv2dParams p, CnnActivation activation, Tensor input, int inputVersion, Tensor weight, int weightVersion,
+        Tensor? bias, Tensor output)
+        : base(activation, input, inputVersion, weight, weightVersion, bias, output)
+    {
+        _params = p;
+    }
+
+    public override string Name => "ConvolutionBackward";
+
+    private protected override void BackwardData(float* g, float* weight, int acc, float* dst)
+    {
+        CnnConv2dParams p = _params;
+        Native.Check(NativeMethods.cnn_conv2d_backward_data(Native.ContextPointer, &p, g, weight, acc, dst));
+    }
+
+    private protected override void BackwardWeights(float* input, float* g, int acc, float* gw, float* gb)
+    {
+        CnnConv2dParams p = _params;
+        Native.Check(NativeMethods.cnn_conv2d_backward_weights(Native.ContextPointer, &p, input, g, acc, gw, gb));
+    }
+
+    private protected override void BiasOnly(BackwardContext context, in Edge biasEdge, float* g)
+    {
+        CnnConv2dParams p = _params;
+        NodeHelpers.BiasOnly(context, biasEdge, g, p.Batch, p.OutChannels, OutputLength / ((long)p.Batch * p.OutChannels));
+    }
+}
+
 /// <summary>Linear (+ fused activation): gradients for input, weight and bias.</summary>
-internal sealed unsafe class LinearNode : AutogradNode
+internal sealed unsafe class LinearNode : AffineNode
 {
     private readonly int _batch;
     private readonly int _in;
     private readonly int _out;
-    private readonly CnnActivation _activation;
-    private Saved _input;
-    private Saved _weight;
-    private Saved _output;
 
     public LinearNode(int batch, int inFeatures, int outFeatures, CnnActivation activation, Tensor input, int inputVersion, Tensor weight,
         int weightVersion, Tensor? bias, Tensor output)
-        : base([Edge.To(input), Edge.To(weight), Edge.To(bias)], output.Length)
+        : base(activation, input, inputVersion, weight, weightVersion, bias, output)
     {
         _batch = batch;
         _in = inFeatures;
         _out = outFeatures;
-        _activation = activation;
-        if (Edges[0].Needed)
-        {
-            _weight = Saved.Of(weight, weightVersion);
-        }
-
-        if (Edges[1].Needed)
-        {
-            _input = Saved.Of(input, inputVersion);
-        }
-
-        if (activation != CnnActivation.None)
-        {
-            _output = Saved.Of(output);
-        }
     }
 
     public override string Name => "AddmmBackward";
 
-    internal override void Backward(BackwardContext context, NativeBuffer gradOutput)
-    {
-        float* g = NodeHelpers.ActivationGrad(context, _activation, ref _output, OutputLength,
-            (float*)gradOutput.DangerousGetHandle(), out NativeBuffer? rented);
-        try
-        {
-            Edge[] e = Edges;
-            if (e[0].Needed)
-            {
-                float* dst = context.Target(e[0], out int acc);
-                if (dst is not null)
-                {
-                    Native.Check(NativeMethods.cnn_linear_backward_data(
-                        Native.ContextPointer, _batch, _in, _out, g, _weight.Get("weight"), acc, dst));
-                }
-            }
+    private protected override void BackwardData(float* g, float* weight, int acc, float* dst) =>
+        Native.Check(NativeMethods.cnn_linear_backward_data(Native.ContextPointer, _batch, _in, _out, g, weight, acc, dst));
 
-            if (e[1].Needed)
-            {
-                int acc = NodeHelpers.SharedAccumulate(e[1], e[2]);
-                float* gw = context.Target(e[1], zeroIfFresh: acc == 1, out _);
-                float* gb = e[2].Needed ? context.Target(e[2], zeroIfFresh: acc == 1, out _) : null;
-                if (gw is not null)
-                {
-                    Native.Check(NativeMethods.cnn_linear_backward_weights(
-                        Native.ContextPointer, _batch, _in, _out, _input.Get("input"), g, acc, gw, gb));
-                }
-                else if (gb is not null)
-                {
-                    NodeHelpers.BiasOnly(context, e[2], g, _batch, _out, 1);
-                }
-            }
-            else if (e[2].Needed)
-            {
-                NodeHelpers.BiasOnly(context, e[2], g, _batch, _out, 1);
-            }
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                context.Return(rented);
-            }
-        }
-    }
+    private protected override void BackwardWeights(float* input, float* g, int acc, float* gw, float* gb) =>
+        Native.Check(NativeMethods.cnn_linear_backward_weights(Native.ContextPointer, _batch, _in, _out, input, g, acc, gw, gb));
 
-    private protected override void ReleaseSaved()
-    {
-        _input.Release();
-        _weight.Release();
-        _output.Release();
-    }
+    private protected override void BiasOnly(BackwardContext context, in Edge biasEdge, float* g) =>
+        NodeHelpers.BiasOnly(context, biasEdge, g, _batch, _out, 1);
 }
 
 /// <summary>Max / average / LP pooling.</summary>

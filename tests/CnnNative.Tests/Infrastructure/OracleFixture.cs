@@ -13,6 +13,21 @@ public sealed record OracleTensor(string Name, float[] Data, int[] Shape)
     /// <summary>A tensor's current contents.</summary>
     public static OracleTensor Of(string name, Tensor tensor) => new(name, tensor.ToArray(), tensor.Shape);
 
+    /// <summary>The current contents of the given tensors, in order, leaving out the absent (null) optional ones.</summary>
+    public static OracleTensor[] OfPresent(params (string Name, Tensor? Tensor)[] tensors)
+    {
+        var list = new List<OracleTensor>(tensors.Length);
+        foreach ((string name, Tensor? tensor) in tensors)
+        {
+            if (tensor != null)
+            {
+                list.Add(Of(name, tensor));
+            }
+        }
+
+        return [.. list];
+    }
+
     /// <summary>Shape as "[a, b, c]".</summary>
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 }

@@ -23,6 +23,15 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
         public string Name =>
             $"n{N}-c{C}-{H}x{W}-o{O}-k{KH}x{KW}-s{SH}x{SW}-p{PT}.{PB}.{PL}.{PR}-d{DH}x{DW}-g{G}{(Bias ? "-bias" : "")}-{Act.ToString().ToLowerInvariant()}";
 
+        /// <summary>The stride, padding, dilation and groups as options (a new instance).</summary>
+        public Conv2dOptions Options => new()
+        {
+            Stride = (SH, SW),
+            Padding = new Padding2d(PT, PB, PL, PR),
+            Dilation = (DH, DW),
+            Groups = G,
+        };
+
         /// <summary>torch's output size (floor), or &lt; 1 if the shape is invalid.</summary>
         public (int H, int W) Out => (Size(H + PT + PB, KH, DH, SH), Size(W + PL + PR, KW, DW, SW));
 
@@ -51,24 +60,12 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
         using Tensor x = TestData.NormalTensor(seed, c.N, c.C, c.H, c.W);
         using Tensor w = TestData.UniformTensor(seed + 1, -bound, bound, c.O, c.C / c.G, c.KH, c.KW);
         using Tensor? b = c.Bias ? TestData.UniformTensor(seed + 2, -bound, bound, c.O) : null;
-        var options = new Conv2dOptions
-        {
-            Stride = (c.SH, c.SW),
-            Padding = new Padding2d(c.PT, c.PB, c.PL, c.PR),
-            Dilation = (c.DH, c.DW),
-            Groups = c.G,
-        };
+        Conv2dOptions options = c.Options;
 
         using Tensor y = Functional.Conv2d(x, w, b, options, c.Act);
 
         OracleTensor expected = s_expected.GetOrAdd(name, _ =>
         {
-            var tensors = new List<OracleTensor> { OracleTensor.Of("input", x), OracleTensor.Of("weight", w) };
-            if (b != null)
-            {
-                tensors.Add(OracleTensor.Of("bias", b));
-            }
-
             return oracle.Run(
                 "conv2d",
                 new
@@ -79,7 +76,7 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
                     groups = c.G,
                     activation = c.Act.ToString().ToLowerInvariant(),
                 },
-                [.. tensors])["output"];
+                OracleTensor.OfPresent(("input", x), ("weight", w), ("bias", b)))["output"];
         });
 
         OracleErrors.AssertClose(output, "conv2d", isa, name, y, expected, ConvTolerance);

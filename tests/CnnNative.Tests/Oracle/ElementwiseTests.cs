@@ -54,11 +54,7 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
     [MemberData(nameof(BatchNormRows))]
     public void BatchNorm2d_eval_matches_torch(string name, CnnIsa isa)
     {
-        string[] parts = name.Split('-');
-        int[] shape = parts[0].Split('x').Select(int.Parse).ToArray();
-        string affine = parts[1];
-        var act = Enum.Parse<Activation>(parts[2], ignoreCase: true);
-        float eps = float.Parse(parts[3], CultureInfo.InvariantCulture);
+        (int[] shape, string affine, Activation act, float eps) = CaseNames.BatchNorm(name);
         int c = shape[1], seed = Seeds.Of(name);
 
         using IDisposable _ = Isas.Use(isa);
@@ -71,18 +67,8 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
         using Tensor y = Functional.BatchNorm2d(x, mean, var, weight, bias, eps, act);
         OracleTensor expected = s_expected.GetOrAdd("bn-" + name, _ =>
         {
-            var tensors = new List<OracleTensor> { OracleTensor.Of("input", x), OracleTensor.Of("running_mean", mean), OracleTensor.Of("running_var", var) };
-            if (weight != null)
-            {
-                tensors.Add(OracleTensor.Of("weight", weight));
-            }
-
-            if (bias != null)
-            {
-                tensors.Add(OracleTensor.Of("bias", bias));
-            }
-
-            return oracle.Run("batch_norm", new { eps, activation = Lower(act) }, [.. tensors])["output"];
+            return oracle.Run("batch_norm", new { eps, activation = Lower(act) }, OracleTensor.OfPresent(
+                ("input", x), ("running_mean", mean), ("running_var", var), ("weight", weight), ("bias", bias)))["output"];
         });
         OracleErrors.AssertClose(output, "batch_norm2d", isa, name, y, expected, ActivationTolerance(act, BatchNormTolerance));
 
@@ -98,31 +84,14 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
 
     // ---------------------------------------------------------------------------------- activations
 
-    public static TheoryData<string, CnnIsa> ActivationRows
-    {
-        get
-        {
-            var names = new List<string>();
-            foreach (string op in new[] { "relu", "sigmoid", "tanh" })
-            {
-                foreach (int n in new[] { 1, 7, 8, 31, 1000, 4099 })
-                {
-                    names.Add($"{op}-{n}");
-                }
-
-                names.Add($"{op}-2x3x5x7");
-            }
-
-            return Isas.Cross(names);
-        }
-    }
+    public static TheoryData<string, CnnIsa> ActivationRows => CaseNames.ActivationRows();
 
     [Theory]
     [MemberData(nameof(ActivationRows))]
     public void Activation_matches_torch(string name, CnnIsa isa)
     {
-        string op = name[..name.IndexOf('-')];
-        int[] shape = name[(name.IndexOf('-') + 1)..].Split('x').Select(int.Parse).ToArray();
+        (string op, string shapeText) = CaseNames.SplitFirstDash(name);
+        int[] shape = CaseNames.Shape(shapeText);
         using IDisposable _ = Isas.Use(isa);
 
         // Normal values x4, with saturating and special values at the front.
@@ -174,11 +143,7 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
     [MemberData(nameof(LinearRows))]
     public void Linear_matches_torch(string name, CnnIsa isa)
     {
-        string[] p = name.Split('-');
-        int[] lead = p[0].Split('x').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(); // leading dims, e.g. [B] or [B, T]
-        int inF = int.Parse(p[1], CultureInfo.InvariantCulture), outF = int.Parse(p[2], CultureInfo.InvariantCulture);
-        bool hasBias = p[3] == "bias";
-        var act = Enum.Parse<Activation>(p[4], ignoreCase: true);
+        (int[] lead, int inF, int outF, bool hasBias, Activation act) = CaseNames.Linear(name);
         int seed = Seeds.Of(name);
         float bound = 1f / MathF.Sqrt(inF);
 
@@ -189,13 +154,7 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
         using Tensor y = Functional.Linear(x, w, b, act);
         OracleTensor expected = s_expected.GetOrAdd("linear-" + name, _ =>
         {
-            var tensors = new List<OracleTensor> { OracleTensor.Of("input", x), OracleTensor.Of("weight", w) };
-            if (b != null)
-            {
-                tensors.Add(OracleTensor.Of("bias", b));
-            }
-
-            return oracle.Run("linear", new { activation = Lower(act) }, [.. tensors])["output"];
+            return oracle.Run("linear", new { activation = Lower(act) }, OracleTensor.OfPresent(("input", x), ("weight", w), ("bias", b)))["output"];
         });
         OracleErrors.AssertClose(output, "linear", isa, name, y, expected, ActivationTolerance(act, LinearTolerance));
 
@@ -230,13 +189,7 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
     public void Softmax_matches_torch(string name, CnnIsa isa)
     {
         // name: op-shape-d<dim>-s<scale>; dim may be negative.
-        string op = name.StartsWith("log_softmax", StringComparison.Ordinal) ? "log_softmax" : "softmax";
-        string rest = name[(op.Length + 1)..];
-        int dIndex = rest.IndexOf("-d", StringComparison.Ordinal);
-        int sIndex = rest.LastIndexOf("-s", StringComparison.Ordinal);
-        int[] shape = rest[..dIndex].Split('x').Select(int.Parse).ToArray();
-        int dim = int.Parse(rest[(dIndex + 2)..sIndex], CultureInfo.InvariantCulture);
-        double scale = double.Parse(rest[(sIndex + 2)..], CultureInfo.InvariantCulture);
+        (string op, int[] shape, int dim, double scale) = CaseNames.Softmax(name);
 
         using IDisposable _ = Isas.Use(isa);
         using Tensor x = Tensor.FromArray(TestData.Normal(Seeds.Of(name), TestData.Count(shape), scale), shape);
@@ -258,17 +211,15 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
 
     // ---------------------------------------------------------------------------------- add
 
-    public static TheoryData<string, CnnIsa> AddRows => Isas.Cross(
-    [
-        "1-none", "7-relu", "2x3x5x5-none", "2x3x5x5-relu", "4099-sigmoid", "1x64x7x7-tanh", "33-relu",
-    ]);
+    public static TheoryData<string, CnnIsa> AddRows => CaseNames.AddRows();
 
     [Theory]
     [MemberData(nameof(AddRows))]
     public void Add_matches_torch(string name, CnnIsa isa)
     {
-        int[] shape = name[..name.IndexOf('-')].Split('x').Select(int.Parse).ToArray();
-        var act = Enum.Parse<Activation>(name[(name.IndexOf('-') + 1)..], ignoreCase: true);
+        (string shapeText, string actText) = CaseNames.SplitFirstDash(name);
+        int[] shape = CaseNames.Shape(shapeText);
+        var act = Enum.Parse<Activation>(actText, ignoreCase: true);
         int seed = Seeds.Of(name);
 
         using IDisposable _ = Isas.Use(isa);

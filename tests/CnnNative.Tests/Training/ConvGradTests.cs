@@ -41,13 +41,7 @@ public sealed class ConvGradTests(OracleFixture oracle, ITestOutputHelper output
         using Tensor x = GradCheck.Leaf(TestData.NormalTensor(seed, c.N, c.C, c.H, c.W));
         using Tensor w = GradCheck.Leaf(TestData.UniformTensor(seed + 1, -bound, bound, c.O, c.C / c.G, c.KH, c.KW));
         using Tensor? b = c.Bias ? GradCheck.Leaf(TestData.UniformTensor(seed + 2, -bound, bound, c.O)) : null;
-        var options = new Conv2dOptions
-        {
-            Stride = (c.SH, c.SW),
-            Padding = new Padding2d(c.PT, c.PB, c.PL, c.PR),
-            Dilation = (c.DH, c.DW),
-            Groups = c.G,
-        };
+        Conv2dOptions options = c.Options;
 
         using Tensor y = Functional.Conv2d(x, w, b, options, c.Act);
         Assert.NotNull(y.GradFn);
@@ -55,12 +49,6 @@ public sealed class ConvGradTests(OracleFixture oracle, ITestOutputHelper output
 
         OracleReply expected = s_expected.GetOrAdd(name, _ =>
         {
-            var tensors = new List<OracleTensor> { OracleTensor.Of("input", x), OracleTensor.Of("weight", w), OracleTensor.Of("grad_output", go) };
-            if (b != null)
-            {
-                tensors.Add(OracleTensor.Of("bias", b));
-            }
-
             return oracle.Run(
                 "grad",
                 new
@@ -72,7 +60,7 @@ public sealed class ConvGradTests(OracleFixture oracle, ITestOutputHelper output
                     groups = c.G,
                     activation = c.Act.ToString().ToLowerInvariant(),
                 },
-                [.. tensors]);
+                OracleTensor.OfPresent(("input", x), ("weight", w), ("grad_output", go), ("bias", b)));
         });
 
         y.Backward(go);

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
 using CnnNative.Data;
 using CnnNative.IO;
@@ -9,19 +8,6 @@ namespace CnnNative.Tests.Training;
 /// <summary>IDX reader errors, DataLoader coverage and determinism, normalisation fitted on training data only.</summary>
 public sealed class DataTests(ITestOutputHelper output)
 {
-    private static byte[] IdxBytes(int magic, int[] dims, byte[] data)
-    {
-        byte[] all = new byte[4 + (4 * dims.Length) + data.Length];
-        BinaryPrimitives.WriteInt32BigEndian(all, magic);
-        for (int i = 0; i < dims.Length; i++)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(all.AsSpan(4 + (4 * i)), dims[i]);
-        }
-
-        data.CopyTo(all, 4 + (4 * dims.Length));
-        return all;
-    }
-
     private static string Write(string stem, byte[] bytes, bool gzip = false)
     {
         string path = TestPaths.NewScratchFile(stem, gzip ? ".gz" : ".idx");
@@ -56,20 +42,20 @@ public sealed class DataTests(ITestOutputHelper output)
         byte[] pixels = new byte[2 * 3 * 3];
         foreach (bool gzip in new[] { false, true })
         {
-            string badMagic = Write("magic", IdxBytes(0x12345678, [2, 3, 3], pixels), gzip);
+            string badMagic = Write("magic", IdxFiles.Bytes(0x12345678, [2, 3, 3], pixels), gzip);
             ExpectInvalid(() => Idx.LoadImages(badMagic), badMagic, "magic", "0x12345678");
             ExpectInvalid(() => Idx.LoadLabels(badMagic), badMagic, "magic");
 
-            string header = Write("header", IdxBytes(Idx.ImagesMagic, [2, 3, 3], pixels)[..9], gzip);
+            string header = Write("header", IdxFiles.Bytes(Idx.ImagesMagic, [2, 3, 3], pixels)[..9], gzip);
             ExpectInvalid(() => Idx.LoadImages(header), header, "truncated");
 
             string tiny = Write("tiny", [0, 0], gzip);
             ExpectInvalid(() => Idx.LoadImages(tiny), tiny, "truncated");
 
-            string data = Write("data", IdxBytes(Idx.LabelsMagic, [10], [1, 2, 3]), gzip);
+            string data = Write("data", IdxFiles.Bytes(Idx.LabelsMagic, [10], [1, 2, 3]), gzip);
             ExpectInvalid(() => Idx.LoadLabels(data), data, "truncated");
 
-            string zeroDim = Write("zerodim", IdxBytes(Idx.ImagesMagic, [2, 0, 3], []), gzip);
+            string zeroDim = Write("zerodim", IdxFiles.Bytes(Idx.ImagesMagic, [2, 0, 3], []), gzip);
             ExpectInvalid(() => Idx.LoadImages(zeroDim), zeroDim, "dimension");
         }
 
@@ -84,8 +70,8 @@ public sealed class DataTests(ITestOutputHelper output)
     {
         string dir = Path.Combine(TestPaths.ScratchDir, "fmnist-mismatch-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        File.WriteAllBytes(Path.Combine(dir, "train-images-idx3-ubyte"), IdxBytes(Idx.ImagesMagic, [3, 2, 2], new byte[12]));
-        File.WriteAllBytes(Path.Combine(dir, "train-labels-idx1-ubyte"), IdxBytes(Idx.LabelsMagic, [4], [1, 2, 3, 4]));
+        File.WriteAllBytes(Path.Combine(dir, "train-images-idx3-ubyte"), IdxFiles.Bytes(Idx.ImagesMagic, [3, 2, 2], new byte[12]));
+        File.WriteAllBytes(Path.Combine(dir, "train-labels-idx1-ubyte"), IdxFiles.Bytes(Idx.LabelsMagic, [4], [1, 2, 3, 4]));
         var e = Assert.Throws<InvalidDataException>(() => FashionMnist.LoadTrain(dir));
         output.WriteLine(e.Message);
         Assert.Contains("3 images", e.Message, StringComparison.Ordinal);

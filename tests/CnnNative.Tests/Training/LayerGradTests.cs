@@ -59,11 +59,7 @@ public sealed class LayerGradTests(OracleFixture oracle, ITestOutputHelper outpu
     [MemberData(nameof(BatchNormRows))]
     public void BatchNorm2d_eval_gradients_match_torch(string name, CnnIsa isa)
     {
-        string[] parts = name.Split('-');
-        int[] shape = parts[0].Split('x').Select(int.Parse).ToArray();
-        string affine = parts[1];
-        var act = Enum.Parse<Activation>(parts[2], ignoreCase: true);
-        float eps = float.Parse(parts[3], CultureInfo.InvariantCulture);
+        (int[] shape, string affine, Activation act, float eps) = CaseNames.BatchNorm(name);
         int c = shape[1], seed = Seeds.Of(name);
 
         using IDisposable _ = Isas.Use(isa);
@@ -77,21 +73,8 @@ public sealed class LayerGradTests(OracleFixture oracle, ITestOutputHelper outpu
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
         OracleReply expected = s_expected.GetOrAdd("bn-" + name, _ =>
         {
-            var tensors = new List<OracleTensor>
-            {
-                OracleTensor.Of("input", x), OracleTensor.Of("running_mean", mean), OracleTensor.Of("running_var", var), OracleTensor.Of("grad_output", go),
-            };
-            if (weight != null)
-            {
-                tensors.Add(OracleTensor.Of("weight", weight));
-            }
-
-            if (bias != null)
-            {
-                tensors.Add(OracleTensor.Of("bias", bias));
-            }
-
-            return oracle.Run("grad", new { forward = "batch_norm", eps, activation = Lower(act) }, [.. tensors]);
+            return oracle.Run("grad", new { forward = "batch_norm", eps, activation = Lower(act) }, OracleTensor.OfPresent(
+                ("input", x), ("running_mean", mean), ("running_var", var), ("grad_output", go), ("weight", weight), ("bias", bias)));
         });
 
         y.Backward(go);
@@ -150,22 +133,9 @@ public sealed class LayerGradTests(OracleFixture oracle, ITestOutputHelper outpu
         using Tensor? weight = affine is "affine" or "nobias" ? GradCheck.Leaf(TestData.UniformTensor(seed + 3, 0.5, 1.5, c)) : null;
         using Tensor? bias = affine is "affine" or "noweight" ? GradCheck.Leaf(Tensor.FromArray(TestData.Normal(seed + 4, c, 0.3), c)) : null;
 
-        var tensors = new List<OracleTensor> { OracleTensor.Of("input", x) };
-        if (rm != null)
-        {
-            tensors.Add(OracleTensor.Of("running_mean", rm));
-            tensors.Add(OracleTensor.Of("running_var", rv!));
-        }
-
-        if (weight != null)
-        {
-            tensors.Add(OracleTensor.Of("weight", weight));
-        }
-
-        if (bias != null)
-        {
-            tensors.Add(OracleTensor.Of("bias", bias));
-        }
+        // Snapshot before the forward pass updates the running statistics (rm and rv are both present or both absent).
+        var tensors = new List<OracleTensor>(OracleTensor.OfPresent(
+            ("input", x), ("running_mean", rm), ("running_var", rv), ("weight", weight), ("bias", bias)));
 
         using Tensor y = Functional.BatchNorm2dTraining(x, weight, bias, rm, rv, momentum, eps);
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
@@ -260,31 +230,14 @@ public sealed class LayerGradTests(OracleFixture oracle, ITestOutputHelper outpu
 
     // ---------------------------------------------------------------------------------- activations
 
-    public static TheoryData<string, CnnIsa> ActivationRows
-    {
-        get
-        {
-            var names = new List<string>();
-            foreach (string op in new[] { "relu", "sigmoid", "tanh" })
-            {
-                foreach (int n in new[] { 1, 7, 8, 31, 1000, 4099 })
-                {
-                    names.Add($"{op}-{n}");
-                }
-
-                names.Add($"{op}-2x3x5x7");
-            }
-
-            return Isas.Cross(names);
-        }
-    }
+    public static TheoryData<string, CnnIsa> ActivationRows => CaseNames.ActivationRows();
 
     [Theory]
     [MemberData(nameof(ActivationRows))]
     public void Activation_gradients_match_torch(string name, CnnIsa isa)
     {
-        string op = name[..name.IndexOf('-')];
-        int[] shape = name[(name.IndexOf('-') + 1)..].Split('x').Select(int.Parse).ToArray();
+        (string op, string shapeText) = CaseNames.SplitFirstDash(name);
+        int[] shape = CaseNames.Shape(shapeText);
         using IDisposable _ = Isas.Use(isa);
         float[] data = TestData.Normal(Seeds.Of(name), TestData.Count(shape), 3.0);
         float[] special = [0f, -0f, 1e-30f, -1e-30f, 30f, -30f, 0.5f, -0.5f];
@@ -319,11 +272,7 @@ public sealed class LayerGradTests(OracleFixture oracle, ITestOutputHelper outpu
     [MemberData(nameof(LinearRows))]
     public void Linear_gradients_match_torch(string name, CnnIsa isa)
     {
-        string[] p = name.Split('-');
-        int[] lead = p[0].Split('x').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        int inF = int.Parse(p[1], CultureInfo.InvariantCulture), outF = int.Parse(p[2], CultureInfo.InvariantCulture);
-        bool hasBias = p[3] == "bias";
-        var act = Enum.Parse<Activation>(p[4], ignoreCase: true);
+        (int[] lead, int inF, int outF, bool hasBias, Activation act) = CaseNames.Linear(name);
         int seed = Seeds.Of(name);
         float bound = 1f / MathF.Sqrt(inF);
 
@@ -335,13 +284,8 @@ public sealed class LayerGradTests(OracleFixture oracle, ITestOutputHelper outpu
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
         OracleReply expected = s_expected.GetOrAdd("linear-" + name, _ =>
         {
-            var tensors = new List<OracleTensor> { OracleTensor.Of("input", x), OracleTensor.Of("weight", w), OracleTensor.Of("grad_output", go) };
-            if (b != null)
-            {
-                tensors.Add(OracleTensor.Of("bias", b));
-            }
-
-            return oracle.Run("grad", new { forward = "linear", activation = Lower(act) }, [.. tensors]);
+            return oracle.Run("grad", new { forward = "linear", activation = Lower(act) }, OracleTensor.OfPresent(
+                ("input", x), ("weight", w), ("grad_output", go), ("bias", b)));
         });
         y.Backward(go);
         GradCheck.AssertGrad(output, "linear", "input", isa, name, x, expected, LinearGradTolerance);
@@ -377,13 +321,7 @@ public sealed class LayerGradTests(OracleFixture oracle, ITestOutputHelper outpu
     [MemberData(nameof(SoftmaxRows))]
     public void Softmax_gradients_match_torch(string name, CnnIsa isa)
     {
-        string op = name.StartsWith("log_softmax", StringComparison.Ordinal) ? "log_softmax" : "softmax";
-        string rest = name[(op.Length + 1)..];
-        int dIndex = rest.IndexOf("-d", StringComparison.Ordinal);
-        int sIndex = rest.LastIndexOf("-s", StringComparison.Ordinal);
-        int[] shape = rest[..dIndex].Split('x').Select(int.Parse).ToArray();
-        int dim = int.Parse(rest[(dIndex + 2)..sIndex], CultureInfo.InvariantCulture);
-        double scale = double.Parse(rest[(sIndex + 2)..], CultureInfo.InvariantCulture);
+        (string op, int[] shape, int dim, double scale) = CaseNames.Softmax(name);
 
         using IDisposable _ = Isas.Use(isa);
         using Tensor x = GradCheck.Leaf(Tensor.FromArray(TestData.Normal(Seeds.Of(name), TestData.Count(shape), scale), shape));
@@ -398,17 +336,15 @@ public sealed class LayerGradTests(OracleFixture oracle, ITestOutputHelper outpu
 
     // ---------------------------------------------------------------------------------- add, flatten
 
-    public static TheoryData<string, CnnIsa> AddRows => Isas.Cross(
-    [
-        "1-none", "7-relu", "2x3x5x5-none", "2x3x5x5-relu", "4099-sigmoid", "1x64x7x7-tanh", "33-relu",
-    ]);
+    public static TheoryData<string, CnnIsa> AddRows => CaseNames.AddRows();
 
     [Theory]
     [MemberData(nameof(AddRows))]
     public void Add_gradients_match_torch(string name, CnnIsa isa)
     {
-        int[] shape = name[..name.IndexOf('-')].Split('x').Select(int.Parse).ToArray();
-        var act = Enum.Parse<Activation>(name[(name.IndexOf('-') + 1)..], ignoreCase: true);
+        (string shapeText, string actText) = CaseNames.SplitFirstDash(name);
+        int[] shape = CaseNames.Shape(shapeText);
+        var act = Enum.Parse<Activation>(actText, ignoreCase: true);
         int seed = Seeds.Of(name);
         using IDisposable _ = Isas.Use(isa);
         using Tensor a = GradCheck.Leaf(TestData.NormalTensor(seed, shape));

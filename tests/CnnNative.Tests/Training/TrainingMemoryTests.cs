@@ -13,17 +13,6 @@ namespace CnnNative.Tests.Training;
 [Collection(MemoryCollection.Name)]
 public sealed class TrainingMemoryTests(ITestOutputHelper output)
 {
-    private static NativeMemoryStats Settled()
-    {
-        for (int i = 0; i < 3; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-
-        return Cnn.MemoryStats();
-    }
-
     private static void TrainingRound(int i)
     {
         int k = i + 10;
@@ -84,17 +73,13 @@ public sealed class TrainingMemoryTests(ITestOutputHelper output)
         {
             using IDisposable _ = Isas.Use(isa);
             TrainingRound(-1); // warm-up: this thread's context and its scratch
-            NativeMemoryStats baseline = Settled();
+            NativeMemoryStats baseline = MemoryBaseline.Settled();
             for (int i = 0; i < 10; i++)
             {
                 TrainingRound(i);
             }
 
-            NativeMemoryStats after = Settled();
-            output.WriteLine($"{isa}: baseline {baseline}, after {after}");
-            Assert.True(after.TotalAllocations > baseline.TotalAllocations, "the loop allocated nothing natively?");
-            Assert.Equal(baseline.LiveBlocks, after.LiveBlocks);
-            Assert.Equal(baseline.LiveBytes, after.LiveBytes);
+            MemoryBaseline.AssertReturnedTo(baseline, output, isa);
         }
     }
 }
