@@ -22,7 +22,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 log() { printf '\n==> %s\n' "$*"; }
 
 # ---- dependencies: idempotent; apt-get runs only when something is missing ----------------
-APT_PACKAGES=(cmake gcc make python3 python3-numpy python3-torch python3-clang-14 libclang-14-dev
+APT_PACKAGES=(cmake gcc make python3 python3-numpy python3-torch python3-torchvision python3-clang-14 libclang-14-dev
               dataset-fashion-mnist)
 
 deps() {

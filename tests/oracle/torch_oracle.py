@@ -35,6 +35,9 @@ Ops (args in the header, tensors by name):
     forward_safetensors input              model, path: read a CnnNative-written file by hand, strict load, run
     save_safetensors   [tensors]           path, model (+ args) or the request's tensors; written by hand
                                            (u64 LE header size, JSON header, LE data; num_batches_tracked I64)
+    torchvision_model  [input]             arch resnet18|resnet34|resnet50, num_classes, seed[, path]: the
+                                           torchvision model with random BN state; replies "keys" (state-dict
+                                           order), "output" for an input; args.path writes the state dict
     grad | batch_norm_train | cross_entropy | mse_loss | optim | lr_schedule | model_grad | train |
     clip_grad_norm
                                            training: autograd gradients, losses, BN training mode,
@@ -508,6 +511,41 @@ def op_save_safetensors(args, t):
     reply_ok([], keys=keys, path=path)
 
 
+def op_torchvision_model(args, t):
+    """torchvision.models.<args.arch>(num_classes=args.num_classes) (resnet18 / resnet34 / resnet50),
+    built after torch.manual_seed(args.seed), with non-trivial BatchNorm state (running_mean ~ N(0, 0.1),
+    running_var ~ U(0.5, 1.5), weight ~ U(0.5, 1.5), bias ~ N(0, 0.1)), in eval mode. args.path writes
+    its state dict as safetensors; replies the state-dict keys in order ("keys") and, for an "input"
+    tensor, the logits ("output", computed in the input's dtype: float64 by default)."""
+    import torchvision
+
+    arch = str(args["arch"])
+    if arch not in ("resnet18", "resnet34", "resnet50"):
+        raise ValueError("unknown torchvision model %r (resnet18, resnet34, resnet50)" % arch)
+    seed = int(args.get("seed", 0))
+    torch.manual_seed(seed)
+    model = getattr(torchvision.models, arch)(num_classes=int(args.get("num_classes", 1000)))
+    gen = torch.Generator().manual_seed(seed + 1)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            c = m.num_features
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(c, generator=gen) * 0.1)
+                m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=gen)))
+    model.eval()
+    sd = list(model.state_dict().items())
+    if args.get("path"):
+        write_safetensors(str(args["path"]), sd, bool(args.get("int_as_i64", True)))
+    out = []
+    if "input" in t:
+        with torch.no_grad():
+            out.append(("output", model.to(t["input"].dtype)(t["input"])))
+    reply_ok(out, keys=[k for k, _ in sd])
+
+
 OPS = {}
 if torch is not None:
     OPS = {
@@ -531,6 +569,7 @@ if torch is not None:
         "forward_state_dict": op_forward_state_dict,
         "forward_safetensors": op_forward_safetensors,
         "save_safetensors": op_save_safetensors,
+        "torchvision_model": op_torchvision_model,
     }
 
 

@@ -31,15 +31,24 @@ public sealed class BasicBlock : Module
         RegisterModule("relu", new ReLU()); // torchvision has it as a child (no state); the forward fuses it
         Conv2 = RegisterModule("conv2", new Conv2d(planes, planes, 3, padding: 1, bias: false));
         Bn2 = RegisterModule("bn2", new BatchNorm2d(planes));
-        if (stride != 1 || inPlanes != planes)
-        {
-            Downsample = RegisterModule("downsample", new Sequential
-            {
-                new Conv2d(inPlanes, planes, 1, stride: stride, bias: false),
-                new BatchNorm2d(planes),
-            });
-        }
+        Downsample = ProjectionShortcut(inPlanes, planes, stride) is { } shortcut
+            ? RegisterModule("downsample", shortcut)
+            : null;
     }
+
+    /// <summary>
+    /// torchvision's <c>downsample</c>: a 1x1 convolution with the block's stride and a batch norm,
+    /// needed when the block changes resolution or width; null (the identity) otherwise. Shared by
+    /// <see cref="BasicBlock"/> and <see cref="Bottleneck"/>.
+    /// </summary>
+    internal static Sequential? ProjectionShortcut(int inChannels, int outChannels, int stride) =>
+        stride != 1 || inChannels != outChannels
+            ? new Sequential
+            {
+                new Conv2d(inChannels, outChannels, 1, stride: stride, bias: false),
+                new BatchNorm2d(outChannels),
+            }
+            : null;
 
     /// <summary>Input channels.</summary>
     public int InPlanes { get; }
