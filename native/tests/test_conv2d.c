@@ -14,22 +14,6 @@ static cnn_context* g_ctx[4];
 static cnn_isa g_isa[4];
 static int g_num_ctx;
 
-static cnn_conv2d_params make_params(int n, int ic, int h, int w, int oc, int kh, int kw) {
-    cnn_conv2d_params p;
-    memset(&p, 0, sizeof p);
-    p.batch = n;
-    p.in_channels = ic;
-    p.in_height = h;
-    p.in_width = w;
-    p.out_channels = oc;
-    p.kernel_height = kh;
-    p.kernel_width = kw;
-    p.stride_height = p.stride_width = 1;
-    p.dilation_height = p.dilation_width = 1;
-    p.groups = 1;
-    return p;
-}
-
 /* Runs one hand-derived case on every ISA and checks each output value exactly-ish. */
 static void expect_conv(const char* name, const cnn_conv2d_params* p, const float* in,
                         const float* w, const float* b, cnn_activation act, const float* expected,
@@ -50,7 +34,7 @@ static void expect_conv(const char* name, const cnn_conv2d_params* p, const floa
 static void test_hand_cases(void) {
     /* 3x3 input 1..9, 2x2 kernel of ones: each output is the sum of a 2x2 window (+ bias 1). */
     {
-        cnn_conv2d_params p = make_params(1, 1, 3, 3, 1, 2, 2);
+        cnn_conv2d_params p = test_conv2d_params(1, 1, 3, 3, 1, 2, 2);
         const float in[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
         const float w[4] = {1, 1, 1, 1};
         const float b[1] = {1};
@@ -61,7 +45,7 @@ static void test_hand_cases(void) {
     }
     /* 3x3 ones, 3x3 ones kernel, padding 1: counts of in-bounds taps (4 corners, 6 edges, 9). */
     {
-        cnn_conv2d_params p = make_params(1, 1, 3, 3, 1, 3, 3);
+        cnn_conv2d_params p = test_conv2d_params(1, 1, 3, 3, 1, 3, 3);
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
         float in[9], w[9];
         for (int i = 0; i < 9; i++) in[i] = w[i] = 1.0f;
@@ -72,7 +56,7 @@ static void test_hand_cases(void) {
      * stride 2: out (5-3)/2+1 = 2. out[0][0] = 0*1 + 2*2 + 10*3 + 12*4 = 82, then +20 per
      * column step (2 columns: each tap +2, weights sum 10) and +100 per row step (2 rows). */
     {
-        cnn_conv2d_params p = make_params(1, 1, 5, 5, 1, 2, 2);
+        cnn_conv2d_params p = test_conv2d_params(1, 1, 5, 5, 1, 2, 2);
         p.stride_height = p.stride_width = 2;
         p.dilation_height = p.dilation_width = 2;
         float in[25];
@@ -83,7 +67,7 @@ static void test_hand_cases(void) {
     }
     /* Groups 2, 1x1 spatial: channel 0 (= 3) feeds oc 0, 1; channel 1 (= 5) feeds oc 2, 3. */
     {
-        cnn_conv2d_params p = make_params(1, 2, 1, 1, 4, 1, 1);
+        cnn_conv2d_params p = test_conv2d_params(1, 2, 1, 1, 4, 1, 1);
         p.groups = 2;
         const float in[2] = {3, 5};
         const float w[4] = {1, -2, 3, -4};
@@ -96,7 +80,7 @@ static void test_hand_cases(void) {
      * width (2+1-2)+1 = 2, height (1+1-1)+1 = 2; row 0 is all padding (0), row 1 = [0*1+1*10,
      * 1*1+2*10] = [10, 21]. Sigmoid: row 0 -> 0.5, 10 -> 1/(1+e^-10), 21 -> ~1. */
     {
-        cnn_conv2d_params p = make_params(1, 1, 1, 2, 1, 1, 2);
+        cnn_conv2d_params p = test_conv2d_params(1, 1, 1, 2, 1, 1, 2);
         p.pad_left = 1;
         p.pad_top = 1;
         const float in[2] = {1, 2};
@@ -109,7 +93,7 @@ static void test_hand_cases(void) {
     /* weight 0.5, bias 0.25: inputs 2, -2 -> tanh(1.25) = 0.84828364, tanh(-0.75) = -0.63514895;
      * no bias: inputs 1, -2 -> tanh(0.5) = 0.46211716, tanh(-1) = -0.76159416. */
     {
-        cnn_conv2d_params p = make_params(1, 1, 1, 2, 1, 1, 1);
+        cnn_conv2d_params p = test_conv2d_params(1, 1, 1, 2, 1, 1, 1);
         const float in[2] = {1, -2};
         const float w[1] = {0.5f};
         const float b[1] = {0.25f};
@@ -123,7 +107,7 @@ static void test_hand_cases(void) {
      * ch0 = [1 2 3 4] (sum 10) feeds oc 0 (w 1) and oc 1 (w 2); ch1 = [10 20 30 40] (sum 100)
      * feeds oc 2 (w 1) and oc 3 (w -1); bias [0, 1, 2, 3]. */
     {
-        cnn_conv2d_params p = make_params(1, 2, 2, 2, 4, 2, 2);
+        cnn_conv2d_params p = test_conv2d_params(1, 2, 2, 2, 4, 2, 2);
         p.groups = 2;
         const float in[8] = {1, 2, 3, 4, 10, 20, 30, 40};
         const float w[16] = {1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, -1, -1, -1, -1};
@@ -135,7 +119,7 @@ static void test_hand_cases(void) {
      * out[0][0] covers rows -1..1, cols -1..1 -> 4 taps; out[0][1] rows -1..1, cols 1..3 -> 6;
      * out[1][0] -> 6; out[1][1] rows 1..3 cols 1..3 -> 9. Two channels (groups 2) to use dwconv. */
     {
-        cnn_conv2d_params p = make_params(1, 2, 4, 4, 2, 3, 3);
+        cnn_conv2d_params p = test_conv2d_params(1, 2, 4, 4, 2, 3, 3);
         p.groups = 2;
         p.stride_height = p.stride_width = 2;
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
@@ -149,7 +133,7 @@ static void test_hand_cases(void) {
      * dilated by 4e7 with pad_right 4e7 and stride 4e7: one output per channel, tap 0 on the
      * input value, tap 1 in the padding: out = w0 * x + b = 2*3 + 1 = 7 and -1*5 + 0 = -5. */
     {
-        cnn_conv2d_params p = make_params(1, 2, 1, 1, 2, 1, 2);
+        cnn_conv2d_params p = test_conv2d_params(1, 2, 1, 1, 2, 1, 2);
         p.groups = 2;
         p.pad_right = 40000000;
         p.dilation_width = 40000000;
@@ -164,17 +148,17 @@ static void test_hand_cases(void) {
      * pad 2 -> floor((224+4-11)/4)+1 = 55; dilation 2 3x3 pad 0 on 10 -> 10-5+1 = 6. */
     {
         int32_t oh = 0, ow = 0;
-        cnn_conv2d_params p = make_params(1, 3, 224, 224, 64, 7, 7);
+        cnn_conv2d_params p = test_conv2d_params(1, 3, 224, 224, 64, 7, 7);
         p.stride_height = p.stride_width = 2;
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 3;
         EXPECT_STATUS(cnn_conv2d_output_size(&p, &oh, &ow), CNN_STATUS_SUCCESS);
         EXPECT(oh == 112 && ow == 112, "stem: %d x %d", oh, ow);
-        p = make_params(1, 3, 224, 224, 64, 11, 11);
+        p = test_conv2d_params(1, 3, 224, 224, 64, 11, 11);
         p.stride_height = p.stride_width = 4;
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 2;
         EXPECT_STATUS(cnn_conv2d_output_size(&p, &oh, &ow), CNN_STATUS_SUCCESS);
         EXPECT(oh == 55 && ow == 55, "alexnet: %d x %d", oh, ow);
-        p = make_params(1, 1, 10, 12, 1, 3, 3);
+        p = test_conv2d_params(1, 1, 10, 12, 1, 3, 3);
         p.dilation_height = p.dilation_width = 2;
         p.pad_right = 1;
         EXPECT_STATUS(cnn_conv2d_output_size(&p, &oh, &ow), CNN_STATUS_SUCCESS);
@@ -246,11 +230,11 @@ static void test_sweep(void) {
      * width 19: implicit GEMM on the padded input) and 1x1 (direct GEMM on the input). */
     for (int a = 0; a < nch; a++)
         for (int b = 0; b < nch; b++, idx++) {
-            cnn_conv2d_params p = make_params(1 + 2 * (idx % 2), channels[a], 9, idx % 3 ? 19 : 11,
+            cnn_conv2d_params p = test_conv2d_params(1 + 2 * (idx % 2), channels[a], 9, idx % 3 ? 19 : 11,
                                               channels[b], 3, 3);
             p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
             sweep_case(p, idx % 3 != 0, (cnn_activation)(idx % 4));
-            p = make_params(1 + 2 * ((idx + 1) % 2), channels[a], 7, 13, channels[b], 1, 1);
+            p = test_conv2d_params(1 + 2 * ((idx + 1) % 2), channels[a], 7, 13, channels[b], 1, 1);
             sweep_case(p, idx % 2, (cnn_activation)((idx + 1) % 4));
         }
 
@@ -260,7 +244,7 @@ static void test_sweep(void) {
         for (int s = 1; s <= 3; s++)
             for (int pad = 0; pad <= 3; pad++)
                 for (int d = 1; d <= 3; d++, idx++) {
-                    cnn_conv2d_params p = make_params(1 + 2 * (idx % 2), 5, 15, 17,
+                    cnn_conv2d_params p = test_conv2d_params(1 + 2 * (idx % 2), 5, 15, 17,
                                                       9 + 8 * (idx % 2), kernels[ki], kernels[ki]);
                     p.stride_height = p.stride_width = s;
                     p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = pad;
@@ -281,7 +265,7 @@ static void test_sweep(void) {
         };
         for (int i = 0; i < (int)(sizeof cfg / sizeof cfg[0]); i++, idx++) {
             cnn_conv2d_params p =
-                make_params(1 + 2 * (idx % 2), 7, 13, 11, 17, cfg[i][0], cfg[i][1]);
+                test_conv2d_params(1 + 2 * (idx % 2), 7, 13, 11, 17, cfg[i][0], cfg[i][1]);
             p.stride_height = cfg[i][2];
             p.stride_width = cfg[i][3];
             p.pad_top = cfg[i][4];
@@ -296,11 +280,11 @@ static void test_sweep(void) {
 
     /* 11x11 stride 4 (AlexNet-like stem) and 7x7/2 (ResNet stem), batch 1 and 3. */
     for (int n = 1; n <= 3; n += 2, idx++) {
-        cnn_conv2d_params p = make_params(n, 3, 35, 39, 16, 11, 11);
+        cnn_conv2d_params p = test_conv2d_params(n, 3, 35, 39, 16, 11, 11);
         p.stride_height = p.stride_width = 4;
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 2;
         sweep_case(p, 1, CNN_ACTIVATION_RELU);
-        p = make_params(n, 3, 33, 31, 17, 7, 7);
+        p = test_conv2d_params(n, 3, 33, 31, 17, 7, 7);
         p.stride_height = p.stride_width = 2;
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 3;
         sweep_case(p, n == 1, CNN_ACTIVATION_NONE);
@@ -316,7 +300,7 @@ static void test_sweep(void) {
                                      {16, 16, 4}};
         for (int i = 0; i < 5; i++)
             for (int ks = 1; ks <= 3; ks += 2, idx++) {
-                cnn_conv2d_params p = make_params(1 + 2 * (idx % 2), grp[i][0], 11,
+                cnn_conv2d_params p = test_conv2d_params(1 + 2 * (idx % 2), grp[i][0], 11,
                                                   9 + 20 * (i % 2), grp[i][1], ks, ks);
                 p.groups = grp[i][2];
                 p.pad_top = p.pad_left = ks / 2;
@@ -329,7 +313,7 @@ static void test_sweep(void) {
                 for (int ks = 3; ks <= 5; ks += 2)
                     for (int s = 1; s <= 2; s++, idx++) {
                         int c = dw_ch[ci];
-                        cnn_conv2d_params p = make_params(1 + 2 * (idx % 2), c, 13 + ci,
+                        cnn_conv2d_params p = test_conv2d_params(1 + 2 * (idx % 2), c, 13 + ci,
                                                           17 + 2 * ci, c * mult, ks, ks);
                         p.groups = c;
                         p.stride_height = p.stride_width = s;
@@ -342,7 +326,7 @@ static void test_sweep(void) {
                     }
         /* Depthwise with rows wider than 32 outputs (the 4-vector path) and stride 3. */
         for (int s = 1; s <= 3; s++, idx++) {
-            cnn_conv2d_params p = make_params(2, 5, 21, 101, 5, 3, 3);
+            cnn_conv2d_params p = test_conv2d_params(2, 5, 21, 101, 5, 3, 3);
             p.groups = 5;
             p.stride_height = p.stride_width = s;
             p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
@@ -360,7 +344,7 @@ static void test_sweep(void) {
             const int ocg = next_in(&r, 1, depthwise ? 3 : 20);
             const int n = next_in(&r, 1, 3), h = next_in(&r, 1, 20), w = next_in(&r, 1, 40);
             const int kh = next_in(&r, 1, 6), kw = next_in(&r, 1, 6);
-            cnn_conv2d_params p = make_params(n, icg * groups, h, w, ocg * groups, kh, kw);
+            cnn_conv2d_params p = test_conv2d_params(n, icg * groups, h, w, ocg * groups, kh, kw);
             p.groups = groups;
             p.stride_height = next_in(&r, 1, 3);
             p.stride_width = next_in(&r, 1, 3);
@@ -385,7 +369,7 @@ static void test_sweep(void) {
             {1, 6, 8, 40, 10, 3, 3, 0, 0, 3, 2, 2}, /* groups 2 below */
         };
         for (int i = 0; i < 4; i++, idx++) {
-            cnn_conv2d_params p = make_params(cfg[i][0], cfg[i][1], cfg[i][2], cfg[i][3], cfg[i][4],
+            cnn_conv2d_params p = test_conv2d_params(cfg[i][0], cfg[i][1], cfg[i][2], cfg[i][3], cfg[i][4],
                                               cfg[i][5], cfg[i][5]);
             p.pad_top = cfg[i][6];
             p.pad_bottom = cfg[i][7];
@@ -400,17 +384,17 @@ static void test_sweep(void) {
 
     /* Larger layers: many pixel tiles, output-channel blocks, long reductions. */
     {
-        cnn_conv2d_params p = make_params(1, 64, 30, 30, 64, 3, 3);
+        cnn_conv2d_params p = test_conv2d_params(1, 64, 30, 30, 64, 3, 3);
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
         sweep_case(p, 1, CNN_ACTIVATION_RELU);
-        p = make_params(3, 96, 20, 20, 40, 1, 1);
+        p = test_conv2d_params(3, 96, 20, 20, 40, 1, 1);
         sweep_case(p, 1, CNN_ACTIVATION_NONE);
-        p = make_params(1, 128, 5, 5, 70, 3, 3);
+        p = test_conv2d_params(1, 128, 5, 5, 70, 3, 3);
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
         sweep_case(p, 0, CNN_ACTIVATION_SIGMOID);
-        p = make_params(1, 300, 6, 5, 70, 3, 3); /* K = 2700: W rows in several L2 blocks */
+        p = test_conv2d_params(1, 300, 6, 5, 70, 3, 3); /* K = 2700: W rows in several L2 blocks */
         sweep_case(p, 1, CNN_ACTIVATION_TANH);
-        p = make_params(3, 40, 6, 7, 90, 3, 3);
+        p = test_conv2d_params(3, 40, 6, 7, 90, 3, 3);
         p.groups = 2; /* K = 180 per group, 45 channels per group: ragged 6-row slices */
         p.pad_top = p.pad_left = 1;
         sweep_case(p, 1, CNN_ACTIVATION_SIGMOID);
@@ -419,7 +403,7 @@ static void test_sweep(void) {
 
 /* The same layer must give the same result on 1, 2 and 7 threads (partitioning is exact). */
 static void test_thread_counts(void) {
-    cnn_conv2d_params p = make_params(1, 17, 19, 23, 33, 3, 3);
+    cnn_conv2d_params p = test_conv2d_params(1, 17, 19, 23, 33, 3, 3);
     p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
     const size_t in_n = 17 * 19 * 23, w_n = 33 * 17 * 9, out_n = 33 * 19 * 23;
     float* in = test_random_floats(in_n, 99);
@@ -481,7 +465,7 @@ static void expect_invalid(const cnn_conv2d_params* p, const char* what, const c
 }
 
 static void test_validation(void) {
-    const cnn_conv2d_params good = make_params(1, 2, 3, 3, 2, 2, 2);
+    const cnn_conv2d_params good = test_conv2d_params(1, 2, 3, 3, 2, 2, 2);
     cnn_context* ctx = g_ctx[0];
     int32_t oh, ow;
     /* The good shape works, with and without bias. */
@@ -570,18 +554,18 @@ static void test_validation(void) {
 
     /* groups must divide both channel counts; the message names both values. */
     {
-        cnn_conv2d_params p = make_params(1, 16, 3, 3, 6, 1, 1);
+        cnn_conv2d_params p = test_conv2d_params(1, 16, 3, 3, 6, 1, 1);
         p.groups = 3;
         expect_invalid(&p, "groups 3 vs in 16", "groups = 3 must divide in_channels = 16");
-        p = make_params(1, 6, 3, 3, 16, 1, 1);
+        p = test_conv2d_params(1, 6, 3, 3, 16, 1, 1);
         p.groups = 3;
         expect_invalid(&p, "groups 3 vs out 16", "groups = 3 must divide out_channels = 16");
     }
     /* Output size < 1: kernel larger than the padded input, dilation too, stride can't help. */
     {
-        cnn_conv2d_params p = make_params(1, 1, 3, 3, 1, 4, 1);
+        cnn_conv2d_params p = test_conv2d_params(1, 1, 3, 3, 1, 4, 1);
         expect_invalid(&p, "kernel 4 > in 3", "height");
-        p = make_params(1, 1, 3, 3, 1, 1, 2);
+        p = test_conv2d_params(1, 1, 3, 3, 1, 1, 2);
         p.dilation_width = 3; /* 3*(2-1)+1 = 4 > 3 */
         expect_invalid(&p, "dilated kernel 4 > in 3", "width");
         p.pad_left = 1; /* 3 + 1 = 4: exactly fits, output width 1 */
@@ -590,23 +574,23 @@ static void test_validation(void) {
     }
     /* Products that overflow: elements of input, weight, output beyond 2^44. */
     {
-        cnn_conv2d_params p = make_params(65536, 65536, 65536, 1, 1, 1, 1);
+        cnn_conv2d_params p = test_conv2d_params(65536, 65536, 65536, 1, 1, 1, 1);
         expect_invalid(&p, "input too large", "input");
-        p = make_params(1, 1, 1, 1, 2000000000, 1, 1);
+        p = test_conv2d_params(1, 1, 1, 1, 2000000000, 1, 1);
         p.in_channels = 2000000000;
         p.pad_top = 0;
         expect_invalid(&p, "weight too large", "weight");
-        p = make_params(2000000000, 1, 1, 1, 2000000000, 1, 1);
+        p = test_conv2d_params(2000000000, 1, 1, 1, 2000000000, 1, 1);
         expect_invalid(&p, "output too large", NULL);
-        p = make_params(1, 1, 1, 1, 1, 1, 1);
+        p = test_conv2d_params(1, 1, 1, 1, 1, 1, 1);
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 2000000000;
         p.stride_height = p.stride_width = 2000000000; /* output 3x3: only the plane is huge */
         expect_invalid(&p, "padded plane too large", "padded");
-        p = make_params(1, 1, 1, 1, 1, 1, 1);
+        p = test_conv2d_params(1, 1, 1, 1, 1, 1, 1);
         p.pad_bottom = INT32_MAX;
         p.pad_top = INT32_MAX;
         expect_invalid(&p, "output height above INT32_MAX", "height");
-        p = make_params(1, 1, 3, 3, 1, 2, 2);
+        p = test_conv2d_params(1, 1, 3, 3, 1, 2, 2);
         p.dilation_height = p.dilation_width = INT32_MAX;
         expect_invalid(&p, "huge dilation", "height");
     }

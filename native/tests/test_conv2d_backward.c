@@ -19,22 +19,6 @@ static cnn_context* g_ctx[4];
 static cnn_isa g_isa[4];
 static int g_num_ctx;
 
-static cnn_conv2d_params make_params(int n, int ic, int h, int w, int oc, int kh, int kw) {
-    cnn_conv2d_params p;
-    memset(&p, 0, sizeof p);
-    p.batch = n;
-    p.in_channels = ic;
-    p.in_height = h;
-    p.in_width = w;
-    p.out_channels = oc;
-    p.kernel_height = kh;
-    p.kernel_width = kw;
-    p.stride_height = p.stride_width = 1;
-    p.dilation_height = p.dilation_width = 1;
-    p.groups = 1;
-    return p;
-}
-
 typedef struct {
     size_t in, w, out, k;
     int32_t oh, ow;
@@ -154,22 +138,22 @@ static void gradcheck_case(cnn_conv2d_params p) {
 }
 
 static void test_gradcheck(void) {
-    cnn_conv2d_params p = make_params(2, 3, 6, 7, 4, 3, 3);
+    cnn_conv2d_params p = test_conv2d_params(2, 3, 6, 7, 4, 3, 3);
     gradcheck_case(p); /* plain, valid */
     p.pad_top = 1, p.pad_bottom = 2, p.pad_left = 0, p.pad_right = 1;
     gradcheck_case(p); /* asymmetric padding */
     p.stride_height = 2, p.stride_width = 3;
     gradcheck_case(p); /* strides */
-    p = make_params(1, 2, 8, 9, 3, 3, 2);
+    p = test_conv2d_params(1, 2, 8, 9, 3, 3, 2);
     p.dilation_height = 2, p.dilation_width = 3, p.pad_left = 2, p.pad_bottom = 1;
     gradcheck_case(p); /* dilation */
-    p = make_params(2, 4, 5, 6, 6, 3, 3);
+    p = test_conv2d_params(2, 4, 5, 6, 6, 3, 3);
     p.groups = 2, p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1, p.stride_width = 2;
     gradcheck_case(p); /* groups 2 */
-    p = make_params(2, 3, 6, 5, 6, 3, 3);
+    p = test_conv2d_params(2, 3, 6, 5, 6, 3, 3);
     p.groups = 3, p.pad_top = 1, p.pad_right = 2, p.stride_height = 2, p.dilation_width = 2;
     gradcheck_case(p); /* depthwise, multiplier 2 */
-    p = make_params(1, 1, 8, 8, 2, 5, 5);
+    p = test_conv2d_params(1, 1, 8, 8, 2, 5, 5);
     p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 2;
     gradcheck_case(p); /* LeNet conv1-like */
     printf("finite-difference check: max relative error");
@@ -282,11 +266,11 @@ static void test_sweep(void) {
     /* Channels x channels, 3x3 same padding and 1x1. */
     for (int a = 0; a < 5; a++)
         for (int b = 0; b < 5; b++, idx++) {
-            cnn_conv2d_params p = make_params(1 + 2 * (idx % 2), channels[a], 9, 11 + 6 * (idx % 3),
+            cnn_conv2d_params p = test_conv2d_params(1 + 2 * (idx % 2), channels[a], 9, 11 + 6 * (idx % 3),
                                               channels[b], 3, 3);
             p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
             sweep_case(p, idx % 3 != 0, idx % 2);
-            p = make_params(1 + 2 * ((idx + 1) % 2), channels[a], 7, 13, channels[b], 1, 1);
+            p = test_conv2d_params(1 + 2 * ((idx + 1) % 2), channels[a], 7, 13, channels[b], 1, 1);
             sweep_case(p, idx % 2, (idx + 1) % 2);
         }
     /* Kernel x stride x dilation, padding asymmetric. */
@@ -294,7 +278,7 @@ static void test_sweep(void) {
     for (int ki = 0; ki < 4; ki++)
         for (int s = 1; s <= 3; s++)
             for (int d = 1; d <= 3; d++, idx++) {
-                cnn_conv2d_params p = make_params(1 + 2 * (idx % 2), 3 + 6 * (idx % 2), 15, 17,
+                cnn_conv2d_params p = test_conv2d_params(1 + 2 * (idx % 2), 3 + 6 * (idx % 2), 15, 17,
                                                   8 + (idx % 3), kernels[ki], kernels[ki]);
                 p.stride_height = p.stride_width = s;
                 p.pad_top = idx % 4;
@@ -307,7 +291,7 @@ static void test_sweep(void) {
             }
     /* 11x11 stride 4 (AlexNet-like), batch 1 and 3. */
     for (int n = 1; n <= 3; n += 2, idx++) {
-        cnn_conv2d_params p = make_params(n, 3, 35, 39, 16, 11, 11);
+        cnn_conv2d_params p = test_conv2d_params(n, 3, 35, 39, 16, 11, 11);
         p.stride_height = p.stride_width = 4;
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 2;
         sweep_case(p, 1, n == 3);
@@ -317,7 +301,7 @@ static void test_sweep(void) {
         static const int grp[][3] = {{8, 16, 2}, {6, 4, 2}, {9, 9, 3}, {34, 18, 2}};
         for (int i = 0; i < 4; i++)
             for (int ks = 1; ks <= 3; ks += 2, idx++) {
-                cnn_conv2d_params p = make_params(1 + 2 * (idx % 2), grp[i][0], 11,
+                cnn_conv2d_params p = test_conv2d_params(1 + 2 * (idx % 2), grp[i][0], 11,
                                                   9 + 20 * (i % 2), grp[i][1], ks, ks);
                 p.groups = grp[i][2];
                 p.pad_top = p.pad_left = ks / 2;
@@ -330,7 +314,7 @@ static void test_sweep(void) {
                 for (int s = 1; s <= 3; s++, idx++) {
                     const int c = dw_ch[ci], ks = 3 + 2 * (idx % 2);
                     cnn_conv2d_params p =
-                        make_params(1 + 2 * (idx % 2), c, 13 + ci, 17 + 9 * ci, c * mult, ks, ks);
+                        test_conv2d_params(1 + 2 * (idx % 2), c, 13 + ci, 17 + 9 * ci, c * mult, ks, ks);
                     p.groups = c;
                     p.stride_height = p.stride_width = s;
                     p.pad_top = p.pad_bottom = ks / 2;
@@ -350,7 +334,7 @@ static void test_sweep(void) {
             const int icg = depthwise ? 1 : next_in(&r, 1, 9);
             const int ocg = next_in(&r, 1, depthwise ? 3 : 20);
             const int n = next_in(&r, 1, 3), h = next_in(&r, 1, 20), w = next_in(&r, 1, 40);
-            cnn_conv2d_params p = make_params(n, icg * groups, h, w, ocg * groups,
+            cnn_conv2d_params p = test_conv2d_params(n, icg * groups, h, w, ocg * groups,
                                               next_in(&r, 1, 6), next_in(&r, 1, 6));
             p.groups = groups;
             p.stride_height = next_in(&r, 1, 3);
@@ -367,10 +351,10 @@ static void test_sweep(void) {
     }
     /* LeNet-5 at batch 64 (and the odd batch 5): conv1 1->6 5x5 pad 2 on 28x28, conv2 6->16. */
     for (int n = 5; n <= 64; n += 59) {
-        cnn_conv2d_params p = make_params(n, 1, 28, 28, 6, 5, 5);
+        cnn_conv2d_params p = test_conv2d_params(n, 1, 28, 28, 6, 5, 5);
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 2;
         sweep_case(p, 1, 0);
-        p = make_params(n, 6, 14, 14, 16, 5, 5);
+        p = test_conv2d_params(n, 6, 14, 14, 16, 5, 5);
         sweep_case(p, 1, 1);
     }
     printf("sweep: %d cases; max relative error vs reference:", g_cases);
@@ -384,13 +368,13 @@ static void test_sweep(void) {
  * batch-split weight gradient of LeNet's conv1. */
 static void test_thread_counts(void) {
     cnn_conv2d_params shapes[4];
-    shapes[0] = make_params(1, 17, 19, 23, 33, 3, 3);
+    shapes[0] = test_conv2d_params(1, 17, 19, 23, 33, 3, 3);
     shapes[0].pad_top = shapes[0].pad_bottom = shapes[0].pad_left = shapes[0].pad_right = 1;
-    shapes[1] = make_params(64, 1, 28, 28, 6, 5, 5);
+    shapes[1] = test_conv2d_params(64, 1, 28, 28, 6, 5, 5);
     shapes[1].pad_top = shapes[1].pad_bottom = shapes[1].pad_left = shapes[1].pad_right = 2;
-    shapes[2] = make_params(3, 8, 15, 15, 16, 3, 3);
+    shapes[2] = test_conv2d_params(3, 8, 15, 15, 16, 3, 3);
     shapes[2].groups = 8, shapes[2].stride_height = shapes[2].stride_width = 2;
-    shapes[3] = make_params(7, 6, 14, 14, 16, 5, 5);
+    shapes[3] = test_conv2d_params(7, 6, 14, 14, 16, 5, 5);
     for (int si = 0; si < 4; si++) {
         const cnn_conv2d_params* p = &shapes[si];
         sizes s;
@@ -481,7 +465,7 @@ static void expect_invalid_params(const cnn_conv2d_params* p, const char* what, 
 }
 
 static void test_validation(void) {
-    const cnn_conv2d_params good = make_params(1, 2, 3, 3, 2, 2, 2);
+    const cnn_conv2d_params good = test_conv2d_params(1, 2, 3, 3, 2, 2, 2);
     cnn_context* ctx = g_ctx[0];
     for (int c = 0; c < g_num_ctx; c++) {
         fill_grads();

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cnn_test_checks = 0;
 int cnn_test_failures = 0;
@@ -63,6 +64,22 @@ int test_contexts(cnn_context* contexts[4], cnn_isa isas[4]) {
         n++;
     }
     return n;
+}
+
+cnn_conv2d_params test_conv2d_params(int n, int ic, int h, int w, int oc, int kh, int kw) {
+    cnn_conv2d_params p;
+    memset(&p, 0, sizeof p);
+    p.batch = n;
+    p.in_channels = ic;
+    p.in_height = h;
+    p.in_width = w;
+    p.out_channels = oc;
+    p.kernel_height = kh;
+    p.kernel_width = kw;
+    p.stride_height = p.stride_width = 1;
+    p.dilation_height = p.dilation_width = 1;
+    p.groups = 1;
+    return p;
 }
 
 int test_finish(const char* name) {

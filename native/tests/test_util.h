@@ -44,6 +44,9 @@ double test_max_rel_diff(const float* a, const float* b, size_t count);
 int test_contexts(cnn_context* contexts[4], cnn_isa isas[4]);
 const char* test_isa_name(cnn_isa isa);
 
+/* A conv2d shape with stride 1, no padding, dilation 1, groups 1; tests adjust the rest. */
+cnn_conv2d_params test_conv2d_params(int n, int ic, int h, int w, int oc, int kh, int kw);
+
 /* Prints "<name>: N passed, N failed" and returns the process exit code. */
 int test_finish(const char* name);
 
