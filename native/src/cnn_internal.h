@@ -270,11 +270,14 @@ struct cnn_kernel_table {
 
 const cnn_kernel_table* cnn_kernels_for_isa(cnn_isa isa);
 
-/* The kernels. Scalar ones in kernels/f32-*-scalar.c, AVX2 ones in kernels/f32-*-avx2.c. */
+/* The kernels. Scalar ones in kernels/f32-*-scalar.c, AVX2 ones in kernels/f32-*-avx2.c,
+ * AVX-512 ones in kernels/f32-*-avx512.c. */
 cnn_status cnn_f32_conv2d_scalar(cnn_context*, const cnn_conv2d_params*, int32_t, int32_t,
                                  const float*, const float*, const float*, cnn_activation, float*);
 cnn_status cnn_f32_conv2d_avx2(cnn_context*, const cnn_conv2d_params*, int32_t, int32_t,
                                const float*, const float*, const float*, cnn_activation, float*);
+cnn_status cnn_f32_conv2d_avx512(cnn_context*, const cnn_conv2d_params*, int32_t, int32_t,
+                                 const float*, const float*, const float*, cnn_activation, float*);
 cnn_status cnn_f32_pool2d_scalar(cnn_context*, const cnn_pool2d_params*, int32_t, int32_t,
                                  const float*, float*);
 cnn_status cnn_f32_pool2d_avx2(cnn_context*, const cnn_pool2d_params*, int32_t, int32_t,
