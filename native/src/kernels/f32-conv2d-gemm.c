@@ -32,7 +32,7 @@ typedef struct {
     int64_t ic_per_group, oc_per_group, k;
     conv_mode mode;
     /* Tiles run over `pixels` (direct, im2col) or over the virtual pixels (implicit). */
-    int64_t tile_pixels, tiles, oc_block, oc_blocks, m_block;
+    int64_t tile_pixels, tiles, oc_block, oc_blocks, m_block, k_block;
     const float* input;
     const float* weight;
     const float* bias;
@@ -180,30 +180,41 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
         const float* w_group = job->weight + oc_base * k;
         float* out_group = job->output + (n * p->out_channels + oc_base) * pixels;
 
-        /* Rows of W in blocks of job->m_block (an L2-sized slice of W), then NR-pixel panels
-         * (one panel of B stays in L1 while the block's MR-row slices stream past it). */
+        /* Rows of W in blocks of job->m_block, K in blocks of job->k_block (an L2-sized slice
+         * of W), then NR-pixel panels (one panel of B, k_block x NR, stays in L1/L2 while the
+         * block's MR-row slices stream past it). The first K block writes C with the bias,
+         * later ones add to it, the last one applies the activation. */
         const cnn_f32_gemm_ukernel* uk = job->uk;
         const int64_t MR = uk->mr, NR = uk->nr;
         for (int64_t mb = oc_begin; mb < oc_end; mb += job->m_block) {
             const int64_t mb_end = mb + job->m_block < oc_end ? mb + job->m_block : oc_end;
-            for (int64_t j = 0; j < nt; j += NR) {
-                const size_t nr = (size_t)(nt - j < NR ? nt - j : NR);
-                for (int64_t m = mb; m < mb_end; m += MR) {
-                    const size_t mr = (size_t)(mb_end - m < MR ? mb_end - m : MR);
-                    const cnn_f32_gemm_epilogue epi = {
-                        job->bias != NULL ? job->bias + oc_base + m : NULL, NULL, job->activation,
-                        0};
-                    const float* a = w_group + m * k;
-                    if (mode == CONV_IMPLICIT) {
-                        const float* x = job->padded + first_plane * job->padded_h * job->padded_w;
-                        uk->igemm(mr, nr, (size_t)k, a, (size_t)k, x + t0 + j, job->offsets,
-                                  buf + (m - mb) * tile_len + j, (size_t)tile_len, &epi);
-                    } else {
-                        const int direct = mode == CONV_DIRECT;
-                        const float* b = direct ? in_group + t0 + j : buf + (j / NR) * k * NR;
-                        uk->gemm(mr, nr, (size_t)k, a, (size_t)k, b,
-                                 direct ? (size_t)job->in_plane : (size_t)NR,
-                                 out_group + m * pixels + t0 + j, (size_t)pixels, &epi);
+            for (int64_t kb = 0; kb < k; kb += job->k_block) {
+                const int64_t kn = k - kb < job->k_block ? k - kb : job->k_block;
+                const int first = kb == 0, last = kb + kn == k;
+                for (int64_t j = 0; j < nt; j += NR) {
+                    const size_t nr = (size_t)(nt - j < NR ? nt - j : NR);
+                    for (int64_t m = mb; m < mb_end; m += MR) {
+                        const size_t mr = (size_t)(mb_end - m < MR ? mb_end - m : MR);
+                        const cnn_f32_gemm_epilogue epi = {
+                            first && job->bias != NULL ? job->bias + oc_base + m : NULL, NULL,
+                            last ? job->activation : CNN_ACTIVATION_NONE, !first};
+                        const float* a = w_group + m * k + kb;
+                        if (mode == CONV_IMPLICIT) {
+                            const float* x =
+                                job->padded + first_plane * job->padded_h * job->padded_w;
+                            uk->igemm(mr, nr, (size_t)kn, a, (size_t)k, x + t0 + j,
+                                      job->offsets + kb, buf + (m - mb) * tile_len + j,
+                                      (size_t)tile_len, &epi);
+                        } else if (mode == CONV_DIRECT) {
+                            uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
+                                     in_group + kb * job->in_plane + t0 + j,
+                                     (size_t)job->in_plane, out_group + m * pixels + t0 + j,
+                                     (size_t)pixels, &epi);
+                        } else {
+                            uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
+                                     buf + (j / NR) * k * NR + kb * NR, (size_t)NR,
+                                     out_group + m * pixels + t0 + j, (size_t)pixels, &epi);
+                        }
                     }
                 }
             }
@@ -299,8 +310,11 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
         job.oc_block = round_up((job.oc_per_group + blocks - 1) / blocks, MR);
     }
     job.oc_blocks = (job.oc_per_group + job.oc_block - 1) / job.oc_block;
-    /* Slice of W reused across a tile's panels: about 384 KiB, whole 6-row slices. */
-    job.m_block = (98304 / job.k) / MR * MR;
+    /* K blocks: a panel of B (k_block x NR) within 128 KiB, the blocks about equal. */
+    const int64_t k_max = 32768 / NR, k_blocks = (job.k + k_max - 1) / k_max;
+    job.k_block = (job.k + k_blocks - 1) / k_blocks;
+    /* Slice of W reused across a tile's panels: about 384 KiB, whole MR-row slices. */
+    job.m_block = (98304 / job.k_block) / MR * MR;
     if (job.m_block < MR) job.m_block = MR;
     items *= job.oc_blocks;
 
