@@ -69,10 +69,15 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
                                const float* bias, cnn_activation activation, float* output,
                                const cnn_f32_gemm_ukernel* ukernel);
 
-/* Depthwise / channel-multiplier convolution (in_channels == groups); f32-dwconv2d-avx2.c. */
+/* Depthwise / channel-multiplier convolution (in_channels == groups);
+ * f32-dwconv2d-{avx2,avx512}.c, see f32-dwconv2d.h. */
 cnn_status cnn_f32_dwconv2d_avx2(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
                                  int32_t out_width, const float* input, const float* weight,
                                  const float* bias, cnn_activation activation, float* output);
+cnn_status cnn_f32_dwconv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p,
+                                   int32_t out_height, int32_t out_width, const float* input,
+                                   const float* weight, const float* bias,
+                                   cnn_activation activation, float* output);
 
 #if defined(__AVX2__) /* the vector epilogue, for the -avx2.c kernels that include this */
 #include "avx2-math.h"
