@@ -1,6 +1,8 @@
 /* bench_conv.c — GFLOP/s of cnn_conv2d_forward, AVX2 vs AVX-512 (and the reference with
  * --reference), on 1 and 2 threads, batch 1 and 8; the median of several runs.
  * Usage: bench_conv [--reference] [substring of the layer names to run]
+ * Columns: GFLOP/s of the median wall time, of the best wall time, and of the median process
+ * CPU time divided by the threads (a busy shared machine skews the first two). 
  * Not a ctest program (no test_ prefix). Build by hand against a Release build, e.g.:
  *   gcc -O2 -std=c11 -Inative/include native/tests/bench_conv.c \
  *       build/native/native/libcnnnative_static.a -lpthread -lm -o build/bench_conv
@@ -22,6 +24,14 @@ typedef struct {
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU time of the whole process (all threads): on a loaded machine, wall time counts the time
+ * other processes hold the cores; CPU time / threads does not (it ignores load imbalance). */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -67,8 +77,8 @@ int main(int argc, char** argv) {
         else
             filter = argv[a];
     }
-    printf("%-24s %4s %-10s %8s %10s %10s %10s\n", "layer", "N", "isa", "threads", "median ms",
-           "GFLOP/s", "best");
+    printf("%-24s %4s %-10s %8s %10s %10s %10s %10s\n", "layer", "N", "isa", "threads",
+           "median ms", "GFLOP/s", "best", "cpu");
     for (size_t c = 0; c < 2 * num_shapes; c++) {
         const bench_case* b = &cases[c];
         if (filter != NULL && strstr(b->name, filter) == NULL) continue;
@@ -108,20 +118,23 @@ int main(int argc, char** argv) {
                     fprintf(stderr, "%s\n", cnn_get_last_error());
                     return 1;
                 }
-                double times[64], total = 0.0;
+                double times[64], cpu_times[64], total = 0.0;
                 int runs = 0;
                 cnn_conv2d_forward(ctx, &p, in, w, bias, CNN_ACTIVATION_RELU, out); /* warm-up */
                 while (runs < 5 || (total < 1.0 && runs < 64)) {
-                    const double t0 = now();
+                    const double t0 = now(), c0 = cpu_now();
                     cnn_conv2d_forward(ctx, &p, in, w, bias, CNN_ACTIVATION_RELU, out);
                     times[runs] = now() - t0;
+                    cpu_times[runs] = (cpu_now() - c0) / threads;
                     total += times[runs++];
                     if (i == 0 && total > 2.0) break;
                 }
                 qsort(times, (size_t)runs, sizeof times[0], compare_double);
+                qsort(cpu_times, (size_t)runs, sizeof cpu_times[0], compare_double);
                 const double median = times[runs / 2];
-                printf("%-24s %4d %-10s %8d %10.3f %10.1f %10.1f\n", b->name, b->n, isa_names[i],
-                       threads, median * 1e3, flops / median * 1e-9, flops / times[0] * 1e-9);
+                printf("%-24s %4d %-10s %8d %10.3f %10.1f %10.1f %10.1f\n", b->name, b->n,
+                       isa_names[i], threads, median * 1e3, flops / median * 1e-9,
+                       flops / times[0] * 1e-9, flops / cpu_times[runs / 2] * 1e-9);
                 fflush(stdout);
                 cnn_context_destroy(ctx);
             }

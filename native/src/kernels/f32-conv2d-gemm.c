@@ -275,11 +275,9 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
         job.mode = CONV_IMPLICIT;
     else
         job.mode = CONV_IM2COL;
-    job.input = input;
     job.weight = weight;
     job.bias = bias;
     job.activation = activation;
-    job.output = output;
 
     /* Pixel tile: im2col builds K x tile floats, which should sit in L2 (~256 KiB). */
     int64_t tile = job.mode == CONV_IM2COL ? (65536 / job.k) / NR * NR : 256;
@@ -293,7 +291,10 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
         tiled = job.virtual_pixels;
     }
     if (tile > round_up(tiled, NR)) tile = round_up(tiled, NR);
-    const int64_t images = (int64_t)p->batch * p->groups;
+    /* Implicit GEMM runs image by image (a pass = pad one image, then its GEMM), so the padded
+     * copy is still in cache when the GEMM reads it; the other modes take the whole batch. */
+    const int64_t pass_images = job.mode == CONV_IMPLICIT ? 1 : p->batch;
+    const int64_t images = pass_images * p->groups;
     const int64_t want_items = 4 * (int64_t)ctx->num_threads;
     /* Too few tiles for the threads: smaller tiles, but not below 64 pixels (each tile streams
      * its block of W once; the output channels are split below instead). */
@@ -328,7 +329,7 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
         /* [padded input][K offsets][per-thread C tiles], each part 64-byte aligned */
         const int64_t block = job.m_block < job.oc_block ? job.m_block : job.oc_block;
         const size_t padded_floats =
-            (size_t)round_up((int64_t)p->batch * p->in_channels * job.padded_h * padded_w, 16);
+            (size_t)round_up(pass_images * p->in_channels * job.padded_h * padded_w, 16);
         const size_t offset_floats = (size_t)round_up(job.k * 2, 16); /* int64 = 2 floats */
         job.col_floats = (size_t)(block * tile);
         float* base = (float*)cnn_context_scratch(
@@ -344,11 +345,15 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
                     offsets[kk++] = (ic * job.padded_h + kh * p->dilation_height) * padded_w +
                                     kw * p->dilation_width;
         job.offsets = offsets;
-        const int64_t planes = (int64_t)p->batch * p->in_channels;
-        cnn_parallel_for(ctx, planes,
-                         (65536 + job.padded_h * padded_w) / (job.padded_h * padded_w + 1),
-                         conv_pad_task, &job);
     }
-    cnn_parallel_for(ctx, items, 1, conv_gemm_task, &job);
+    for (int64_t n0 = 0; n0 < p->batch; n0 += pass_images) {
+        job.input = input + n0 * p->in_channels * job.in_plane;
+        job.output = output + n0 * p->out_channels * job.pixels;
+        if (job.mode == CONV_IMPLICIT)
+            cnn_parallel_for(ctx, pass_images * p->in_channels,
+                             (65536 + job.padded_h * padded_w) / (job.padded_h * padded_w + 1),
+                             conv_pad_task, &job);
+        cnn_parallel_for(ctx, items, 1, conv_gemm_task, &job);
+    }
     return CNN_STATUS_SUCCESS;
 }
