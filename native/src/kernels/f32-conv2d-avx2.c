@@ -3,7 +3,7 @@
 #include "f32-gemm.h"
 
 static const cnn_f32_gemm_ukernel g_ukernel = {CNN_F32_GEMM_MR, CNN_F32_GEMM_NR,
-                                               cnn_f32_gemm_6x16_avx2, cnn_f32_igemm_6x16_avx2};
+                                               cnn_f32_gemm_6x16_avx2, cnn_f32_igemm_6x16_avx2, NULL};
 
 cnn_status cnn_f32_conv2d_avx2(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
                                int32_t out_width, const float* input, const float* weight,

@@ -48,8 +48,10 @@ typedef struct {
 
 /* Writes `count` values of column-row kn/nr for pixels pix.. of a tile into the panel layout
  * ([pix/nr][K][nr]); src == NULL writes zeros, otherwise src[i*stride]. */
-static void im2col_write(float* col, int64_t nr, int64_t panel_stride, int64_t kn, int64_t pix,
-                         int64_t count, const float* src, int64_t stride) {
+static void im2col_write(const cnn_f32_gemm_ukernel* uk, float* col, int64_t panel_stride,
+                         int64_t kn, int64_t pix, int64_t count, const float* src,
+                         int64_t stride) {
+    const int64_t nr = uk->nr;
     int64_t offset = 0;
     while (count > 0) {
         const int64_t lane = pix % nr;
@@ -61,6 +63,8 @@ static void im2col_write(float* col, int64_t nr, int64_t panel_stride, int64_t k
             memcpy(d, src + offset, (size_t)nr * sizeof(float));
         } else if (stride == 1) {
             for (int64_t i = 0; i < n; i++) d[i] = src[offset + i];
+        } else if (uk->copy_strided != NULL) {
+            uk->copy_strided(d, src + offset, n, stride);
         } else {
             for (int64_t i = 0; i < n; i++) d[i] = src[offset + i * stride];
         }
@@ -89,7 +93,7 @@ static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t
                     const int64_t run = out_w - ow < np - pix ? out_w - ow : np - pix;
                     const int64_t ih = oh * sh - p->pad_top + kh * p->dilation_height;
                     if (ih < 0 || ih >= in_h) {
-                        im2col_write(col, nr, panel_stride, kn, pix, run, NULL, 0);
+                        im2col_write(job->uk, col, panel_stride, kn, pix, run, NULL, 0);
                     } else {
                         const int64_t iw0 = ow * sw - p->pad_left + kw * p->dilation_width;
                         /* valid i in [lo, hi): 0 <= iw0 + i*sw < in_w */
@@ -105,11 +109,11 @@ static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t
                         if (hi > run) hi = run;
                         if (hi < lo) hi = lo;
                         const float* row = in_group + (ic * in_h + ih) * in_w;
-                        im2col_write(col, nr, panel_stride, kn, pix, lo, NULL, 0);
+                        im2col_write(job->uk, col, panel_stride, kn, pix, lo, NULL, 0);
                         if (hi > lo)
-                            im2col_write(col, nr, panel_stride, kn, pix + lo, hi - lo,
+                            im2col_write(job->uk, col, panel_stride, kn, pix + lo, hi - lo,
                                          row + (iw0 + lo * sw), sw);
-                        im2col_write(col, nr, panel_stride, kn, pix + hi, run - hi, NULL, 0);
+                        im2col_write(job->uk, col, panel_stride, kn, pix + hi, run - hi, NULL, 0);
                     }
                     pix += run;
                     oh++;

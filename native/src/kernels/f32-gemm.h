@@ -59,6 +59,9 @@ typedef struct cnn_f32_gemm_ukernel {
     void (*igemm)(size_t mr, size_t nr, size_t k, const float* a, size_t lda, const float* b,
                   const int64_t* b_offsets, float* c, size_t ldc,
                   const cnn_f32_gemm_epilogue* epilogue);
+    /* Optional (NULL: a scalar loop): dst[i] = src[i*stride] for i < n, stride >= 2, reading
+     * nothing past src[(n-1)*stride] (im2col rows of strided convs). */
+    void (*copy_strided)(float* dst, const float* src, int64_t n, int64_t stride);
 } cnn_f32_gemm_ukernel;
 
 /* Convolution (not depthwise) as GEMM over the given micro-kernel: direct for 1x1, indirect
