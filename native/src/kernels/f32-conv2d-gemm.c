@@ -96,18 +96,8 @@ static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t
                         im2col_write(job->uk, col, panel_stride, kn, pix, run, NULL, 0);
                     } else {
                         const int64_t iw0 = ow * sw - p->pad_left + kw * p->dilation_width;
-                        /* valid i in [lo, hi): 0 <= iw0 + i*sw < in_w */
-                        int64_t lo, hi;
-                        if (sw == 1) { /* the common case, without divisions */
-                            lo = iw0 >= 0 ? 0 : -iw0;
-                            hi = in_w - iw0 > 0 ? in_w - iw0 : 0;
-                        } else {
-                            lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
-                            hi = in_w - iw0 > 0 ? (in_w - iw0 + sw - 1) / sw : 0;
-                        }
-                        if (lo > run) lo = run;
-                        if (hi > run) hi = run;
-                        if (hi < lo) hi = lo;
+                        int64_t lo, hi; /* valid i in [lo, hi): 0 <= iw0 + i*sw < in_w */
+                        cnn_conv_valid_range(iw0, sw, in_w, run, &lo, &hi);
                         const float* row = in_group + (ic * in_h + ih) * in_w;
                         im2col_write(job->uk, col, panel_stride, kn, pix, lo, NULL, 0);
                         if (hi > lo)
