@@ -466,4 +466,37 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
             OracleTensor.Of("input", x), OracleTensor.Of("weight", m.Weight), OracleTensor.Of("bias", m.Bias));
         OracleErrors.AssertClose(output, "conv1d(module)", isa, "6-4-3-s2-p1-g2", y, r["output"], DotTolerance);
     }
+
+    [Fact]
+    public void Bad_inputs_throw_clear_argument_exceptions()
+    {
+        using Tensor x = TestData.NormalTensor(1, 2, 3, 4, 5);
+        using Tensor other = TestData.NormalTensor(2, 2, 4, 4, 5);
+        static void Has(Exception e, string text) => Assert.Contains(text, e.Message);
+
+        Has(Assert.Throws<ArgumentException>(() => Functional.Clamp(x, 1f, 0f)), "min = 1 and max = 0");
+        Has(Assert.Throws<ArgumentException>(() => Functional.Clamp(x, float.NaN, 0f)), "NaN");
+        Has(Assert.Throws<ArgumentException>(() => Functional.Concat(Array.Empty<Tensor>(), 0)), "at least one");
+        Has(Assert.Throws<ArgumentException>(() => Functional.Concat([x, other], 2)), "inputs[1] has shape [2, 4, 4, 5]");
+        Has(Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Concat([x], 4)), "dim");
+        using (Tensor y = Functional.Concat([x, other], 1))
+        {
+            Has(Assert.Throws<ArgumentException>(() => Functional.Concat([x, other], 1, x)), "shape");
+            using Tensor view = y.Reshape(1, 14, 4, 5);
+            Has(Assert.Throws<ArgumentException>(() => Functional.Concat([view], 0, y.Reshape(1, 14, 4, 5))), "shares storage");
+        }
+
+        Has(Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Narrow(x, 1, 3, 1)), "start");
+        Has(Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Narrow(x, 1, 1, 3)), "length must be in [1, 2]");
+        Has(Assert.Throws<ArgumentOutOfRangeException>(() => Functional.AdaptiveAvgPool2d(x, (0, 2))), "output");
+        Has(Assert.Throws<ArgumentException>(() => Functional.AdaptiveAvgPool2d(TestData.NormalTensor(3, 4, 5), (1, 1))), "4-D");
+        Has(Assert.Throws<ArgumentException>(() => Functional.ScaleShift(x, 1, TestData.NormalTensor(4, 2), null)), "expected [3]");
+        Has(Assert.Throws<ArgumentException>(() => Functional.Conv1d(x, TestData.NormalTensor(5, 4, 3, 3), null, Conv1dOptions.Default)), "3-D");
+        using Tensor x3 = TestData.NormalTensor(6, 2, 4, 9);
+        Has(Assert.Throws<ArgumentException>(() => Functional.Conv1d(x3, TestData.NormalTensor(7, 6, 3, 3), null, Conv1dOptions.Default)), "weight");
+        Has(Assert.Throws<ArgumentException>(() => Functional.Conv1d(x3, TestData.NormalTensor(8, 6, 4, 3), null, new Conv1dOptions { Stride = 0 })), "stride");
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Nn.Conv1d(4, 6, 3, groups: 4));
+        Assert.Throws<ArgumentException>(() => new Nn.Hardtanh(2f, 1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Nn.AdaptiveAvgPool2d(0));
+    }
 }
