@@ -94,7 +94,7 @@ static void dw_output_plane(const cnn_dwconv_job* job, const float* buf, const f
                 DW_BLOCK_CASES(1)
             }
         }
-        if (act != CNN_ACTIVATION_NONE && !relu) {
+        if (act != CNN_ACTIVATION_NONE && !relu) { /* sigmoid, tanh, relu6: over the stored rows */
             float* rows = out + oh * out_w;
             DW_ACTIVATION_SPAN(act, rows, rows, (two_rows ? 2 : 1) * out_w);
         }
