@@ -1,8 +1,9 @@
 /* bench_pool.c — GB/s (input read) of cnn_pool2d_forward (max and average 3x3/2 pad 1, the
  * ResNet stem pool) and cnn_batch_norm2d_inference, per ISA, on 1 and 2 threads.
  * Not a ctest program (no test_ prefix). Build by hand against a Release build, e.g.:
- *   gcc -O2 -std=c11 -Inative/include native/tests/bench_pool.c \
- *       build/native/native/libcnnnative_static.a -lpthread -lm -o build/bench_pool
+ *   gcc -O2 -std=c11 -Inative/include -Inative/tests native/tests/bench_pool.c \
+ *       native/tests/test_util.c build/native/native/libcnnnative_static.a -lpthread -lm \
+ *       -o build/bench_pool
  * Prints, over 25 runs of a batch of calls, the median and best wall time per call and the
  * median CPU time of the calling thread (on a shared, oversubscribed machine the wall time
  * includes time the thread waited for a core; the 1-thread CPU time does not). */
@@ -13,20 +14,12 @@
 #include <time.h>
 
 #include "cnn/cnn.h"
+#include "test_util.h"
 
 static double clock_seconds(clockid_t clock) {
     struct timespec ts;
     clock_gettime(clock, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float* random_buffer(size_t count, unsigned seed) {
-    float* v = (float*)malloc(count * sizeof(float));
-    for (size_t i = 0; i < count; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = (float)((seed >> 8) & 0xFFFF) / 32768.0f - 1.0f;
-    }
-    return v;
 }
 
 static int compare_double(const void* a, const void* b) {
@@ -89,9 +82,9 @@ int main(void) {
                            "batchnorm 64x56x56"};
     const cnn_isa isas[] = {CNN_ISA_AVX2, CNN_ISA_AVX512};
     const char* isa_names[] = {"avx2", "avx512"};
-    float* in = random_buffer((size_t)8 * 64 * 112 * 112, 1);
-    float* out = random_buffer((size_t)8 * 64 * 112 * 112, 2);
-    float* stats = random_buffer(256, 3);
+    float* in = test_random_floats((size_t)8 * 64 * 112 * 112, 1);
+    float* out = test_random_floats((size_t)8 * 64 * 112 * 112, 2);
+    float* stats = test_random_floats(256, 3);
     for (int c = 0; c < 64; c++) stats[64 + c] = 0.5f + stats[64 + c] * stats[64 + c];
     printf("%-26s %5s %-7s %7s %9s %8s %9s %8s %9s\n", "case", "batch", "isa", "threads",
            "med ms", "GB/s", "best ms", "GB/s", "cpu GB/s");

@@ -3,7 +3,7 @@
  * made to catch order mistakes: many exact ties between +0 and -0 (the first max in row-major
  * window order must win), NaNs with distinct payloads (max keeps the last NaN in window order),
  * +-inf, over output widths below, at and above 8 and 16 lanes, odd sizes, padding, ceil_mode,
- * strides 1, 2, 3, dilation 1-3 and both average divisor modes; plus 1 thread vs all threads. */
+ * strides 1, 2, 3, dilation 1-3 and both average divisor modes (thread invariance: test_pool2d). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,37 +162,8 @@ static void test_window_order(void) {
     for (int c = 0; c < nctx; c++) cnn_context_destroy(ctx[c]);
 }
 
-/* 1 thread vs all threads, bitwise, for shapes whose rows split across threads mid-plane. */
-static void test_threads(void) {
-    cnn_context* ctx[4];
-    cnn_isa isas[4];
-    const int nctx = test_contexts(ctx, isas);
-    cnn_pool2d_params p = {CNN_POOL_MAX, 2, 3, 61, 45, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 0, 2.0f};
-    const size_t in_n = (size_t)2 * 3 * 61 * 45;
-    float* in = tricky_input(in_n, 9, 1);
-    float* one = (float*)malloc(in_n * sizeof(float));
-    float* all = (float*)malloc(in_n * sizeof(float));
-    for (int c = 0; c < nctx; c++)
-        for (int kind = 0; kind < 2; kind++) {
-            int32_t oh = 0, ow = 0;
-            p.kind = (cnn_pool_kind)kind;
-            EXPECT_STATUS(cnn_pool2d_output_size(&p, &oh, &ow), CNN_STATUS_SUCCESS);
-            EXPECT_STATUS(cnn_context_set_num_threads(ctx[c], 1), CNN_STATUS_SUCCESS);
-            EXPECT_STATUS(cnn_pool2d_forward(ctx[c], &p, in, one), CNN_STATUS_SUCCESS);
-            EXPECT_STATUS(cnn_context_set_num_threads(ctx[c], 0), CNN_STATUS_SUCCESS);
-            EXPECT_STATUS(cnn_pool2d_forward(ctx[c], &p, in, all), CNN_STATUS_SUCCESS);
-            EXPECT(memcmp(one, all, (size_t)2 * 3 * oh * ow * sizeof(float)) == 0,
-                   "%s kind %d: 1 thread and all threads differ", test_isa_name(isas[c]), kind);
-        }
-    for (int c = 0; c < nctx; c++) cnn_context_destroy(ctx[c]);
-    free(in);
-    free(one);
-    free(all);
-}
-
 int main(void) {
     test_window_order();
     test_sweep();
-    test_threads();
     return test_finish("test_pool2d_vector");
 }
