@@ -46,11 +46,9 @@ static inline pv_f32 pv_load_first(const float* p, int64_t n) {
 /* Lanes l of p[l] with lo <= l < hi, the other lanes `fill` (masked lanes are not read, so p
  * may point outside the row there). */
 static inline pv_f32 pv_load_range(const float* p, int64_t lo, int64_t hi, float fill) {
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const int32_t l0 = lo < 0 ? 0 : lo > 16 ? 16 : (int32_t)lo;
-    const int32_t h0 = hi < 0 ? 0 : hi > 16 ? 16 : (int32_t)hi;
-    const __mmask16 m = _mm512_cmpge_epi32_mask(lane, _mm512_set1_epi32(l0)) &
-                        _mm512_cmplt_epi32_mask(lane, _mm512_set1_epi32(h0));
+    const uint32_t l0 = lo < 0 ? 0 : lo > 16 ? 16 : (uint32_t)lo;
+    const uint32_t h0 = hi < 0 ? 0 : hi > 16 ? 16 : (uint32_t)hi;
+    const __mmask16 m = (__mmask16)(((1u << h0) - 1u) & ~((1u << l0) - 1u));
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), m, p);
 }
 
