@@ -319,6 +319,8 @@ cnn_status cnn_f32_pool2d_scalar(cnn_context*, const cnn_pool2d_params*, int32_t
                                  const float*, float*);
 cnn_status cnn_f32_pool2d_avx2(cnn_context*, const cnn_pool2d_params*, int32_t, int32_t,
                                const float*, float*);
+cnn_status cnn_f32_pool2d_avx512(cnn_context*, const cnn_pool2d_params*, int32_t, int32_t,
+                                 const float*, float*);
 cnn_status cnn_f32_gavgpool_scalar(cnn_context*, int64_t, int64_t, const float*, float*);
 cnn_status cnn_f32_gavgpool_avx2(cnn_context*, int64_t, int64_t, const float*, float*);
 cnn_status cnn_f32_batchnorm_scalar(cnn_context*, const cnn_batch_norm2d_params*, const float*,
@@ -327,6 +329,9 @@ cnn_status cnn_f32_batchnorm_scalar(cnn_context*, const cnn_batch_norm2d_params*
 cnn_status cnn_f32_batchnorm_avx2(cnn_context*, const cnn_batch_norm2d_params*, const float*,
                                   const float*, const float*, const float*, const float*,
                                   cnn_activation, float*);
+cnn_status cnn_f32_batchnorm_avx512(cnn_context*, const cnn_batch_norm2d_params*, const float*,
+                                    const float*, const float*, const float*, const float*,
+                                    cnn_activation, float*);
 cnn_status cnn_f32_activation_scalar(cnn_context*, cnn_activation, int64_t, const float*, float*);
 cnn_status cnn_f32_activation_avx2(cnn_context*, cnn_activation, int64_t, const float*, float*);
 cnn_status cnn_f32_linear_scalar(cnn_context*, int32_t, int32_t, int32_t, const float*,

@@ -86,6 +86,8 @@ static const cnn_kernel_table g_avx2 = {.isa = CNN_ISA_AVX2, .name = "avx2", CNN
 static const cnn_kernel_table g_avx512 = {.isa = CNN_ISA_AVX512, .name = "avx512",
                                           CNN_AVX2_ENTRIES
     .conv2d                         = cnn_f32_conv2d_avx512,
+    .pool2d                         = cnn_f32_pool2d_avx512,
+    .batch_norm2d_inference         = cnn_f32_batchnorm_avx512,
 };
 #pragma GCC diagnostic pop
 
