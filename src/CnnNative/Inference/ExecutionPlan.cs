@@ -30,13 +30,14 @@ internal struct Step
 }
 
 /// <summary>An optimised graph lowered to steps, constants and an arena layout.</summary>
-internal sealed class ExecutionPlan
+internal sealed unsafe class ExecutionPlan
 {
-    private ExecutionPlan(Step[] steps, string[] names, float[] constants, long arenaBytes, long intermediateBytes)
+    private ExecutionPlan(Step[] steps, string[] names, NativeBuffer constants, long constantBytes, long arenaBytes, long intermediateBytes)
     {
         Steps = steps;
         Names = names;
         Constants = constants;
+        ConstantBytes = constantBytes;
         ArenaBytes = arenaBytes;
         IntermediateBytes = intermediateBytes;
     }
@@ -46,7 +47,10 @@ internal sealed class ExecutionPlan
 
     public string[] Names { get; }
 
-    public float[] Constants { get; }
+    /// <summary>Every weight and statistic, 64-byte aligned, in one native buffer (the session owns and disposes it).</summary>
+    public NativeBuffer Constants { get; }
+
+    public long ConstantBytes { get; }
 
     public long ArenaBytes { get; }
 
@@ -86,21 +90,17 @@ internal sealed class ExecutionPlan
             : value == graph.OutputValue ? new Operand(OperandKind.Output, 0)
             : new Operand(OperandKind.Arena, offsetOf[value]);
 
-        var constants = new List<float>();
-        long Constant(float[]? data)
+        // Constants: offsets first (64-byte aligned), then one native buffer filled in place.
+        long constantFloats = 0;
+        long Place(float[]? data)
         {
             if (data is null)
             {
                 return -1;
             }
 
-            while (constants.Count % (MemoryPlanner.Alignment / sizeof(float)) != 0)
-            {
-                constants.Add(0f);
-            }
-
-            long offset = constants.Count;
-            constants.AddRange(data);
+            long offset = MemoryPlanner.AlignUp(constantFloats * sizeof(float)) / sizeof(float);
+            constantFloats = offset + data.Length;
             return offset;
         }
 
@@ -115,10 +115,10 @@ internal sealed class ExecutionPlan
                 In0 = At(n.Inputs[0]),
                 In1 = n.Inputs.Length > 1 ? At(n.Inputs[1]) : default,
                 Out = At(n.Output),
-                Weight = Constant(n.Weight),
-                Bias = Constant(n.Bias),
-                Mean = Constant(n.Mean),
-                Variance = Constant(n.Variance),
+                Weight = Place(n.Weight),
+                Bias = Place(n.Bias),
+                Mean = Place(n.Mean),
+                Variance = Place(n.Variance),
                 Conv = n.Conv,
                 Pool = n.Pool,
                 BatchNorm = n.BatchNorm,
@@ -130,8 +130,21 @@ internal sealed class ExecutionPlan
             };
         }
 
+        NativeBuffer constants = NativeBuffer.Allocate(Math.Max(constantFloats, 1) * sizeof(float));
+        float* k = (float*)constants.DangerousGetHandle();
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            Node n = nodes[i];
+            Step s = steps[i];
+            (float[]? Data, long Offset)[] placed = [(n.Weight, s.Weight), (n.Bias, s.Bias), (n.Mean, s.Mean), (n.Variance, s.Variance)];
+            foreach ((float[]? data, long offset) in placed)
+            {
+                data?.CopyTo(new Span<float>(k + offset, data.Length));
+            }
+        }
+
         long intermediate = intervals.Sum(v => MemoryPlanner.AlignUp(v.Bytes));
-        return new ExecutionPlan(steps, nodes.Select(Describe).ToArray(), constants.ToArray(), arenaBytes, intermediate);
+        return new ExecutionPlan(steps, nodes.Select(Describe).ToArray(), constants, constantFloats * sizeof(float), arenaBytes, intermediate);
     }
 
     private static string Describe(Node n) =>

@@ -67,7 +67,6 @@ internal static class GraphOptimizer
         int channels = conv.Conv.OutChannels;
         float[] weight = conv.Weight!;
         int perChannel = weight.Length / channels;
-        var folded = new float[weight.Length];
         var bias = new float[channels];
         for (int c = 0; c < channels; c++)
         {
@@ -76,14 +75,13 @@ internal static class GraphOptimizer
             double scale = gamma / Math.Sqrt(bn.Variance![c] + (double)bn.BatchNorm.Epsilon);
             for (int i = c * perChannel; i < (c + 1) * perChannel; i++)
             {
-                folded[i] = (float)(weight[i] * scale);
+                weight[i] = (float)(weight[i] * scale);
             }
 
             double b = conv.Bias?[c] ?? 0.0;
             bias[c] = (float)(((b - bn.Mean![c]) * scale) + beta);
         }
 
-        conv.Weight = folded;
         conv.Bias = bias;
         conv.Activation = bn.Activation;
     }

@@ -50,8 +50,7 @@ public sealed unsafe class InferenceSession : IDisposable
         _numThreads = numThreads;
         _maxContexts = maxContexts;
         _idle = new Stack<ExecutionContext>(maxContexts);
-        _constants = NativeBuffer.Allocate(Math.Max(1, plan.Constants.Length) * (long)sizeof(float));
-        plan.Constants.CopyTo(new Span<float>((void*)_constants.DangerousGetHandle(), plan.Constants.Length));
+        _constants = plan.Constants;
     }
 
     /// <summary>The input shape the session was compiled for (a copy).</summary>
@@ -73,7 +72,7 @@ public sealed unsafe class InferenceSession : IDisposable
     public long IntermediateBytes => _plan.IntermediateBytes;
 
     /// <summary>Bytes of the copied (folded) weights.</summary>
-    public long ConstantBytes => _plan.Constants.Length * (long)sizeof(float);
+    public long ConstantBytes => _plan.ConstantBytes;
 
     /// <summary>The native calls of one run, in order, e.g. <c>Functional.Conv2d+Relu</c> for a fused epilogue.</summary>
     public IReadOnlyList<string> Steps => _plan.Names;

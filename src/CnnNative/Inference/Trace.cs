@@ -227,7 +227,9 @@ internal static class Trace
                 throw NotSupported($"{op}'s {role} is computed from the input; only constant weights can be compiled.");
             }
 
-            return tensor.ToArray();
+            var copy = GC.AllocateUninitializedArray<float>(checked((int)tensor.Length));
+            tensor.CopyTo(copy);
+            return copy;
         }
     }
 }
