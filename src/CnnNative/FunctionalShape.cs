@@ -67,6 +67,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        Inference.Trace.Clamp(min, max, input, output);
         output.SetGradFn(record ? new ClampNode(min, max, input, inputVersion, output) : null);
         return output;
     }
@@ -142,6 +143,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        Inference.Trace.Concat(inputs, d, output);
         output.SetGradFn(record ? new ConcatNode(inputs, outer, blocks, dstStride, output) : null);
         return output;
     }
@@ -197,6 +199,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        Inference.Trace.Narrow(outer, block, srcStride, offset, input, output);
         output.SetGradFn(record ? new NarrowNode(input, outer, block, srcStride, offset, output) : null);
         return output;
     }
@@ -316,6 +319,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        Inference.Trace.AdaptiveAvgPool2d(input, output);
         output.SetGradFn(record ? new AdaptiveAvgPool2dNode(s[0], s[1], s[2], s[3], outputSize.H, outputSize.W, input, output) : null);
         return output;
     }
@@ -416,6 +420,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        Inference.Trace.ScaleShift(outer, c, inner, s, b, input, output);
         output.SetGradFn(record ? new ScaleShiftNode(outer, c, inner, s, input, output) : null);
         return output;
     }

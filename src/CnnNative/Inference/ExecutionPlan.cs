@@ -10,6 +10,7 @@ internal enum OperandKind
     Output,
 }
 
+/// <summary>A byte offset from the start of the caller's input, the caller's output, or the arena.</summary>
 internal readonly record struct Operand(OperandKind Kind, long Offset);
 
 /// <summary>
@@ -25,8 +26,12 @@ internal struct Step
     public CnnConv2dParams Conv;
     public CnnPool2dParams Pool;
     public CnnBatchNorm2dParams BatchNorm;
-    public int D0, D1, D2, D3;
+    public int D0, D1, D2, D3, D4, D5;
+    public float Min, Max;
+
+    /// <summary>Element count (activation, add, clamp), channels (scale/shift), block length (copy).</summary>
     public long Count;
+    public long Outer, Inner, SrcStride, DstStride;
 }
 
 /// <summary>An optimised graph lowered to steps, constants and an arena layout.</summary>
@@ -61,21 +66,27 @@ internal sealed unsafe class ExecutionPlan
     {
         List<Node> nodes = graph.Nodes;
 
-        // Lifetimes of the arena values (every value but the caller's input and output), in step indices.
+        // Lifetimes in node indices, each alias's merged into the value that holds it (its root).
         var first = new Dictionary<int, int>();
         var last = new Dictionary<int, int>();
+        void Touch(int value, int index)
+        {
+            (int root, _) = Root(graph, value);
+            first[root] = Math.Min(first.GetValueOrDefault(root, index), index);
+            last[root] = Math.Max(last.GetValueOrDefault(root, index), index);
+        }
+
         for (int i = 0; i < nodes.Count; i++)
         {
             foreach (int v in nodes[i].Inputs)
             {
-                last[v] = i;
+                Touch(v, i);
             }
 
-            first[nodes[i].Output] = i;
-            last.TryAdd(nodes[i].Output, i);
+            Touch(nodes[i].Output, i);
         }
 
-        var arenaValues = first.Keys.Where(v => v != graph.OutputValue).Order().ToList();
+        var arenaValues = first.Keys.Where(v => v != graph.OutputValue && v != graph.InputValue).Order().ToList();
         var intervals = arenaValues
             .Select(v => new MemoryPlanner.Interval(graph.ValueLengths[v] * sizeof(float), first[v], last[v])).ToList();
         (long[] offsets, long arenaBytes) = MemoryPlanner.Plan(intervals);
@@ -85,10 +96,14 @@ internal sealed unsafe class ExecutionPlan
             offsetOf[arenaValues[i]] = offsets[i];
         }
 
-        Operand At(int value) =>
-            value == graph.InputValue ? new Operand(OperandKind.Input, 0)
-            : value == graph.OutputValue ? new Operand(OperandKind.Output, 0)
-            : new Operand(OperandKind.Arena, offsetOf[value]);
+        Operand At(int value, long elementOffset = 0)
+        {
+            (int root, long offset) = Root(graph, value);
+            long bytes = (offset + elementOffset) * sizeof(float);
+            return root == graph.InputValue ? new Operand(OperandKind.Input, bytes)
+                : root == graph.OutputValue ? new Operand(OperandKind.Output, bytes)
+                : new Operand(OperandKind.Arena, offsetOf[root] + bytes);
+        }
 
         // Constants: offsets first (64-byte aligned), then one native buffer filled in place.
         long constantFloats = 0;
@@ -104,21 +119,53 @@ internal sealed unsafe class ExecutionPlan
             return offset;
         }
 
-        Step[] steps = GC.AllocateArray<Step>(nodes.Count, pinned: true);
-        for (int i = 0; i < nodes.Count; i++)
+        var steps = new List<Step>(nodes.Count);
+        var names = new List<string>(nodes.Count);
+        var placed = new List<(float[] Data, long Offset)>();
+        long Constant(float[]? data)
         {
-            Node n = nodes[i];
-            steps[i] = new Step
+            long offset = Place(data);
+            if (data is not null)
+            {
+                placed.Add((data, offset));
+            }
+
+            return offset;
+        }
+
+        foreach (Node n in nodes)
+        {
+            if (n.Kind is OpKind.Concat or OpKind.Narrow)
+            {
+                for (int i = 0; i < n.Inputs.Length; i++)
+                {
+                    steps.Add(new Step
+                    {
+                        Kind = OpKind.CopyBlocks,
+                        In0 = At(n.Inputs[i], n.SrcOffsets[i]),
+                        Out = At(n.Output, n.DstOffsets[i]),
+                        Outer = n.Outer,
+                        Count = n.Blocks[i],
+                        SrcStride = n.SrcStrides[i],
+                        DstStride = n.DstStride,
+                    });
+                    names.Add(n.Name);
+                }
+
+                continue;
+            }
+
+            steps.Add(new Step
             {
                 Kind = n.Kind,
                 Activation = n.Activation,
                 In0 = At(n.Inputs[0]),
                 In1 = n.Inputs.Length > 1 ? At(n.Inputs[1]) : default,
                 Out = At(n.Output),
-                Weight = Place(n.Weight),
-                Bias = Place(n.Bias),
-                Mean = Place(n.Mean),
-                Variance = Place(n.Variance),
+                Weight = Constant(n.Weight),
+                Bias = Constant(n.Bias),
+                Mean = Constant(n.Mean),
+                Variance = Constant(n.Variance),
                 Conv = n.Conv,
                 Pool = n.Pool,
                 BatchNorm = n.BatchNorm,
@@ -126,25 +173,40 @@ internal sealed unsafe class ExecutionPlan
                 D1 = n.D1,
                 D2 = n.D2,
                 D3 = n.D3,
-                Count = n.Count,
-            };
+                D4 = n.D4,
+                D5 = n.D5,
+                Min = n.Min,
+                Max = n.Max,
+                Count = n.Kind == OpKind.ScaleShift ? n.Channels : n.Count,
+                Outer = n.Outer,
+                Inner = n.Inner,
+            });
+            names.Add(Describe(n));
         }
 
         NativeBuffer constants = NativeBuffer.Allocate(Math.Max(constantFloats, 1) * sizeof(float));
         float* k = (float*)constants.DangerousGetHandle();
-        for (int i = 0; i < nodes.Count; i++)
+        foreach ((float[] data, long offset) in placed)
         {
-            Node n = nodes[i];
-            Step s = steps[i];
-            (float[]? Data, long Offset)[] placed = [(n.Weight, s.Weight), (n.Bias, s.Bias), (n.Mean, s.Mean), (n.Variance, s.Variance)];
-            foreach ((float[]? data, long offset) in placed)
-            {
-                data?.CopyTo(new Span<float>(k + offset, data.Length));
-            }
+            data.CopyTo(new Span<float>(k + offset, data.Length));
         }
 
+        Step[] pinned = GC.AllocateArray<Step>(steps.Count, pinned: true);
+        steps.CopyTo(pinned);
         long intermediate = intervals.Sum(v => MemoryPlanner.AlignUp(v.Bytes));
-        return new ExecutionPlan(steps, nodes.Select(Describe).ToArray(), constants, constantFloats * sizeof(float), arenaBytes, intermediate);
+        return new ExecutionPlan(pinned, [.. names], constants, constantFloats * sizeof(float), arenaBytes, intermediate);
+    }
+
+    /// <summary>The value whose storage holds <paramref name="value"/>, and the element offset in it.</summary>
+    private static (int Root, long Offset) Root(Graph graph, int value)
+    {
+        long offset = 0;
+        while (graph.Aliases.TryGetValue(value, out var alias))
+        {
+            (value, offset) = (alias.Parent, offset + alias.Offset);
+        }
+
+        return (value, offset);
     }
 
     private static string Describe(Node n) =>

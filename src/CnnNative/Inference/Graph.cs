@@ -13,6 +13,14 @@ internal enum OpKind
     Linear,
     Softmax,
     Add,
+    Clamp,
+    AdaptiveAvgPool2d,
+    ScaleShift,
+    Concat,
+    Narrow,
+
+    /// <summary>Step kind only: concat and narrow run as strided block copies (<c>cnn_copy_blocks</c>), one per input.</summary>
+    CopyBlocks,
 }
 
 /// <summary>
@@ -29,12 +37,12 @@ internal sealed class Node
         Output = output;
     }
 
-    public OpKind Kind { get; }
+    public OpKind Kind { get; set; }
 
     /// <summary>The Functional op that recorded it, for messages.</summary>
-    public string Name { get; }
+    public string Name { get; set; }
 
-    public int[] Inputs { get; }
+    public int[] Inputs { get; set; }
 
     public int Output { get; set; }
 
@@ -59,8 +67,31 @@ internal sealed class Node
     /// <summary>Batch norm's running variance.</summary>
     public float[]? Variance { get; set; }
 
-    /// <summary>Op-specific sizes: global pool (N, C, H, W); linear (batch, in, out); softmax (outer, classes, inner, log).</summary>
-    public int D0, D1, D2, D3;
+    /// <summary>
+    /// Op-specific sizes: global pool (N, C, H, W); adaptive pool (N, C, H, W, OH, OW); linear (batch, in, out);
+    /// softmax (outer, classes, inner, log).
+    /// </summary>
+    public int D0, D1, D2, D3, D4, D5;
+
+    /// <summary>Clamp bounds.</summary>
+    public float Min, Max;
+
+    /// <summary>
+    /// Block copies: outer count, destination stride and, per input (same order as <see cref="Inputs"/>), the block
+    /// length, source stride, source offset and destination offset (elements).
+    /// </summary>
+    public long Outer, DstStride;
+
+    /// <summary>Scale/shift's view [<see cref="Outer"/>, Channels, Inner] (scale and shift in Weight and Bias).</summary>
+    public long Channels, Inner;
+
+    public long[] Blocks { get; set; } = [];
+
+    public long[] SrcStrides { get; set; } = [];
+
+    public long[] SrcOffsets { get; set; } = [];
+
+    public long[] DstOffsets { get; set; } = [];
 
     /// <summary>Element count of element-wise ops (activation, add).</summary>
     public long Count { get; set; }
@@ -81,6 +112,12 @@ internal sealed class Graph
     public int OutputValue { get; set; } = -1;
 
     public int[] OutputShape { get; set; } = [];
+
+    /// <summary>
+    /// Values stored inside another value (a concat input written straight into its slice of the concat output):
+    /// value -> (parent value, element offset in the parent).
+    /// </summary>
+    public Dictionary<int, (int Parent, long Offset)> Aliases { get; } = [];
 
     public int AddValue(long length)
     {

@@ -3,9 +3,10 @@ using CnnNative.Interop;
 namespace CnnNative.Inference;
 
 /// <summary>
-/// Rewrites a traced <see cref="Graph"/> for inference: batch norm folded into the convolution before it, and a
-/// lone activation fused into the epilogue of the op that produced its input. Both only when the intermediate
-/// value has no other reader (and is not the model output), so no one can observe the change.
+/// Rewrites a traced <see cref="Graph"/> for inference: batch norm folded into the convolution before it, a lone
+/// activation (clamp(0, 6) counts as ReLU6) fused into the epilogue of the op that produced its input, and concat
+/// inputs computed straight into their slice of the concat output. All only when the intermediate value has no other
+/// reader (and is not the model output), so no one can observe the change.
 /// </summary>
 internal static class GraphOptimizer
 {
@@ -17,12 +18,58 @@ internal static class GraphOptimizer
                 FoldBatchNorm);
         }
 
+        foreach (Node node in graph.Nodes.Where(n => n.Kind == OpKind.Clamp && n.Min == 0 && n.Max == 6))
+        {
+            (node.Kind, node.Name, node.Activation) = (OpKind.Activation, "Functional.Relu6", CnnActivation.Relu6);
+        }
+
         if (fuseActivations)
         {
             Fuse(graph, OpKind.Activation, static (producer, act) => act.Activation != CnnActivation.None &&
                 producer.Activation == CnnActivation.None && producer.Kind is OpKind.Conv2d or OpKind.Linear or OpKind.BatchNorm2d or OpKind.Add,
                 static (producer, act) => producer.Activation = act.Activation);
         }
+
+        ElideConcats(graph);
+    }
+
+    /// <summary>
+    /// A concat of contiguous slices (everything before the concat dimension is 1, e.g. channels at batch 1): each
+    /// input with no other reader, computed by a node, becomes an alias of its slice of the output, so its producer
+    /// writes there and no copy runs. Inputs that do not qualify keep their copy.
+    /// </summary>
+    private static void ElideConcats(Graph graph)
+    {
+        int[] readers = graph.ConsumerCounts();
+        var produced = graph.Nodes.Select(n => n.Output).ToHashSet();
+        graph.Nodes.RemoveAll(node =>
+        {
+            if (node.Kind != OpKind.Concat || node.Outer != 1)
+            {
+                return false;
+            }
+
+            var copied = new List<int>();
+            for (int i = 0; i < node.Inputs.Length; i++)
+            {
+                int v = node.Inputs[i];
+                if (produced.Contains(v) && readers[v] == 1 && !graph.Aliases.ContainsKey(v))
+                {
+                    graph.Aliases[v] = (node.Output, node.DstOffsets[i]);
+                }
+                else
+                {
+                    copied.Add(i);
+                }
+            }
+
+            node.Inputs = copied.Select(i => node.Inputs[i]).ToArray();
+            node.Blocks = copied.Select(i => node.Blocks[i]).ToArray();
+            node.SrcStrides = copied.Select(i => node.SrcStrides[i]).ToArray();
+            node.SrcOffsets = copied.Select(i => node.SrcOffsets[i]).ToArray();
+            node.DstOffsets = copied.Select(i => node.DstOffsets[i]).ToArray();
+            return copied.Count == 0;
+        });
     }
 
     /// <summary>

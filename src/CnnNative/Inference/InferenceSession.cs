@@ -298,18 +298,23 @@ public sealed unsafe class InferenceSession : IDisposable
                     OpKind.Linear => NativeMethods.cnn_linear_forward(ctx, s.D0, s.D1, s.D2, x, k + s.Weight, Optional(k, s.Bias), s.Activation, y),
                     OpKind.Softmax => NativeMethods.cnn_softmax_forward(ctx, s.D0, s.D1, s.D2, s.D3, x, y),
                     OpKind.Add => NativeMethods.cnn_add_forward(ctx, s.Count, x, At(s.In1, input, output, arena), s.Activation, y),
+                    OpKind.Clamp => NativeMethods.cnn_clip_forward(ctx, s.Count, x, s.Min, s.Max, y),
+                    OpKind.AdaptiveAvgPool2d => NativeMethods.cnn_adaptive_avg_pool2d_forward(ctx, s.D0, s.D1, s.D2, s.D3, s.D4, s.D5, x, y),
+                    OpKind.ScaleShift => NativeMethods.cnn_scale_shift_forward(ctx, s.Outer, s.Count, s.Inner, x, Optional(k, s.Weight),
+                        Optional(k, s.Bias), y),
+                    OpKind.CopyBlocks => NativeMethods.cnn_copy_blocks(ctx, s.Outer, s.Count, x, s.SrcStride, y, s.DstStride, 0),
                     _ => throw new InvalidOperationException($"unknown step kind {s.Kind}"),
                 });
             }
         }
     }
 
-    private static float* At(in Operand operand, float* input, float* output, byte* arena) => operand.Kind switch
+    private static float* At(in Operand operand, float* input, float* output, byte* arena) => (float*)(operand.Offset + operand.Kind switch
     {
-        OperandKind.Input => input,
-        OperandKind.Output => output,
-        _ => (float*)(arena + operand.Offset),
-    };
+        OperandKind.Input => (byte*)input,
+        OperandKind.Output => (byte*)output,
+        _ => arena,
+    });
 
     private static float* Optional(float* constants, long offset) => offset < 0 ? null : constants + offset;
 

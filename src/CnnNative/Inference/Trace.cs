@@ -52,6 +52,18 @@ internal static class Trace
 
     internal static void Add(Tensor a, Tensor b, Activation activation, Tensor output) => t_recorder?.Add(a, b, activation, output);
 
+    internal static void Clamp(float min, float max, Tensor input, Tensor output) => t_recorder?.Clamp(min, max, input, output);
+
+    internal static void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output) => t_recorder?.Concat(inputs, dim, output);
+
+    internal static void Narrow(long outer, long block, long srcStride, long offset, Tensor input, Tensor output) =>
+        t_recorder?.Narrow(outer, block, srcStride, offset, input, output);
+
+    internal static void AdaptiveAvgPool2d(Tensor input, Tensor output) => t_recorder?.AdaptiveAvgPool2d(input, output);
+
+    internal static void ScaleShift(long outer, long channels, long inner, float[]? scale, float[]? shift, Tensor input, Tensor output) =>
+        t_recorder?.ScaleShift(outer, channels, inner, scale, shift, input, output);
+
     /// <summary>An op an inference session cannot run (training ops, losses): throws while tracing.</summary>
     internal static void Unsupported(string op)
     {
@@ -166,6 +178,73 @@ internal static class Trace
             Node node = Add(OpKind.Add, op, output, Data(a, op), Data(b, op));
             node.Activation = (CnnActivation)activation;
             node.Count = a.Length;
+        }
+
+        public void Clamp(float min, float max, Tensor input, Tensor output)
+        {
+            const string op = "Functional.Clamp";
+            Node node = Add(OpKind.Clamp, op, output, Data(input, op));
+            (node.Min, node.Max, node.Count) = (min, max, input.Length);
+        }
+
+        public void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output)
+        {
+            const string op = "Functional.Concat";
+            ReadOnlySpan<int> shape = output.Dims;
+            int d = Tensor.NormalizeDim(dim, shape.Length, nameof(dim));
+            long outer = 1, inner = 1;
+            for (int i = 0; i < shape.Length; i++)
+            {
+                if (i < d)
+                {
+                    outer *= shape[i];
+                }
+                else if (i > d)
+                {
+                    inner *= shape[i];
+                }
+            }
+
+            var values = new int[inputs.Count];
+            var blocks = new long[inputs.Count];
+            var dstOffsets = new long[inputs.Count];
+            long offset = 0;
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                values[i] = Data(inputs[i], op);
+                blocks[i] = inputs[i].Dims[d] * inner;
+                dstOffsets[i] = offset;
+                offset += blocks[i];
+            }
+
+            Node node = Add(OpKind.Concat, op, output, values);
+            (node.Outer, node.DstStride, node.Blocks, node.SrcStrides, node.SrcOffsets, node.DstOffsets) =
+                (outer, offset, blocks, blocks, new long[inputs.Count], dstOffsets);
+        }
+
+        public void Narrow(long outer, long block, long srcStride, long offset, Tensor input, Tensor output)
+        {
+            const string op = "Functional.Narrow";
+            Node node = Add(OpKind.Narrow, op, output, Data(input, op));
+            (node.Outer, node.DstStride, node.Blocks, node.SrcStrides, node.SrcOffsets, node.DstOffsets) =
+                (outer, block, [block], [srcStride], [offset], [0]);
+        }
+
+        public void AdaptiveAvgPool2d(Tensor input, Tensor output)
+        {
+            const string op = "Functional.AdaptiveAvgPool2d";
+            Node node = Add(OpKind.AdaptiveAvgPool2d, op, output, Data(input, op));
+            ReadOnlySpan<int> s = input.Dims, o = output.Dims;
+            (node.D0, node.D1, node.D2, node.D3, node.D4, node.D5) = (s[0], s[1], s[2], s[3], o[2], o[3]);
+        }
+
+        public void ScaleShift(long outer, long channels, long inner, float[]? scale, float[]? shift, Tensor input, Tensor output)
+        {
+            const string op = "Functional.ScaleShift";
+            Node node = Add(OpKind.ScaleShift, op, output, Data(input, op));
+            (node.Outer, node.Channels, node.Inner) = (outer, channels, inner);
+            node.Weight = (float[]?)scale?.Clone();
+            node.Bias = (float[]?)shift?.Clone();
         }
 
         public void Access(Tensor tensor, string what)
