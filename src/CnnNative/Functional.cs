@@ -94,8 +94,8 @@ public static unsafe partial class Functional
                 Native.ContextPointer, &p, pi.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
         }
 
-        output.MarkWritten();
         Inference.Trace.Conv2d(p, input, weight, bias, activation, output);
+        output.MarkWritten();
         output.SetGradFn(record
             ? new Conv2dNode(p, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -196,8 +196,8 @@ public static unsafe partial class Functional
                 Native.ContextPointer, s[0], s[1], s[2], s[3], pi.Pointer, po.Pointer));
         }
 
-        output.MarkWritten();
         Inference.Trace.GlobalAvgPool2d(input, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new GlobalAvgPool2dNode(s[0], s[1], s[2], s[3], input, output) : null);
         return output;
     }
@@ -287,8 +287,8 @@ public static unsafe partial class Functional
             throw;
         }
 
-        output.MarkWritten();
         Inference.Trace.BatchNorm2d(p, input, runningMean, runningVar, weight, bias, activation, output);
+        output.MarkWritten();
         output.SetGradFn(record
             ? new BatchNorm2dNode(p, (CnnActivation)activation, batchStatistics: false, input, inputVersion, weight, weightVersion, bias, stats!, output)
             : null);
@@ -369,8 +369,8 @@ public static unsafe partial class Functional
                 Native.ContextPointer, (CnnActivation)activation, input.Length, pi.Pointer, po.Pointer));
         }
 
-        output.MarkWritten();
         Inference.Trace.Activation(activation, input, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new ActivationNode((CnnActivation)activation, input, output) : null);
         return output;
     }
@@ -444,8 +444,8 @@ public static unsafe partial class Functional
                 Native.ContextPointer, batch, inFeatures, outFeatures, pi.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
         }
 
-        output.MarkWritten();
         Inference.Trace.Linear(batch, inFeatures, outFeatures, input, weight, bias, activation, output);
+        output.MarkWritten();
         output.SetGradFn(record
             ? new LinearNode(batch, inFeatures, outFeatures, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -539,8 +539,8 @@ public static unsafe partial class Functional
                 Native.ContextPointer, a.Length, pa.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
         }
 
-        output.MarkWritten();
         Inference.Trace.Add(a, b, activation, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new AddNode((CnnActivation)activation, a, b, output) : null);
         return output;
     }
@@ -655,8 +655,8 @@ public static unsafe partial class Functional
             Native.Check(NativeMethods.cnn_pool2d_forward(Native.ContextPointer, &p, pi.Pointer, po.Pointer));
         }
 
-        output.MarkWritten();
         Inference.Trace.Pool2d(p, input, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new Pool2dNode(p, input, inputVersion, output) : null);
         return output;
     }
@@ -779,8 +779,8 @@ public static unsafe partial class Functional
                 Native.ContextPointer, outer, classes, inner, log ? 1 : 0, pi.Pointer, po.Pointer));
         }
 
-        output.MarkWritten();
         Inference.Trace.Softmax(outer, classes, inner, log, input, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new SoftmaxNode(outer, classes, inner, log, input, output) : null);
         return output;
     }

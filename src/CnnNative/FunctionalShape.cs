@@ -66,8 +66,8 @@ public static unsafe partial class Functional
             Native.Check(NativeMethods.cnn_clip_forward(Native.ContextPointer, input.Length, pi.Pointer, min, max, po.Pointer));
         }
 
-        output.MarkWritten();
         Inference.Trace.Clamp(min, max, input, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new ClampNode(min, max, input, inputVersion, output) : null);
         return output;
     }
@@ -142,8 +142,8 @@ public static unsafe partial class Functional
             }
         }
 
-        output.MarkWritten();
         Inference.Trace.Concat(inputs, d, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new ConcatNode(inputs, outer, blocks, dstStride, output) : null);
         return output;
     }
@@ -198,8 +198,8 @@ public static unsafe partial class Functional
             throw;
         }
 
-        output.MarkWritten();
         Inference.Trace.Narrow(outer, block, srcStride, offset, input, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new NarrowNode(input, outer, block, srcStride, offset, output) : null);
         return output;
     }
@@ -318,8 +318,8 @@ public static unsafe partial class Functional
                 Native.ContextPointer, s[0], s[1], s[2], s[3], outputSize.H, outputSize.W, pi.Pointer, po.Pointer));
         }
 
-        output.MarkWritten();
         Inference.Trace.AdaptiveAvgPool2d(input, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new AdaptiveAvgPool2dNode(s[0], s[1], s[2], s[3], outputSize.H, outputSize.W, input, output) : null);
         return output;
     }
@@ -419,8 +419,8 @@ public static unsafe partial class Functional
             }
         }
 
-        output.MarkWritten();
         Inference.Trace.ScaleShift(outer, c, inner, s, b, input, output);
+        output.MarkWritten();
         output.SetGradFn(record ? new ScaleShiftNode(outer, c, inner, s, input, output) : null);
         return output;
     }
