@@ -167,6 +167,33 @@ public sealed class InferenceSessionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Callers_beyond_MaxConcurrency_wait_for_a_context()
+    {
+        (Module model, int[] shape) = SessionTestModels.Build("lenet5");
+        using (model)
+        using (Tensor x = TestData.NormalTensor(9, shape))
+        {
+            using InferenceSession session = InferenceSession.Create(model, shape, new InferenceSessionOptions { MaxConcurrency = 1 });
+            float[] expected = SessionTestModels.Run(session, x);
+            float[] input = x.ToArray();
+            int mismatches = 0;
+            Parallel.For(0, 3, new ParallelOptions { MaxDegreeOfParallelism = 3 }, _ =>
+            {
+                var y = new float[expected.Length];
+                for (int r = 0; r < 50; r++)
+                {
+                    session.Run(input, y);
+                    if (!y.AsSpan().SequenceEqual(expected))
+                    {
+                        Interlocked.Increment(ref mismatches);
+                    }
+                }
+            });
+            Assert.Equal(0, mismatches);
+        }
+    }
+
+    [Fact]
     public void Wrong_inputs_and_outputs_are_argument_exceptions_naming_them()
     {
         (Module model, int[] shape) = SessionTestModels.Build("lenet5");
