@@ -40,6 +40,29 @@ public sealed class InferenceSessionShapeOpsTests(ITestOutputHelper output)
         Assert.Contains("Functional.AdaptiveAvgPool2d", session.Steps);
     }
 
+    [Fact]
+    public void Inverted_residual_block_fuses_to_three_convs_and_an_add()
+    {
+        Cnn.ManualSeed(Seeds.Of("inverted-residual"));
+        // MobileNetV2's block: 1x1 expand, BN, ReLU6; 3x3 depthwise, BN, ReLU6; 1x1 project, BN; + input.
+        using var main = new Sequential
+        {
+            new Conv2d(8, 32, 1, bias: false), new BatchNorm2d(32), new ReLU6(),
+            new Conv2d(32, 32, 3, padding: 1, groups: 32, bias: false), new BatchNorm2d(32), new ReLU6(),
+            new Conv2d(32, 8, 1, bias: false), new BatchNorm2d(8),
+        };
+        using var model = new Residual(main, after: Activation.None);
+        SessionTestModels.RandomizeBatchNorm(model, 21);
+        model.Eval();
+        int[] shape = [1, 8, 10, 10];
+        using Tensor x = TestData.NormalTensor(22, shape);
+        float[] expected = SessionTestModels.Forward(model, x);
+        using InferenceSession session = InferenceSession.Create(model, shape);
+        output.WriteLine("steps: " + string.Join(", ", session.Steps));
+        SessionTestModels.AssertClose(output, "inverted residual", expected, SessionTestModels.Run(session, x));
+        Assert.Equal(["Functional.Conv2d+Relu6", "Functional.Conv2d+Relu6", "Functional.Conv2d", "Functional.Add"], session.Steps);
+    }
+
     /// <summary>stem conv-BN(ReLU6); branches 1x1 / 1x1-3x3-clamp(0,6) / maxpool-1x1; concat; narrow; scale/shift; adaptive pool; linear.</summary>
     private sealed class InceptionLike : Module
     {
