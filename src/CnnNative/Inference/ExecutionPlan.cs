@@ -8,9 +8,12 @@ internal enum OperandKind
     Arena,
     Input,
     Output,
+
+    /// <summary>The session's constant buffer (a constant operand).</summary>
+    Constant,
 }
 
-/// <summary>A byte offset from the start of the caller's input, the caller's output, or the arena.</summary>
+/// <summary>A byte offset from the start of the caller's input, the caller's output, the arena or the constants.</summary>
 internal readonly record struct Operand(OperandKind Kind, long Offset);
 
 /// <summary>
@@ -71,6 +74,11 @@ internal sealed unsafe class ExecutionPlan
         var last = new Dictionary<int, int>();
         void Touch(int value, int index)
         {
+            if (graph.Constants.ContainsKey(value))
+            {
+                return;
+            }
+
             (int root, _) = Root(graph, value);
             first[root] = Math.Min(first.GetValueOrDefault(root, index), index);
             last[root] = Math.Max(last.GetValueOrDefault(root, index), index);
@@ -96,8 +104,19 @@ internal sealed unsafe class ExecutionPlan
             offsetOf[arenaValues[i]] = offsets[i];
         }
 
+        var constantOffsets = new Dictionary<int, long>();
         Operand At(int value, long elementOffset = 0)
         {
+            if (graph.Constants.TryGetValue(value, out float[]? data))
+            {
+                if (!constantOffsets.TryGetValue(value, out long placedAt))
+                {
+                    constantOffsets[value] = placedAt = Constant(data);
+                }
+
+                return new Operand(OperandKind.Constant, (placedAt + elementOffset) * sizeof(float));
+            }
+
             (int root, long offset) = Root(graph, value);
             long bytes = (offset + elementOffset) * sizeof(float);
             return root == graph.InputValue ? new Operand(OperandKind.Input, bytes)

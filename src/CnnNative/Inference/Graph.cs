@@ -119,6 +119,9 @@ internal sealed class Graph
     /// </summary>
     public Dictionary<int, (int Parent, long Offset)> Aliases { get; } = [];
 
+    /// <summary>Values that are constants (tensors that existed before the trace, e.g. a model's own constant operand): their data.</summary>
+    public Dictionary<int, float[]> Constants { get; } = [];
+
     public int AddValue(long length)
     {
         ValueLengths.Add(length);

@@ -283,8 +283,8 @@ public sealed unsafe class InferenceSession : IDisposable
         for (int i = 0; i < steps.Length; i++)
         {
             ref Step s = ref steps[i];
-            float* x = At(s.In0, input, output, arena);
-            float* y = At(s.Out, input, output, arena);
+            float* x = At(s.In0, input, output, arena, k);
+            float* y = At(s.Out, input, output, arena, k);
             fixed (Step* p = &s)
             {
                 Native.Check(s.Kind switch
@@ -297,7 +297,7 @@ public sealed unsafe class InferenceSession : IDisposable
                     OpKind.Activation => NativeMethods.cnn_activation_forward(ctx, s.Activation, s.Count, x, y),
                     OpKind.Linear => NativeMethods.cnn_linear_forward(ctx, s.D0, s.D1, s.D2, x, k + s.Weight, Optional(k, s.Bias), s.Activation, y),
                     OpKind.Softmax => NativeMethods.cnn_softmax_forward(ctx, s.D0, s.D1, s.D2, s.D3, x, y),
-                    OpKind.Add => NativeMethods.cnn_add_forward(ctx, s.Count, x, At(s.In1, input, output, arena), s.Activation, y),
+                    OpKind.Add => NativeMethods.cnn_add_forward(ctx, s.Count, x, At(s.In1, input, output, arena, k), s.Activation, y),
                     OpKind.Clamp => NativeMethods.cnn_clip_forward(ctx, s.Count, x, s.Min, s.Max, y),
                     OpKind.AdaptiveAvgPool2d => NativeMethods.cnn_adaptive_avg_pool2d_forward(ctx, s.D0, s.D1, s.D2, s.D3, s.D4, s.D5, x, y),
                     OpKind.ScaleShift => NativeMethods.cnn_scale_shift_forward(ctx, s.Outer, s.Count, s.Inner, x, Optional(k, s.Weight),
@@ -309,12 +309,14 @@ public sealed unsafe class InferenceSession : IDisposable
         }
     }
 
-    private static float* At(in Operand operand, float* input, float* output, byte* arena) => (float*)(operand.Offset + operand.Kind switch
-    {
-        OperandKind.Input => (byte*)input,
-        OperandKind.Output => (byte*)output,
-        _ => arena,
-    });
+    private static float* At(in Operand operand, float* input, float* output, byte* arena, float* constants) =>
+        (float*)(operand.Offset + operand.Kind switch
+        {
+            OperandKind.Input => (byte*)input,
+            OperandKind.Output => (byte*)output,
+            OperandKind.Constant => (byte*)constants,
+            _ => arena,
+        });
 
     private static float* Optional(float* constants, long offset) => offset < 0 ? null : constants + offset;
 

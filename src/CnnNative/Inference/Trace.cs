@@ -7,8 +7,10 @@ namespace CnnNative.Inference;
 /// <see cref="InferenceSession.Create"/>. Each op calls one hook after it computed its output; outside a
 /// trace a hook is a null check. A tensor is identified by its storage: an op's output storage becomes a new
 /// value (in-place ops included), and views (reshape, flatten, eval-mode dropout, identity) share their
-/// source's storage, so they cost nothing in the plan. Data inputs must be traced values; weights and
-/// statistics are copied when recorded, so the session does not see later changes to the module.
+/// source's storage, so they cost nothing in the plan. A data input that is not a traced value is a constant
+/// if its tensor existed before the trace (a model's own constant operand), and unsupported if it was
+/// allocated during the trace (made in Forward, or by an op the tracer does not know). Weights, statistics
+/// and constants are copied when recorded, so the session does not see later changes to the module.
 /// </summary>
 internal static class Trace
 {
@@ -64,6 +66,9 @@ internal static class Trace
     internal static void ScaleShift(long outer, long channels, long inner, float[]? scale, float[]? shift, Tensor input, Tensor output) =>
         t_recorder?.ScaleShift(outer, channels, inner, scale, shift, input, output);
 
+    /// <summary>Every tensor storage allocated (not views): allocated during a trace, it is not a constant.</summary>
+    internal static void Allocated(NativeBuffer storage) => t_recorder?.Allocated(storage);
+
     /// <summary>An op an inference session cannot run (training ops, losses): throws while tracing.</summary>
     internal static void Unsupported(string op)
     {
@@ -83,6 +88,8 @@ internal static class Trace
     internal sealed class Recorder
     {
         private readonly Dictionary<NativeBuffer, int> _valueOf = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<NativeBuffer, int> _constantOf = new(ReferenceEqualityComparer.Instance);
+        private readonly HashSet<NativeBuffer> _allocated = new(ReferenceEqualityComparer.Instance);
 
         public Recorder(Tensor input)
         {
@@ -247,6 +254,8 @@ internal static class Trace
             node.Bias = (float[]?)shift?.Clone();
         }
 
+        public void Allocated(NativeBuffer storage) => _allocated.Add(storage);
+
         public void Access(Tensor tensor, string what)
         {
             if (_valueOf.ContainsKey(tensor.Storage))
@@ -275,14 +284,27 @@ internal static class Trace
             return value;
         }
 
-        /// <summary>The value a data input holds; it must come from the input through traced ops, as a whole.</summary>
+        /// <summary>
+        /// The value a data input holds: a traced value (as a whole), or a constant value for a tensor that existed
+        /// before the trace.
+        /// </summary>
         private int Data(Tensor tensor, string op)
         {
             if (!_valueOf.TryGetValue(tensor.Storage, out int value))
             {
-                throw NotSupported(
-                    $"{op} reads a tensor {Tensor.FormatShape(tensor.Dims)} that was not computed from the input by traced ops " +
-                    "(it comes from an op the tracer does not know, or was created in Forward).");
+                if (_allocated.Contains(tensor.Storage))
+                {
+                    throw NotSupported(
+                        $"{op} reads a tensor {Tensor.FormatShape(tensor.Dims)} that was not computed from the input by traced ops " +
+                        "(it comes from an op the tracer does not know, or was created in Forward).");
+                }
+
+                if (!_constantOf.TryGetValue(tensor.Storage, out value))
+                {
+                    value = Graph.AddValue(tensor.Length);
+                    Graph.Constants[value] = Constant(tensor, op, "constant operand")!;
+                    _constantOf[tensor.Storage] = value;
+                }
             }
 
             if (Graph.ValueLengths[value] != tensor.Length)

@@ -254,6 +254,27 @@ public sealed class InferenceSessionTests(ITestOutputHelper output)
         Assert.Contains("Functional.Relu", e.Message);
     }
 
+    [Fact]
+    public void Constant_operands_made_before_the_trace_are_copied_into_the_session()
+    {
+        // An imported graph's constants (e.g. ONNX Add with an initializer) are plain tensors the model holds.
+        using Tensor offset = TestData.NormalTensor(31, 1, 2, 3, 3);
+        using Tensor extra = TestData.NormalTensor(32, 1, 1, 3, 3);
+        using var model = new Lambda(x =>
+        {
+            using Tensor sum = Functional.Add(x, offset, Activation.Relu);
+            return Functional.Concat([sum, extra], 1);
+        });
+        using Tensor input = TestData.NormalTensor(33, 1, 2, 3, 3);
+        float[] expected = SessionTestModels.Forward(model, input);
+        using InferenceSession session = InferenceSession.Create(model, [1, 2, 3, 3]);
+        Assert.Equal(expected, SessionTestModels.Run(session, input));
+        Assert.Equal([1, 3, 3, 3], session.OutputShape);
+
+        offset.CopyFrom(new float[offset.Length]); // the session keeps its copy
+        Assert.Equal(expected, SessionTestModels.Run(session, input));
+    }
+
     /// <summary>A module around a delegate, for models the tracer must reject.</summary>
     private sealed class Lambda(Func<Tensor, Tensor> forward) : Module
     {
