@@ -4,8 +4,8 @@ namespace CnnNative.Inference;
 
 /// <summary>
 /// Rewrites a traced <see cref="Graph"/> for inference: batch norm folded into the convolution before it, a lone
-/// activation (clamp(0, 6) counts as ReLU6) fused into the epilogue of the op that produced its input, and concat
-/// inputs computed straight into their slice of the concat output. All only when the intermediate value has no other
+/// activation (clamp(0, 6) counts as ReLU6) fused into the epilogue of the op that produced its input, concat
+/// inputs computed straight into their slice of the concat output, and contiguous narrows read in place. All only when the intermediate value has no other
 /// reader (and is not the model output), so no one can observe the change.
 /// </summary>
 internal static class GraphOptimizer
@@ -31,7 +31,26 @@ internal static class GraphOptimizer
         }
 
         ElideConcats(graph);
+        ElideNarrows(graph);
     }
+
+    /// <summary>
+    /// A narrow of one contiguous slice (outer 1) is a view: its output becomes an alias of that slice of its input
+    /// (values are never overwritten, so the slice holds the data as long as the narrow's readers need it). Not for
+    /// the model output, which must land in the caller's buffer.
+    /// </summary>
+    private static void ElideNarrows(Graph graph) =>
+        graph.Nodes.RemoveAll(node =>
+        {
+            if (node.Kind != OpKind.Narrow || node.Outer != 1 || node.Output == graph.OutputValue || graph.Aliases.ContainsKey(node.Output) ||
+                graph.Constants.ContainsKey(node.Inputs[0]))
+            {
+                return false;
+            }
+
+            graph.Aliases[node.Output] = (node.Inputs[0], node.SrcOffsets[0]);
+            return true;
+        });
 
     /// <summary>
     /// A concat of contiguous slices (everything before the concat dimension is 1, e.g. channels at batch 1): each
