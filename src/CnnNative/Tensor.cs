@@ -786,7 +786,6 @@ public sealed unsafe class Tensor : IDisposable
     private static Tensor Allocate(int[] dims, long length)
     {
         NativeBuffer buffer = NativeBuffer.Allocate(length * sizeof(float));
-        Inference.Trace.Allocated(buffer);
         return new Tensor(buffer, buffer, dims, length);
     }
 

@@ -66,9 +66,6 @@ internal static class Trace
     internal static void ScaleShift(long outer, long channels, long inner, float[]? scale, float[]? shift, Tensor input, Tensor output) =>
         t_recorder?.ScaleShift(outer, channels, inner, scale, shift, input, output);
 
-    /// <summary>Every tensor storage allocated (not views): allocated during a trace, it is not a constant.</summary>
-    internal static void Allocated(NativeBuffer storage) => t_recorder?.Allocated(storage);
-
     /// <summary>An op an inference session cannot run (training ops, losses): throws while tracing.</summary>
     internal static void Unsupported(string op)
     {
@@ -89,7 +86,7 @@ internal static class Trace
     {
         private readonly Dictionary<NativeBuffer, int> _valueOf = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<NativeBuffer, int> _constantOf = new(ReferenceEqualityComparer.Instance);
-        private readonly HashSet<NativeBuffer> _allocated = new(ReferenceEqualityComparer.Instance);
+        private readonly long _firstSerial = NativeBuffer.NextSerial; // storage from here on was allocated during the trace (any thread)
 
         public Recorder(Tensor input)
         {
@@ -254,8 +251,6 @@ internal static class Trace
             node.Bias = (float[]?)shift?.Clone();
         }
 
-        public void Allocated(NativeBuffer storage) => _allocated.Add(storage);
-
         public void Access(Tensor tensor, string what)
         {
             if (_valueOf.ContainsKey(tensor.Storage))
@@ -292,7 +287,7 @@ internal static class Trace
         {
             if (!_valueOf.TryGetValue(tensor.Storage, out int value))
             {
-                if (_allocated.Contains(tensor.Storage))
+                if (tensor.Storage.Serial >= _firstSerial)
                 {
                     throw NotSupported(
                         $"{op} reads a tensor {Tensor.FormatShape(tensor.Dims)} that was not computed from the input by traced ops " +

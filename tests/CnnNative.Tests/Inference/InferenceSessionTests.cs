@@ -255,6 +255,24 @@ public sealed class InferenceSessionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Ops_run_on_another_thread_are_not_taken_for_constants()
+    {
+        using var model = new Lambda(x =>
+        {
+            Tensor? elsewhere = null;
+            var thread = new Thread(() => elsewhere = Functional.Relu(x)); // not traced: the recorder is per thread
+            thread.Start();
+            thread.Join();
+            using (elsewhere)
+            {
+                return Functional.Add(x, elsewhere!);
+            }
+        });
+        var e = Assert.Throws<NotSupportedException>(() => InferenceSession.Create(model, [1, 4]));
+        Assert.Contains("Functional.Add", e.Message);
+    }
+
+    [Fact]
     public void Constant_operands_made_before_the_trace_are_copied_into_the_session()
     {
         // An imported graph's constants (e.g. ONNX Add with an initializer) are plain tensors the model holds.
