@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CnnNative.Interop;
 using CnnNative.Nn;
 
@@ -119,6 +120,7 @@ public sealed unsafe class InferenceSession : IDisposable
     /// <summary>Runs the model on <paramref name="input"/> (row-major, <see cref="InputShape"/>) into <paramref name="output"/> (<see cref="OutputShape"/>).</summary>
     /// <exception cref="ArgumentException">A length differs from the session's shapes, or the spans overlap.</exception>
     /// <exception cref="ObjectDisposedException">The session is disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(ReadOnlySpan<float> input, Span<float> output)
     {
         if (input.Length != _inputLength)
@@ -148,6 +150,7 @@ public sealed unsafe class InferenceSession : IDisposable
     /// <summary>Runs the model on a tensor of <see cref="InputShape"/> into a tensor of <see cref="OutputShape"/>.</summary>
     /// <exception cref="ArgumentException">A shape differs from the session's, or the tensors share storage.</exception>
     /// <exception cref="ObjectDisposedException">The session or a tensor is disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(Tensor input, Tensor output)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -255,6 +258,7 @@ public sealed unsafe class InferenceSession : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Execute(float* input, float* output)
     {
         ExecutionContext context = Rent();
@@ -275,6 +279,7 @@ public sealed unsafe class InferenceSession : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tiering or OSR transitions (and their allocations) in steady state
     private void Execute(ExecutionContext context, float* input, float* output, float* k)
     {
         nint ctx = context.Context;
@@ -321,6 +326,7 @@ public sealed unsafe class InferenceSession : IDisposable
     private static float* Optional(float* constants, long offset) => offset < 0 ? null : constants + offset;
 
     /// <summary>An idle execution context, a new one below the cap, or the next one returned.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ExecutionContext Rent()
     {
         lock (_idle)
@@ -359,6 +365,7 @@ public sealed unsafe class InferenceSession : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Return(ExecutionContext context)
     {
         lock (_idle)

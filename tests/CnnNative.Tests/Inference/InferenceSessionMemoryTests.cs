@@ -49,11 +49,28 @@ public sealed class InferenceSessionMemoryTests(ITestOutputHelper output)
         AssertAllocatesNothing("Functional.MaxPool2d(..., output)", () => Functional.MaxPool2d(y, pool, p));
     }
 
-    /// <summary>Two warm-up calls, then <see cref="Runs"/> calls: 0 managed bytes on this thread, 0 native allocations.</summary>
+    /// <summary>
+    /// Warm-up, then <see cref="Runs"/> calls: 0 managed bytes on this thread, 0 native allocations. Warm-up is up to 10
+    /// windows of <see cref="Runs"/> calls, until one allocates nothing: the runtime may allocate once on the calling
+    /// thread when it re-compiles a hot method (tiered JIT; late under a busy test run). A per-call allocation shows in
+    /// every window and fails the final one.
+    /// </summary>
     private void AssertAllocatesNothing(string what, Action call)
     {
-        call();
-        call();
+        int warmUp = 1;
+        while (warmUp < 10 && Window(call) != (0, 0))
+        {
+            warmUp++;
+        }
+
+        (long managed, long native) = Window(call);
+        output.WriteLine($"{what}: {Runs} calls after {warmUp} warm-up windows, {managed} managed bytes, {native} native allocations");
+        Assert.Equal(0, managed);
+        Assert.Equal(0, native);
+    }
+
+    private static (long Managed, long Native) Window(Action call)
+    {
         NativeMemoryStats nativeBefore = Cnn.MemoryStats();
         long managedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < Runs; i++)
@@ -61,10 +78,6 @@ public sealed class InferenceSessionMemoryTests(ITestOutputHelper output)
             call();
         }
 
-        long managed = GC.GetAllocatedBytesForCurrentThread() - managedBefore;
-        long native = Cnn.MemoryStats().TotalAllocations - nativeBefore.TotalAllocations;
-        output.WriteLine($"{what}: {Runs} calls, {managed} managed bytes, {native} native allocations");
-        Assert.Equal(0, managed);
-        Assert.Equal(0, native);
+        return (GC.GetAllocatedBytesForCurrentThread() - managedBefore, Cnn.MemoryStats().TotalAllocations - nativeBefore.TotalAllocations);
     }
 }
