@@ -2,11 +2,14 @@
 
 Models by name (also known to torch_oracle.build_model, so model_grad / train can use them):
     alexnet, vgg11, vgg11_bn, vgg16, vgg16_bn, resnet18, resnet34, resnet50, mobilenet_v2
-                the torchvision 0.14 models, torchvision.models.<name>(num_classes=args.num_classes)
+                the torchvision 0.14 models, torchvision.models.<name>(num_classes=args.num_classes) (VGG with
+                init_weights=False)
     googlenet   torchvision.models.googlenet(num_classes, aux_logits=False, transform_input=False,
                 init_weights=False)
     inception   torchvision's googlenet.Inception(in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5,
                 pool_proj) (args of those names)
+    vgg_features  torchvision's VGG trunk alone, vgg.make_layers(cfgs[args.cfg], args.batch_norm) (cfg "A": VGG-11,
+                "D": VGG-16): the features of a VGG without the 120M-parameter classifier
     allconvnet  AllConvNet below (args.in_channels, args.num_classes): All-CNN-C, the reference for
                 CnnNative.Models.AllConvNet
 
@@ -21,6 +24,7 @@ import torch
 import torch.nn as nn
 import torchvision
 from torchvision.models.googlenet import Inception
+from torchvision.models.vgg import cfgs as vgg_cfgs, make_layers as vgg_make_layers
 
 INCEPTION_ARGS = ("in_channels", "ch1x1", "ch3x3red", "ch3x3", "ch5x5red", "ch5x5", "pool_proj")
 
@@ -56,17 +60,20 @@ def num_classes(args):
     return int(args.get("num_classes", 1000))
 
 
-def torchvision_model(name):
-    return lambda args: getattr(torchvision.models, name)(num_classes=num_classes(args))
+def torchvision_model(name, **kwargs):
+    return lambda args: getattr(torchvision.models, name)(num_classes=num_classes(args), **kwargs)
 
 
-MODELS = {name: torchvision_model(name) for name in (
-    "alexnet", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "resnet18", "resnet34", "resnet50", "mobilenet_v2")}
+MODELS = {name: torchvision_model(name) for name in ("alexnet", "resnet18", "resnet34", "resnet50", "mobilenet_v2")}
+# VGG without its normal_ re-initialisation of ~130M weights (PyTorch's layer defaults instead): several
+# seconds less per model; the values are random either way.
+MODELS.update({name: torchvision_model(name, init_weights=False) for name in ("vgg11", "vgg11_bn", "vgg16", "vgg16_bn")})
 MODELS.update({
     "googlenet": lambda args: torchvision.models.googlenet(
         num_classes=num_classes(args), aux_logits=False, transform_input=False, init_weights=False),
     "inception": lambda args: Inception(*[int(args[k]) for k in INCEPTION_ARGS]),
     "allconvnet": lambda args: AllConvNet(int(args.get("in_channels", 3)), num_classes(args)),
+    "vgg_features": lambda args: vgg_make_layers(vgg_cfgs[str(args["cfg"])], bool(args.get("batch_norm", False))),
 })
 
 

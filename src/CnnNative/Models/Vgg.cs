@@ -23,14 +23,38 @@ public sealed class Vgg : Module
     /// <summary>torchvision's cfg "D" (VGG-16).</summary>
     private static readonly int[] ConfigD = [64, 64, Pool, 128, 128, Pool, 256, 256, 256, Pool, 512, 512, 512, Pool, 512, 512, 512, Pool];
 
-    private Vgg(int[] config, int numClasses, bool batchNorm, float dropout)
+    private Vgg(char config, int numClasses, bool batchNorm, float dropout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
         NumClasses = numClasses;
         BatchNorm = batchNorm;
+        var features = MakeLayers(config, batchNorm);
+        RegisterModule("features", features);
+        RegisterModule("avgpool", new AdaptiveAvgPool2d((7, 7)));
+        RegisterModule("classifier", new Sequential
+        {
+            new Linear(512 * 7 * 7, 4096), new ReLU(), new Dropout(dropout),
+            new Linear(4096, 4096), new ReLU(), new Dropout(dropout),
+            new Linear(4096, numClasses),
+        });
+    }
+
+    /// <summary>
+    /// torchvision's <c>make_layers(cfgs[config], batch_norm)</c>: the <c>features</c> trunk of configuration "A" (VGG-11) or
+    /// "D" (VGG-16): per entry a 3x3 convolution (padding 1, with bias) then ReLU, or conv, BatchNorm2d, ReLU; a 2x2
+    /// max pool for each "M".
+    /// </summary>
+    internal static Sequential MakeLayers(char config, bool batchNorm)
+    {
+        int[] cfg = config switch
+        {
+            'A' => ConfigA,
+            'D' => ConfigD,
+            _ => throw new ArgumentOutOfRangeException(nameof(config), config, "VGG configuration must be 'A' (VGG-11) or 'D' (VGG-16)."),
+        };
         var features = new Sequential();
         int inChannels = 3;
-        foreach (int v in config)
+        foreach (int v in cfg)
         {
             if (v == Pool)
             {
@@ -45,14 +69,7 @@ public sealed class Vgg : Module
             inChannels = v;
         }
 
-        RegisterModule("features", features);
-        RegisterModule("avgpool", new AdaptiveAvgPool2d((7, 7)));
-        RegisterModule("classifier", new Sequential
-        {
-            new Linear(512 * 7 * 7, 4096), new ReLU(), new Dropout(dropout),
-            new Linear(4096, 4096), new ReLU(), new Dropout(dropout),
-            new Linear(4096, numClasses),
-        });
+        return features;
     }
 
     /// <summary>VGG-11 (cfg "A": 8 convolutions), as <c>torchvision.models.vgg11</c> or, with <paramref name="batchNorm"/>, <c>vgg11_bn</c>.</summary>
@@ -60,14 +77,14 @@ public sealed class Vgg : Module
     /// <param name="batchNorm">Whether a BatchNorm2d follows every convolution.</param>
     /// <param name="dropout">Probability of both dropout layers of the classifier, in [0, 1].</param>
     /// <returns>The network, randomly initialised, in training mode.</returns>
-    public static Vgg Vgg11(int numClasses = 1000, bool batchNorm = false, float dropout = 0.5f) => new(ConfigA, numClasses, batchNorm, dropout);
+    public static Vgg Vgg11(int numClasses = 1000, bool batchNorm = false, float dropout = 0.5f) => new('A', numClasses, batchNorm, dropout);
 
     /// <summary>VGG-16 (cfg "D": 13 convolutions), as <c>torchvision.models.vgg16</c> or, with <paramref name="batchNorm"/>, <c>vgg16_bn</c>.</summary>
     /// <param name="numClasses">Outputs of the last linear layer (1000 by default).</param>
     /// <param name="batchNorm">Whether a BatchNorm2d follows every convolution.</param>
     /// <param name="dropout">Probability of both dropout layers of the classifier, in [0, 1].</param>
     /// <returns>The network, randomly initialised, in training mode.</returns>
-    public static Vgg Vgg16(int numClasses = 1000, bool batchNorm = false, float dropout = 0.5f) => new(ConfigD, numClasses, batchNorm, dropout);
+    public static Vgg Vgg16(int numClasses = 1000, bool batchNorm = false, float dropout = 0.5f) => new('D', numClasses, batchNorm, dropout);
 
     /// <summary>Number of classes (outputs).</summary>
     public int NumClasses { get; }
