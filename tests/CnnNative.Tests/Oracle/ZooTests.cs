@@ -20,13 +20,12 @@ public sealed class ZooTests(OracleFixture oracle, ITestOutputHelper output)
     private const int Classes = 10;
 
     /// <summary>
-    /// Normwise, as for ResNet (<see cref="ResNetZooTests"/>): abs 1e-4 + 1e-5 * max |torch logit| on every logit
-    /// (torch computes in float64). Up to 16 layers of float32 convolutions and linear layers with reductions of up
-    /// to 25088 terms: the rounding is set by the largest activations, not by each logit. Any wrong name, stride,
-    /// padding, pooling mode or missing layer moves the logits by O(max |logit|), far above this bound.
+    /// <see cref="ResNetZooTests.ZooTolerance"/>: abs 1e-4 + 1e-5 * max |torch logit| on every logit. Up to 16 layers of
+    /// float32 convolutions and linear layers with reductions of up to 25088 terms: the rounding is set by the largest
+    /// activations, not by each logit. Any wrong name, stride, padding, pooling mode or missing layer moves the
+    /// logits by O(max |logit|), far above this bound.
     /// </summary>
-    private static Tolerance ZooTolerance(OracleTensor expected) =>
-        new(1e-4 + (1e-5 * expected.Data.Max(v => Math.Abs(v))), 0);
+    private static Tolerance ZooTolerance(OracleTensor expected) => ResNetZooTests.ZooTolerance(expected);
 
     /// <summary>The fastest ISA this machine runs (Avx512 where the CPU has it).</summary>
     private static CnnIsa Fastest => Isas.Tested[^1];
@@ -97,16 +96,25 @@ public sealed class ZooTests(OracleFixture oracle, ITestOutputHelper output)
 
     public static TheoryData<CnnIsa> IsaRows => Isas.Rows();
 
-    private void CompareWithTorch(Module model, string arch, CnnIsa isa, string caseName, Tensor x, object args)
+    private void CompareWithTorch(Module model, string arch, CnnIsa isa, string caseName, Tensor x, object args) =>
+        CompareWithTorch(oracle, output, "zoo_model", model, arch, isa, caseName, x, args);
+
+    /// <summary>
+    /// Runs oracle op <paramref name="op"/> (zoo_model or torchvision_model) with <paramref name="args"/> plus a seed and a
+    /// scratch path, then checks that <paramref name="model"/> has torch's state-dict keys (same order and number) and
+    /// parameter count, loads the file with <c>strict: true</c> and gives torch's output for <paramref name="x"/> in eval
+    /// mode within <see cref="ZooTolerance"/>; reports max abs and normwise errors and timings.
+    /// </summary>
+    internal static void CompareWithTorch(OracleFixture oracle, ITestOutputHelper output, string op, Module model, string arch, CnnIsa isa,
+        string caseName, Tensor x, object args)
     {
         var total = Stopwatch.StartNew();
         int seed = Seeds.Of(arch) % 1000;
         string path = TestPaths.NewScratchFile(arch, ".safetensors");
-        var request = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(args))!.AsObject();
+        var request = System.Text.Json.JsonSerializer.SerializeToNode(args)!.AsObject();
         request["seed"] = seed;
         request["path"] = path;
-        OracleReply torch = oracle.Run("zoo_model", request, OracleTensor.Of("input", x));
-
+        OracleReply torch = oracle.Run(op, request, OracleTensor.Of("input", x));
         // The state-dict keys in torch's order and number, and the parameter count.
         var keys = model.StateDict().Select(e => e.Key).ToList();
         var torchKeys = torch.Header["keys"]!.AsArray().Select(k => k!.GetValue<string>()).ToList();

@@ -92,13 +92,23 @@ public sealed class ModelGradTests(OracleFixture oracle, ITestOutputHelper outpu
         OracleReply torch = oracle.Run("model_grad", new { model = "lenet5", seed, path, loss = "cross_entropy", labels }, OracleTensor.Of("input", x));
 
         using var model = new LeNet5();
+        AssertCrossEntropyStep(model, path, x, labels, torch, "lenet5", isa, "batch4");
+    }
+
+    /// <summary>
+    /// Loads the oracle's initial state (<paramref name="path"/>) into <paramref name="model"/>, runs one training-mode
+    /// forward and cross-entropy backward, and compares the loss and every parameter gradient with torch's.
+    /// </summary>
+    private void AssertCrossEntropyStep(Module model, string path, Tensor x, int[] labels, OracleReply torch, string name, CnnIsa isa,
+        string caseName, Tolerance? gradTolerance = null)
+    {
         model.LoadSafetensors(path);
         model.Train();
         using Tensor logits = model.Forward(x);
         using Tensor loss = Functional.CrossEntropy(logits, labels);
-        OracleErrors.AssertClose(output, "model.lenet5.loss", isa, "batch4", loss, torch["loss"], LossTolerance);
+        OracleErrors.AssertClose(output, $"model.{name}.loss", isa, caseName, loss, torch["loss"], LossTolerance);
         loss.Backward();
-        AssertParameterGrads(model, torch, "lenet5", isa, "batch4");
+        AssertParameterGrads(model, torch, name, isa, caseName, tolerance: gradTolerance);
     }
 
     [Theory]
@@ -175,13 +185,7 @@ public sealed class ModelGradTests(OracleFixture oracle, ITestOutputHelper outpu
             OracleTensor.Of("input", x));
 
         using ResNet model = ResNet.ResNet18(classes);
-        model.LoadSafetensors(path);
-        model.Train();
-        using Tensor logits = model.Forward(x);
-        using Tensor loss = Functional.CrossEntropy(logits, labels);
-        OracleErrors.AssertClose(output, "model.resnet18.loss", isa, "batch2-64x64", loss, torch["loss"], LossTolerance);
-        loss.Backward();
-        AssertParameterGrads(model, torch, "resnet18", isa, "batch2-64x64", tolerance: ResNetGradTolerance);
+        AssertCrossEntropyStep(model, path, x, labels, torch, "resnet18", isa, "batch2-64x64", ResNetGradTolerance);
         AssertRunningStats(model, torch, "resnet18_train", isa, "batch2-64x64");
     }
 
