@@ -321,12 +321,13 @@ def write_safetensors(path, named, int_as_i64=True):
     for name, t in named:
         t = t.detach().contiguous()
         if t.dtype == torch.int64 and int_as_i64:
-            dtype, data = "I64", t.numpy().astype("<i8", copy=False).tobytes()
+            dtype, data = "I64", t.numpy().astype("<i8", copy=False).reshape(-1)
         else:
-            dtype, data = "F32", t.to(torch.float32).numpy().astype("<f4", copy=False).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+            dtype, data = "F32", t.to(torch.float32).numpy().astype("<f4", copy=False).reshape(-1)
+        # numpy views, written through the buffer protocol: no extra copy of a 500 MB VGG state dict
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + data.nbytes]}
         blobs.append(data)
-        offset += len(data)
+        offset += data.nbytes
     header["__metadata__"] = {"format": "pt", "writer": "tests/oracle/torch_oracle.py"}
     hbytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
     hbytes += b" " * ((8 - len(hbytes) % 8) % 8)
