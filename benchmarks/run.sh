@@ -3,8 +3,9 @@
 #
 # Runs the kernel benchmark suite (benchmarks/CnnNative.Benchmarks, BenchmarkDotNet) and writes
 # docs/benchmarks.md from the CSV that BenchmarkDotNet exports: the machine (/proc/cpuinfo), the
-# date, and per case the median time and GFLOP/s of the reference and AVX2 paths at 1 and 2
-# threads, with the reference/AVX2 ratio. Raw exports (CSV, GitHub markdown, logs) stay in
+# date, and per case the median time and GFLOP/s of the reference, AVX2 and AVX-512 paths at 1
+# and 2 threads (and batch, where a class varies it), with the reference/AVX2 and AVX2/AVX-512
+# ratios. Raw exports (CSV, GitHub markdown, logs) stay in
 # docs/benchmarks-raw/ (git-ignored).
 #   --quick            smoke run (1 warm-up, 3 iterations of 100 ms per case; about 2 minutes)
 #   --filter PATTERN   a subset, e.g. --filter '*Conv2dBenchmarks*' (default: everything)
@@ -96,7 +97,7 @@ unit = {"us": "µs", "μs": "µs"}.get(unit, unit)
 cases, order = {}, []
 for r in rows:
     name = r["Method"].strip("'\"")
-    key = (name, r.get("Threads", "?"))
+    key = (name, r.get("Threads", "?"), r.get("Batch", "1"))
     if key not in cases:
         cases[key] = {}
         order.append(key)
@@ -127,29 +128,33 @@ lines = [
     f"- .NET SDK {dotnet}; commit {commit}",
     f"- Load average (1/5/15 min) before the run: {load_before}; after: {load_after} (other work on the machine skews the numbers, the 2-thread cases most)",
     f"- Mode: {'quick smoke run (indicative only)' if mode == 'quick' else 'standard'}; BenchmarkDotNet jobs: {jobs}",
-    "- Batch 1, float32, NCHW. Each call writes into a caller-owned output tensor allocated in setup (Functional overloads with `output`).",
+    "- Batch 1 unless the Batch column says otherwise, float32, NCHW. Each call writes into a caller-owned output tensor allocated in setup (Functional overloads with `output`).",
     "- GFLOP/s = FLOPs of one call / median time. Conv: 2·N·OC·OH·OW·(IC/groups)·KH·KW; max pool: one op per",
-    "  window element; batch norm: 2 per element. Ref/AVX2 = reference median / AVX2 median (speed-up).",
+    "  window element; batch norm: 2 per element. Ref/AVX2 = reference median / AVX2 median (speed-up);",
+    "  AVX2/512 = AVX2 median / AVX-512 median. n/a: the case does not run that ISA (or the CPU lacks it).",
     "- Managed alloc/call: BenchmarkDotNet's MemoryDiagnoser (managed heap only; native scratch is reused).",
     "",
-    f"| Case | Threads | Reference median ({unit}) | Reference GFLOP/s | AVX2 median ({unit}) | AVX2 GFLOP/s | Ref/AVX2 | Managed alloc/call (ref / AVX2) |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    f"| Case | Threads | Batch | Reference median ({unit}) | Reference GFLOP/s | AVX2 median ({unit}) | AVX2 GFLOP/s | AVX-512 median ({unit}) | AVX-512 GFLOP/s | Ref/AVX2 | AVX2/512 | Managed alloc/call (ref / AVX2) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 for key in order:
-    name, threads = key
-    ref, avx = cases[key].get("Reference"), cases[key].get("Avx2")
+    name, threads, batch = key
+    ref, avx, avx512 = cases[key].get("Reference"), cases[key].get("Avx2"), cases[key].get("Avx512")
+    zm = number(avx512[median_col]) if avx512 else None
+    zg = number(avx512[gflops_col]) if avx512 and gflops_col else None
     rm = number(ref[median_col]) if ref else None
     am = number(avx[median_col]) if avx else None
     rg = number(ref[gflops_col]) if ref and gflops_col else None
     ag = number(avx[gflops_col]) if avx and gflops_col else None
     ratio = f"{rm / am:,.1f}x" if rm and am else "n/a"
+    ratio512 = f"{am / zm:,.2f}x" if am and zm else "n/a"
     def bytes_of(r):
         if not r or not alloc_col:
             return "n/a"
         value = (r.get(alloc_col) or "").strip()
         return "0 B" if value in ("", "0", "-") else f"{value} B"
     alloc = bytes_of(ref) if bytes_of(ref) == bytes_of(avx) else f"{bytes_of(ref)} / {bytes_of(avx)}"
-    lines.append(f"| {name} | {threads} | {fmt(rm)} | {fmt(rg, 2)} | {fmt(am)} | {fmt(ag, 2)} | {ratio} | {alloc} |")
+    lines.append(f"| {name} | {threads} | {batch} | {fmt(rm)} | {fmt(rg, 2)} | {fmt(am)} | {fmt(ag, 2)} | {fmt(zm)} | {fmt(zg, 2)} | {ratio} | {ratio512} | {alloc} |")
 
 lines += [
     "",

@@ -33,8 +33,13 @@ public sealed class GflopsColumn : IColumn
     public UnitType UnitType => UnitType.Dimensionless;
     public string Legend => "Floating-point operations of one call divided by the median time (1e9 per second)";
 
+    /// <summary>The method's FLOPs, times its <c>Batch</c> parameter when the class has one (then the attribute is per image).</summary>
     public static long? FlopsOf(BenchmarkCase benchmarkCase)
-        => benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<FlopsAttribute>()?.Flops;
+    {
+        long? flops = benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<FlopsAttribute>()?.Flops;
+        object? batch = benchmarkCase.Parameters.Items.FirstOrDefault(p => p.Name == "Batch")?.Value;
+        return batch is int n ? flops * n : flops;
+    }
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
 

@@ -12,8 +12,14 @@ namespace CnnNative.Benchmarks;
 /// </summary>
 public abstract class KernelBenchmarkBase
 {
-    [Params(CnnIsa.Reference, CnnIsa.Avx2)]
+    [ParamsSource(nameof(Isas))]
     public CnnIsa Isa { get; set; }
+
+    /// <summary>The ISAs a class runs: by default the reference, AVX2 and (where the CPU has it) AVX-512.</summary>
+    public virtual IEnumerable<CnnIsa> Isas => Supported(CnnIsa.Reference, CnnIsa.Avx2, CnnIsa.Avx512);
+
+    /// <summary>Those of <paramref name="isas"/> this CPU supports (AVX-512 is optional hardware).</summary>
+    protected static IEnumerable<CnnIsa> Supported(params CnnIsa[] isas) => isas.Where(Cnn.IsSupported).ToArray();
 
     [Params(1, 2)]
     public int Threads { get; set; }
@@ -72,6 +78,31 @@ public abstract class KernelBenchmarkBase
         }
     }
 
+    /// <summary>A conv case (random input, weight uniform in +-1/sqrt(fan-in), no bias), checked once.</summary>
+    internal ConvCase MakeConv(int inChannels, int outChannels, int size, int kernel, int stride, int pad, int groups, int batch = 1)
+    {
+        int outSize = (size + 2 * pad - kernel) / stride + 1;
+        var options = new Conv2dOptions
+        {
+            Stride = (stride, stride),
+            Padding = new Padding2d(pad, pad, pad, pad),
+            Groups = groups,
+        };
+        Tensor input = Randn(1, batch, inChannels, size, size);
+        float bound = 1f / MathF.Sqrt(inChannels / groups * kernel * kernel);
+        Tensor weight = Uniform(2, -bound, bound, outChannels, inChannels / groups, kernel, kernel);
+        Tensor output = Zeros(batch, outChannels, outSize, outSize);
+        // Validates the shapes once (and warms the native scratch) outside the timed region.
+        ExpectShape(Functional.Conv2d(input, weight, null, options, Activation.None, output), batch, outChannels, outSize, outSize);
+        return new ConvCase(input, weight, output, options);
+    }
+
+    internal Tensor Run(ConvCase c)
+    {
+        WorkloadThread = Environment.CurrentManagedThreadId;
+        return Functional.Conv2d(c.Input, c.Weight, null, c.Options, Activation.None, c.Output);
+    }
+
     protected static void ExpectShape(Tensor tensor, params int[] expected)
     {
         if (!tensor.Shape.SequenceEqual(expected))
@@ -102,24 +133,6 @@ public class Conv2dBenchmarks : KernelBenchmarkBase
         _depthwise = MakeConv(inChannels: 144, outChannels: 144, size: 56, kernel: 3, stride: 1, pad: 1, groups: 144);
     }
 
-    internal ConvCase MakeConv(int inChannels, int outChannels, int size, int kernel, int stride, int pad, int groups)
-    {
-        int outSize = (size + 2 * pad - kernel) / stride + 1;
-        var options = new Conv2dOptions
-        {
-            Stride = (stride, stride),
-            Padding = new Padding2d(pad, pad, pad, pad),
-            Groups = groups,
-        };
-        Tensor input = Randn(1, 1, inChannels, size, size);
-        float bound = 1f / MathF.Sqrt(inChannels / groups * kernel * kernel);
-        Tensor weight = Uniform(2, -bound, bound, outChannels, inChannels / groups, kernel, kernel);
-        Tensor output = Zeros(1, outChannels, outSize, outSize);
-        // Validates the shapes once (and warms the native scratch) outside the timed region.
-        ExpectShape(Functional.Conv2d(input, weight, null, options, Activation.None, output), 1, outChannels, outSize, outSize);
-        return new ConvCase(input, weight, output, options);
-    }
-
     [Benchmark(Description = "conv 3x3 64->64 @56")]
     [Flops(2L * 1 * 64 * 56 * 56 * 64 * 3 * 3)]
     public Tensor Conv3x3() => Run(_conv3x3);
@@ -136,11 +149,6 @@ public class Conv2dBenchmarks : KernelBenchmarkBase
     [Flops(2L * 1 * 144 * 56 * 56 * 1 * 3 * 3)]
     public Tensor DepthwiseConv3x3() => Run(_depthwise);
 
-    private Tensor Run(ConvCase c)
-    {
-        WorkloadThread = Environment.CurrentManagedThreadId;
-        return Functional.Conv2d(c.Input, c.Weight, null, c.Options, Activation.None, c.Output);
-    }
 }
 
 /// <summary>
@@ -223,4 +231,77 @@ public class PoolNormBenchmarks : KernelBenchmarkBase
         WorkloadThread = Environment.CurrentManagedThreadId;
         return Functional.BatchNorm2d(_bnInput, _mean, _var, _gamma, _beta, 1e-5f, Activation.None, _bnOutput);
     }
+}
+
+/// <summary>
+/// Every conv layer shape of the suite at batch 1 and 8, AVX2 vs AVX-512 (the vector paths
+/// only: the reference is far slower and the classes above already compare it). GFLOP/s counts
+/// the whole batch (<see cref="FlopsAttribute"/> is per image, times <see cref="Batch"/>).
+/// </summary>
+[SlowCase]
+public class ConvSuiteBenchmarks : KernelBenchmarkBase
+{
+    [Params(1, 8)]
+    public int Batch { get; set; }
+
+    public override IEnumerable<CnnIsa> Isas => Supported(CnnIsa.Avx2, CnnIsa.Avx512);
+
+    private ConvCase _stem = null!, _c64 = null!, _c128 = null!, _c256 = null!, _c512 = null!;
+    private ConvCase _down1x1 = null!, _up1x1 = null!, _s2 = null!, _dw = null!, _alex = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        ConfigureThread();
+        _stem = MakeConv(3, 64, size: 224, kernel: 7, stride: 2, pad: 3, groups: 1, Batch);
+        _c64 = MakeConv(64, 64, size: 56, kernel: 3, stride: 1, pad: 1, groups: 1, Batch);
+        _c128 = MakeConv(128, 128, size: 28, kernel: 3, stride: 1, pad: 1, groups: 1, Batch);
+        _c256 = MakeConv(256, 256, size: 14, kernel: 3, stride: 1, pad: 1, groups: 1, Batch);
+        _c512 = MakeConv(512, 512, size: 7, kernel: 3, stride: 1, pad: 1, groups: 1, Batch);
+        _down1x1 = MakeConv(256, 64, size: 56, kernel: 1, stride: 1, pad: 0, groups: 1, Batch);
+        _up1x1 = MakeConv(64, 256, size: 56, kernel: 1, stride: 1, pad: 0, groups: 1, Batch);
+        _s2 = MakeConv(64, 128, size: 56, kernel: 3, stride: 2, pad: 1, groups: 1, Batch);
+        _dw = MakeConv(144, 144, size: 56, kernel: 3, stride: 1, pad: 1, groups: 144, Batch);
+        _alex = MakeConv(3, 96, size: 227, kernel: 11, stride: 4, pad: 0, groups: 1, Batch);
+    }
+
+    [Benchmark(Description = "suite 7x7/2 3->64 @224")]
+    [Flops(2L * 64 * 112 * 112 * 3 * 7 * 7)]
+    public Tensor Stem() => Run(_stem);
+
+    [Benchmark(Description = "suite 3x3 64->64 @56")]
+    [Flops(2L * 64 * 56 * 56 * 64 * 3 * 3)]
+    public Tensor Conv64() => Run(_c64);
+
+    [Benchmark(Description = "suite 3x3 128->128 @28")]
+    [Flops(2L * 128 * 28 * 28 * 128 * 3 * 3)]
+    public Tensor Conv128() => Run(_c128);
+
+    [Benchmark(Description = "suite 3x3 256->256 @14")]
+    [Flops(2L * 256 * 14 * 14 * 256 * 3 * 3)]
+    public Tensor Conv256() => Run(_c256);
+
+    [Benchmark(Description = "suite 3x3 512->512 @7")]
+    [Flops(2L * 512 * 7 * 7 * 512 * 3 * 3)]
+    public Tensor Conv512() => Run(_c512);
+
+    [Benchmark(Description = "suite 1x1 256->64 @56")]
+    [Flops(2L * 64 * 56 * 56 * 256)]
+    public Tensor Conv1x1Down() => Run(_down1x1);
+
+    [Benchmark(Description = "suite 1x1 64->256 @56")]
+    [Flops(2L * 256 * 56 * 56 * 64)]
+    public Tensor Conv1x1Up() => Run(_up1x1);
+
+    [Benchmark(Description = "suite 3x3/2 64->128 @56")]
+    [Flops(2L * 128 * 28 * 28 * 64 * 3 * 3)]
+    public Tensor Conv3x3Stride2() => Run(_s2);
+
+    [Benchmark(Description = "suite dwconv 3x3 144ch @56")]
+    [Flops(2L * 144 * 56 * 56 * 3 * 3)]
+    public Tensor Depthwise() => Run(_dw);
+
+    [Benchmark(Description = "suite 11x11/4 3->96 @227")]
+    [Flops(2L * 96 * 55 * 55 * 3 * 11 * 11)]
+    public Tensor AlexNetStem() => Run(_alex);
 }
