@@ -95,6 +95,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        FunctionalRecorder.Record("Conv2d", output, weight, bias, output.Length * (weight.Length / weight.Size(0)));
         output.SetGradFn(record
             ? new Conv2dNode(p, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -196,6 +197,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        FunctionalRecorder.Record("GlobalAvgPool2d", output);
         output.SetGradFn(record ? new GlobalAvgPool2dNode(s[0], s[1], s[2], s[3], input, output) : null);
         return output;
     }
@@ -286,6 +288,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        FunctionalRecorder.Record("BatchNorm2d", output, weight, bias);
         output.SetGradFn(record
             ? new BatchNorm2dNode(p, (CnnActivation)activation, batchStatistics: false, input, inputVersion, weight, weightVersion, bias, stats!, output)
             : null);
@@ -367,6 +370,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        FunctionalRecorder.Record(activation.ToString(), output);
         output.SetGradFn(record ? new ActivationNode((CnnActivation)activation, input, output) : null);
         return output;
     }
@@ -441,6 +445,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        FunctionalRecorder.Record("Linear", output, weight, bias, output.Length * inFeatures);
         output.SetGradFn(record
             ? new LinearNode(batch, inFeatures, outFeatures, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -535,6 +540,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        FunctionalRecorder.Record("Add", output);
         output.SetGradFn(record ? new AddNode((CnnActivation)activation, a, b, output) : null);
         return output;
     }
@@ -650,6 +656,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        FunctionalRecorder.Record(kind + "Pool2d", output);
         output.SetGradFn(record ? new Pool2dNode(p, input, inputVersion, output) : null);
         return output;
     }
@@ -773,6 +780,7 @@ public static unsafe partial class Functional
         }
 
         output.MarkWritten();
+        FunctionalRecorder.Record(log ? "LogSoftmax" : "Softmax", output);
         output.SetGradFn(record ? new SoftmaxNode(outer, classes, inner, log, input, output) : null);
         return output;
     }
