@@ -38,6 +38,7 @@ Ops (args in the header, tensors by name):
     torchvision_model  [input]             arch resnet18|resnet34|resnet50, num_classes, seed[, path]: the
                                            torchvision model with random BN state; replies "keys" (state-dict
                                            order), "output" for an input; args.path writes the state dict
+    onnx_export | onnx_graph | onnx_run | onnx_perturb   ONNX files and their reference (tests/oracle/ops_onnx.py)
     grad | batch_norm_train | cross_entropy | mse_loss | optim | lr_schedule | model_grad | train |
     clip_grad_norm
                                            training: autograd gradients, losses, BN training mode,
@@ -571,6 +572,9 @@ if torch is not None:
         "save_safetensors": op_save_safetensors,
         "torchvision_model": op_torchvision_model,
     }
+    import ops_onnx  # ONNX export and the reference interpreter (tests/oracle/ops_onnx.py)
+
+    ops_onnx.register(sys.modules[__name__])
 
 
 # ------------------------------------------------------------------------------------------------

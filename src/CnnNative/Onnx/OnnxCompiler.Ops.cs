@@ -188,9 +188,20 @@ internal sealed partial class OnnxCompiler
             throw a.Unsupported($"pads [{string.Join(", ", pads)}] (only zero padding >= 0 of the spatial dimensions)");
         RequireOneOutput(node);
         IReadOnlyList<NodeProto> readers = _graph.Consumers(node.Output[0]);
-        if (readers.Count != 1 || readers[0].OpType is not ("Conv" or "AveragePool") || readers[0].Input[0] != node.Output[0]
+        if (readers.Count != 1 || readers[0].OpType is not ("Conv" or "AveragePool" or "Pad") || readers[0].Input[0] != node.Output[0]
             || _graphOutputs.Contains(node.Output[0]))
             throw a.Unsupported("a Pad that is not read by exactly one Conv or AveragePool (where it folds into their padding)");
+        string input = InputName(node, 0);
+        if (_pads.TryGetValue(input, out var before))
+        {
+            // Pad after Pad (torch writes one before its AveragePool): one padding, the sum.
+            if (before.Pads.Length != pads.Length)
+                throw a.Unsupported("two Pads of different ranks in a row");
+            _absorbed.Add(before.Node);
+            _pads[node.Output[0]] = (before.Input, AddPads(before.Pads, pads), node);
+            return;
+        }
+
         _pads[node.Output[0]] = (Runtime(node, 0), pads, node);
     }
 
@@ -358,7 +369,6 @@ internal sealed partial class OnnxCompiler
         OnnxConstant c = RequiredConstant(node, c0 ? 0 : 1, "constant operand");
         Tensor full = FloatTensor(node, c, "constant operand");
         Tensor vector = Own(full.Reshape((int)c.Length));
-        var scalars = new Dictionary<int, Tensor>();
         Emit(node, [input], x =>
         {
             int[] s = x[0].Shape;
@@ -367,17 +377,7 @@ internal sealed partial class OnnxCompiler
             int dim = ChannelDim(c.Dims, s);
             if (dim < 0)
                 throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: broadcasting {Tensor.FormatShape(s)} with the constant '{c.Name}' {c.ShapeText} is not supported (only a scalar or one value per channel).");
-            Tensor operand = vector;
-            if (c.Length == 1)
-            {
-                lock (scalars)
-                {
-                    if (!scalars.TryGetValue(s[dim], out operand!))
-                        scalars[s[dim]] = operand = Own(Tensor.Full(c.Floats![0], s[dim]));
-                }
-            }
-
-            return add ? Functional.ScaleShift(x[0], dim, null, operand) : Functional.ScaleShift(x[0], dim, operand, null);
+            return add ? Functional.ScaleShift(x[0], dim, null, vector) : Functional.ScaleShift(x[0], dim, vector, null);
         });
     }
 

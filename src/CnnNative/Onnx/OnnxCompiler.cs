@@ -11,7 +11,7 @@ namespace CnnNative.Onnx;
 /// </summary>
 internal sealed partial class OnnxCompiler
 {
-    /// <summary>The ONNX operators (default domain) the importer handles.</summary>
+    /// <summary>The ONNX operators (default domain) the importer handles (plus, on constants only, <see cref="OnnxConstantFolder.Foldable"/>).</summary>
     public static readonly string[] Supported =
     [
         "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Dropout", "Flatten", "Gemm",
@@ -48,12 +48,26 @@ internal sealed partial class OnnxCompiler
 
     public List<OnnxStep> Compile()
     {
+        // First the constants (Constant nodes and the shape arithmetic on them, in topological order), so
+        // that fusion can read a Clip's bounds however the exporter ordered the nodes.
+        foreach (NodeProto node in _graph.Order)
+        {
+            CheckDomain(node);
+            if (node.OpType != "Constant" && !OnnxConstantFolder.CanFold(node, _constants))
+                continue;
+            var attrs = new OnnxAttributes(node);
+            RequireOneOutput(node);
+            _constants[node.Output[0]] = node.OpType == "Constant"
+                ? ReadConstant(node, attrs)
+                : OnnxConstantFolder.Fold(node, attrs, _constants, _opset);
+            attrs.RejectUnknown();
+            _absorbed.Add(node);
+        }
+
         foreach (NodeProto node in _graph.Order)
         {
             if (_absorbed.Contains(node))
                 continue;
-            if (node.Domain is not ("" or "ai.onnx"))
-                throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)} is in the operator domain '{node.Domain}'; only the default domain (ai.onnx) is supported.");
             var attrs = new OnnxAttributes(node);
             CompileNode(node, attrs);
             attrs.RejectUnknown();
@@ -68,11 +82,16 @@ internal sealed partial class OnnxCompiler
         return _steps;
     }
 
+    private static void CheckDomain(NodeProto node)
+    {
+        if (node.Domain is not ("" or "ai.onnx"))
+            throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)} is in the operator domain '{node.Domain}'; only the default domain (ai.onnx) is supported.");
+    }
+
     private void CompileNode(NodeProto node, OnnxAttributes a)
     {
         switch (node.OpType)
         {
-            case "Constant": CompileConstant(node, a); break;
             case "Conv": CompileConv(node, a); break;
             case "MaxPool": CompilePool(node, a, max: true); break;
             case "AveragePool": CompilePool(node, a, max: false); break;
@@ -96,7 +115,7 @@ internal sealed partial class OnnxCompiler
             case "Identity": Emit(node, [Runtime(node, 0)], x => x[0].Reshape(x[0].Shape)); break;
             default:
                 throw new NotSupportedException(
-                    $"ONNX {OnnxAttributes.Describe(node)}: operator '{node.OpType}' is not supported. Supported operators: {string.Join(", ", Supported)}.");
+                    $"ONNX {OnnxAttributes.Describe(node)}: operator '{node.OpType}' is not supported. Supported operators: {string.Join(", ", Supported)} (and {string.Join(", ", OnnxConstantFolder.Foldable)} on constants).");
         }
     }
 
@@ -216,9 +235,8 @@ internal sealed partial class OnnxCompiler
     // Constant
     // ------------------------------------------------------------------------------------------
 
-    private void CompileConstant(NodeProto node, OnnxAttributes a)
+    private OnnxConstant ReadConstant(NodeProto node, OnnxAttributes a)
     {
-        RequireOneOutput(node);
         string name = node.Output[0];
         OnnxConstant c;
         if (a.Tensor("value") is TensorProto t)
@@ -239,6 +257,6 @@ internal sealed partial class OnnxCompiler
             throw a.Unsupported("a Constant other than a dense tensor, float(s) or int(s)");
         }
 
-        _constants[name] = c;
+        return c;
     }
 }
