@@ -19,6 +19,8 @@ Ops:
     onnx_run     inputs    path: evaluates the file with run_graph; replies every graph output by name
     onnx_perturb           path, out, delta: writes a copy of the file with delta added to element 0 of the
                            first float initializer; replies "name" (that initializer)
+    weights_forward input  model (a name as for onnx_export's arch), num_classes, path: the torch model with
+                           the safetensors file loaded (strict); replies "output" (`cnn verify --weights`)
 """
 import io
 
@@ -438,7 +440,15 @@ def register(oracle):
         onnx.save(model, str(args["out"]))
         oracle.reply_ok([], name=init.name)
 
-    ops = {"onnx_export": op_onnx_export, "onnx_graph": op_onnx_graph, "onnx_run": op_onnx_run, "onnx_perturb": op_onnx_perturb}
+    def op_weights_forward(args, t):
+        model = build(oracle, dict(args, arch=args["model"]))
+        state, _ = oracle.read_safetensors(str(args["path"]))
+        model.load_state_dict(state, strict=True)
+        x = t["input"]
+        oracle.reply_ok([("output", model.to(x.dtype)(x))])
+
+    ops = {"onnx_export": op_onnx_export, "onnx_graph": op_onnx_graph, "onnx_run": op_onnx_run, "onnx_perturb": op_onnx_perturb,
+           "weights_forward": op_weights_forward}
     if ONNX_ERROR is not None:
         def unavailable(args, t):
             raise RuntimeError(ONNX_ERROR)

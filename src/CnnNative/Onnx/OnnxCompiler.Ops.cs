@@ -377,7 +377,9 @@ internal sealed partial class OnnxCompiler
             int dim = ChannelDim(c.Dims, s);
             if (dim < 0)
                 throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: broadcasting {Tensor.FormatShape(s)} with the constant '{c.Name}' {c.ShapeText} is not supported (only a scalar or one value per channel).");
-            return add ? Functional.ScaleShift(x[0], dim, null, vector) : Functional.ScaleShift(x[0], dim, vector, null);
+            Tensor y = add ? Functional.ScaleShift(x[0], dim, null, vector) : Functional.ScaleShift(x[0], dim, vector, null);
+            FunctionalRecorder.Record("ScaleShift", y, full); // its constant counts as the layer's parameter
+            return y;
         });
     }
 

@@ -214,6 +214,7 @@ public sealed class OnnxModel : Module
                     try
                     {
                         result = step.Run(args);
+                        FunctionalRecorder.Record(step.OpType, result); // a row per node, views and copies too
                     }
                     catch (ArgumentException e)
                     {
