@@ -155,6 +155,8 @@ def activate(x, name):
         return torch.sigmoid(x)
     if name == "tanh":
         return torch.tanh(x)
+    if name == "relu6":
+        return F.relu6(x)
     raise ValueError("unknown activation %r" % name)
 
 
@@ -572,6 +574,8 @@ if torch is not None:
         "save_safetensors": op_save_safetensors,
         "torchvision_model": op_torchvision_model,
     }
+    import ops_shape  # shape / element-wise helper ops: handlers return named tensors, sent here
+    OPS.update({k: (lambda f: lambda args, t: reply_ok(f(args, t)))(f) for k, f in ops_shape.OPS.items()})
     import ops_onnx  # ONNX export and the reference interpreter (tests/oracle/ops_onnx.py)
 
     ops_onnx.register(sys.modules[__name__])
