@@ -22,7 +22,7 @@ public sealed class OnnxModel : Module
 {
     private readonly List<OnnxStep> _steps;
     private readonly Dictionary<string, int> _lastUse;
-    private readonly List<Tensor> _owned;
+    private readonly List<Tensor> _owned = [];
 
     private OnnxModel(ModelProto proto, OnnxLoadOptions options)
     {
@@ -57,13 +57,44 @@ public sealed class OnnxModel : Module
         }
 
         // Registered tensors: the float initializers (BatchNormalization statistics as buffers).
-        var statistics = graph.Node.Where(n => n.OpType == "BatchNormalization").SelectMany(n => n.Input.Skip(3).Take(2)).ToHashSet();
+        var statistics = graph.Node.Where(n => n.OpType == "BatchNormalization").SelectMany(n => n.Input.Skip(3).Take(2)).ToHashSet(StringComparer.Ordinal);
         var tensors = new Dictionary<OnnxConstant, Tensor>(ReferenceEqualityComparer.Instance);
-        _owned = [];
+        try
+        {
+            _steps = Build(structure, constants, statistics, tensors, options);
+        }
+        catch
+        {
+            Dispose(); // the tensors made so far
+            throw;
+        }
+
+        _lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < _steps.Count; i++)
+        {
+            foreach (string input in _steps[i].Inputs)
+                _lastUse[input] = i;
+        }
+
+        Eval();
+    }
+
+    private List<OnnxStep> Build(OnnxGraph structure, Dictionary<string, OnnxConstant> constants, HashSet<string> statistics,
+        Dictionary<OnnxConstant, Tensor> tensors, OnnxLoadOptions options)
+    {
         foreach (OnnxConstant c in constants.Values.Where(c => c.Floats is { Length: > 0 }))
         {
             Tensor t = Tensor.FromArray(c.Floats!, c.Dims.Length == 0 ? [1] : c.Dims);
-            AddInitializer(c.Name, t, parameter: !statistics.Contains(c.Name));
+            try
+            {
+                AddInitializer(c.Name, t, parameter: !statistics.Contains(c.Name));
+            }
+            catch
+            {
+                t.Dispose();
+                throw;
+            }
+
             tensors[c] = t;
         }
 
@@ -81,21 +112,12 @@ public sealed class OnnxModel : Module
         var compiler = new OnnxCompiler(structure, Opset, options, constants, TensorOf, Outputs.Select(o => o.Name));
         try
         {
-            _steps = compiler.Compile();
+            return compiler.Compile();
         }
         finally
         {
             _owned.AddRange(compiler.Owned);
         }
-
-        _lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < _steps.Count; i++)
-        {
-            foreach (string input in _steps[i].Inputs)
-                _lastUse[input] = i;
-        }
-
-        Eval();
     }
 
     /// <summary>The ONNX operators (default domain) the importer supports.</summary>
