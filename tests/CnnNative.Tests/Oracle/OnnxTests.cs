@@ -6,8 +6,9 @@ using CnnNative.Tests.Infrastructure;
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>
-/// ONNX import against torch: models built in torch and exported with torch.onnx.export (eval mode, dynamic
-/// batch) are loaded with <see cref="OnnxModel"/> and compared with torch's own output; hand-made graphs
+/// ONNX import against torch: models built in torch (LeNet-5, torchvision ResNet-18 / MobileNetV2 / GoogLeNet /
+/// AlexNet with random BatchNorm state, and small modules for Concat, Clip, Pad) and exported with
+/// torch.onnx.export (eval mode, dynamic batch) are loaded with <see cref="OnnxModel"/> and compared with torch's own output; hand-made graphs
 /// (auto_pad, asymmetric pads, 1-D conv, Gemm transB=0, MatMul, Softmax axis semantics per opset) are compared
 /// with the reference interpreter of tests/oracle/ops_onnx.py (torch functional ops in float64).
 /// </summary>
@@ -26,12 +27,13 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
         var rows = new TheoryData<string, int>();
         for (int opset = 11; opset <= 17; opset++)
             rows.Add("lenet5", opset);
-        foreach (string arch in new[] { "resnet18", "concat_clip", "pad_conv" })
+        foreach (string arch in new[] { "resnet18", "mobilenet_v2", "googlenet", "concat_clip", "pad_conv" })
         {
             rows.Add(arch, 11);
             rows.Add(arch, 17);
         }
 
+        rows.Add("alexnet", 13);
         return rows;
     }
 
@@ -39,6 +41,8 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
     {
         "lenet5" => [1, 1, 28, 28],
         "resnet18" => [1, 3, 32, 32],
+        "mobilenet_v2" or "googlenet" => [1, 3, 64, 64],
+        "alexnet" => [1, 3, 224, 224], // its adaptive pooling exports only for 6x6 features
         _ => [1, 3, 8, 8],
     };
 
