@@ -16,15 +16,16 @@ internal static class InspectCommand
     {
         var model = new Argument<string>("model") { Description = "An .onnx file or a model name (" + string.Join(", ", ModelSource.Names) + ")." };
         var shape = new Option<string?>("--input-shape") { Description = "Input shape, e.g. 1,3,224,224 (default: the model's, batch 1).", HelpName = "N,C,H,W" };
-        var command = new Command("inspect", "Print a model's layers: output shapes, parameter counts and FLOPs, with totals.") { model, shape };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(shape), Console.Out));
+        var classes = new Option<int>("--num-classes") { Description = "Classes of a zoo model.", DefaultValueFactory = _ => 1000 };
+        var command = new Command("inspect", "Print a model's layers: output shapes, parameter counts and FLOPs, with totals.") { model, shape, classes };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(shape), r.GetValue(classes), Console.Out));
         return command;
     }
 
     /// <summary>One row of the table.</summary>
     internal sealed record Row(string Name, string Op, int[] Shape, long Parameters, long Flops);
 
-    public static int Run(string name, string? shapeText, TextWriter output)
+    public static int Run(string name, string? shapeText, int classes, TextWriter output)
     {
         Module model;
         int[] shape;
@@ -38,7 +39,7 @@ internal static class InspectCommand
         }
         else
         {
-            (model, shape) = ModelSource.CreateZoo(name, 1000);
+            (model, shape) = ModelSource.CreateZoo(name, classes);
         }
 
         using (model)

@@ -1,6 +1,6 @@
-using CnnNative.Models;
 using CnnNative.Nn;
 using CnnNative.Onnx;
+using Zoo = CnnNative.Models.ModelZoo;
 
 namespace CnnNative.Cli;
 
@@ -10,10 +10,8 @@ namespace CnnNative.Cli;
 /// </summary>
 internal static class ModelSource
 {
-    /// <summary>The zoo names accepted here.</summary>
-    // When CnnNative.Models.ModelZoo (branch h-models) is merged, Names / Create / DefaultInputShape below
-    // become its Names / Create(name, classes) / DefaultInputShape(name).
-    public static IReadOnlyList<string> Names { get; } = [.. ModelZoo.Names, "resnet18", "resnet34", "resnet50"];
+    /// <summary>The zoo names accepted here (the library's model zoo).</summary>
+    public static IReadOnlyList<string> Names => Zoo.Names;
 
     public static bool IsOnnxPath(string model) =>
         model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || File.Exists(model);
@@ -21,16 +19,13 @@ internal static class ModelSource
     /// <summary>A zoo model (eval mode) and its default input shape [1, C, H, W].</summary>
     public static (Module Model, int[] InputShape) CreateZoo(string name, int classes)
     {
-        (Module model, int[] shape) = name switch
-        {
-            "resnet18" => ((Module)ResNet.ResNet18(classes), new[] { 1, 3, 224, 224 }),
-            "resnet34" => (ResNet.ResNet34(classes), new[] { 1, 3, 224, 224 }),
-            "resnet50" => (ResNet.ResNet50(classes), new[] { 1, 3, 224, 224 }),
-            _ when ModelZoo.Names.Contains(name) => (ModelZoo.Create(name), new[] { 1, 1, 28, 28 }),
-            _ => throw new CliException($"unknown model '{name}': give an .onnx file or one of {string.Join(", ", Names)}."),
-        };
+        if (!Zoo.Names.Contains(name))
+            throw new CliException($"unknown model '{name}': give an .onnx file or one of {string.Join(", ", Names)}.");
+        if (classes < 1)
+            throw new CliException($"--num-classes {classes}: must be >= 1.");
+        Module model = Zoo.Create(name, classes);
         model.Eval();
-        return (model, shape);
+        return (model, Zoo.DefaultInputShape(name));
     }
 
     /// <summary>Loads an ONNX file; load errors become one-line user errors (exit code 2).</summary>

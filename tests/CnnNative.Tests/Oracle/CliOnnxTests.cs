@@ -99,15 +99,18 @@ public sealed partial class CliOnnxTests(OracleFixture oracle, ITestOutputHelper
         Assert.Equal(torchCount, Total(stdout));
         Assert.Contains("[1, 10]", stdout, StringComparison.Ordinal);
 
-        using LeNet5 lenet = new();
-        (code, stdout, _) = Cnn("inspect", "lenet5");
+        using Nn.Module lenet = ModelZoo.Create("lenet5", 10);
+        (code, stdout, _) = Cnn("inspect", "lenet5", "--num-classes", "10");
         Assert.Equal(0, code);
         Assert.Equal(lenet.ParameterCount(), Total(stdout));
         Assert.Contains("833,040 FLOPs", stdout, StringComparison.Ordinal); // 2 x (235,200 + 480,000 + 48,000 + 10,080 + 840) MACs
 
-        using ResNet resnet = ResNet.ResNet18(1000);
-        (code, stdout, _) = Cnn("inspect", "resnet18", "--input-shape", "1,3,64,64");
-        Assert.Equal(0, code);
-        Assert.Equal(resnet.ParameterCount(), Total(stdout));
+        foreach (string name in new[] { "resnet18", "mobilenet_v2", "googlenet" })
+        {
+            using Nn.Module zoo = ModelZoo.Create(name);
+            (code, stdout, _) = Cnn("inspect", name, "--input-shape", "1,3,64,64");
+            Assert.Equal(0, code);
+            Assert.Equal(zoo.ParameterCount(), Total(stdout));
+        }
     }
 }
