@@ -74,6 +74,24 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
         OracleErrors.AssertClose(output, "onnx." + arch, Cnn.Isa, $"opset{opset}", y, expected, Normwise(expected));
     }
 
+    public static TheoryData<string, CnnIsa> IsaRows() => Isas.Cross(["lenet5", "concat_clip", "pad_conv"]);
+
+    [Theory]
+    [MemberData(nameof(IsaRows))]
+    public void Torch_exported_model_matches_torch_on_every_isa(string arch, CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        int[] shape = InputShape(arch);
+        string path = TestPaths.NewScratchFile($"{arch}-{isa}", ".onnx");
+        using Tensor x = TestData.NormalTensor(Seeds.Of(arch + "-isa-input"), [3, .. shape[1..]]);
+        OracleReply torch = oracle.Run("onnx_export",
+            new { arch, opset = 13, path, input_shape = shape, num_classes = 10, seed = 11 }, OracleTensor.Of("input", x));
+        using OnnxModel model = OnnxModel.Load(path);
+        File.Delete(path);
+        using Tensor y = model.Forward(x);
+        OracleErrors.AssertClose(output, "onnx." + arch, isa, "opset13-batch3", y, torch["output"], Normwise(torch["output"]));
+    }
+
     public static TheoryData<string, int> GraphRows()
     {
         var rows = new TheoryData<string, int>();
