@@ -96,6 +96,7 @@ public static unsafe partial class Functional
 
         Inference.Trace.Conv2d(p, input, weight, bias, activation, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("Conv2d", output, weight, bias, output.Length * (weight.Length / weight.Size(0)));
         output.SetGradFn(record
             ? new Conv2dNode(p, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -198,6 +199,7 @@ public static unsafe partial class Functional
 
         Inference.Trace.GlobalAvgPool2d(input, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("GlobalAvgPool2d", output);
         output.SetGradFn(record ? new GlobalAvgPool2dNode(s[0], s[1], s[2], s[3], input, output) : null);
         return output;
     }
@@ -289,6 +291,7 @@ public static unsafe partial class Functional
 
         Inference.Trace.BatchNorm2d(p, input, runningMean, runningVar, weight, bias, activation, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("BatchNorm2d", output, weight, bias);
         output.SetGradFn(record
             ? new BatchNorm2dNode(p, (CnnActivation)activation, batchStatistics: false, input, inputVersion, weight, weightVersion, bias, stats!, output)
             : null);
@@ -371,6 +374,7 @@ public static unsafe partial class Functional
 
         Inference.Trace.Activation(activation, input, output);
         output.MarkWritten();
+        FunctionalRecorder.Record(activation.ToString(), output);
         output.SetGradFn(record ? new ActivationNode((CnnActivation)activation, input, output) : null);
         return output;
     }
@@ -446,6 +450,7 @@ public static unsafe partial class Functional
 
         Inference.Trace.Linear(batch, inFeatures, outFeatures, input, weight, bias, activation, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("Linear", output, weight, bias, output.Length * inFeatures);
         output.SetGradFn(record
             ? new LinearNode(batch, inFeatures, outFeatures, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -541,6 +546,7 @@ public static unsafe partial class Functional
 
         Inference.Trace.Add(a, b, activation, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("Add", output);
         output.SetGradFn(record ? new AddNode((CnnActivation)activation, a, b, output) : null);
         return output;
     }
@@ -657,6 +663,7 @@ public static unsafe partial class Functional
 
         Inference.Trace.Pool2d(p, input, output);
         output.MarkWritten();
+        FunctionalRecorder.Record(kind + "Pool2d", output);
         output.SetGradFn(record ? new Pool2dNode(p, input, inputVersion, output) : null);
         return output;
     }
@@ -781,6 +788,7 @@ public static unsafe partial class Functional
 
         Inference.Trace.Softmax(outer, classes, inner, log, input, output);
         output.MarkWritten();
+        FunctionalRecorder.Record(log ? "LogSoftmax" : "Softmax", output);
         output.SetGradFn(record ? new SoftmaxNode(outer, classes, inner, log, input, output) : null);
         return output;
     }
