@@ -333,6 +333,8 @@ cnn_status cnn_f32_linear_scalar(cnn_context*, int32_t, int32_t, int32_t, const 
                                  const float*, const float*, cnn_activation, float*);
 cnn_status cnn_f32_linear_avx2(cnn_context*, int32_t, int32_t, int32_t, const float*, const float*,
                                const float*, cnn_activation, float*);
+cnn_status cnn_f32_linear_avx512(cnn_context*, int32_t, int32_t, int32_t, const float*,
+                                 const float*, const float*, cnn_activation, float*);
 cnn_status cnn_f32_softmax_scalar(cnn_context*, int32_t, int32_t, int32_t, int32_t, const float*,
                                   float*);
 cnn_status cnn_f32_softmax_avx2(cnn_context*, int32_t, int32_t, int32_t, int32_t, const float*,

@@ -86,6 +86,7 @@ static const cnn_kernel_table g_avx2 = {.isa = CNN_ISA_AVX2, .name = "avx2", CNN
 static const cnn_kernel_table g_avx512 = {.isa = CNN_ISA_AVX512, .name = "avx512",
                                           CNN_AVX2_ENTRIES
     .conv2d                         = cnn_f32_conv2d_avx512,
+    .linear                         = cnn_f32_linear_avx512,
 };
 #pragma GCC diagnostic pop
 

@@ -88,6 +88,17 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
                                const float* bias, cnn_activation activation, float* output,
                                const cnn_f32_gemm_ukernel* ukernel);
 
+/* Multiply-adds per thread-pool chunk of the linear kernels: below about twice this, waking a
+ * second thread costs more than it saves. */
+#define CNN_LINEAR_THREAD_MACS 262144
+
+/* Fully connected layer as GEMM over the given micro-kernel (W packed into NR-wide panels);
+ * f32-linear-gemm.c (plain C, shared by the AVX2 and AVX-512 linear kernels). */
+cnn_status cnn_f32_linear_gemm(cnn_context* ctx, int32_t batch, int32_t in_features,
+                               int32_t out_features, const float* input, const float* weight,
+                               const float* bias, cnn_activation activation, float* output,
+                               const cnn_f32_gemm_ukernel* ukernel);
+
 /* Depthwise / channel-multiplier convolution (in_channels == groups);
  * f32-dwconv2d-{avx2,avx512}.c, see f32-dwconv2d.h. */
 cnn_status cnn_f32_dwconv2d_avx2(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
