@@ -6,10 +6,6 @@
 #include "avx2-math.h"
 #include "f32-gemm.h"
 
-static const cnn_f32_gemm_ukernel g_ukernel = {CNN_F32_GEMM_MR, CNN_F32_GEMM_NR,
-                                               cnn_f32_gemm_6x16_avx2, cnn_f32_igemm_6x16_avx2,
-                                               NULL};
-
 #define LV_VEC __m256
 #define LV_LANES 8
 #define LV_ZERO() _mm256_setzero_ps()
@@ -21,6 +17,6 @@ static const cnn_f32_gemm_ukernel g_ukernel = {CNN_F32_GEMM_MR, CNN_F32_GEMM_NR,
 #define LV_ROWS 4
 #define LV_COLS 2
 #define LV_GEMM_MIN_BATCH 16
-#define LV_UKERNEL g_ukernel
+#define LV_UKERNEL cnn_f32_ukernel_6x16_avx2
 #define LV_ENTRY cnn_f32_linear_avx2
 #include "f32-linear-gemv.h"

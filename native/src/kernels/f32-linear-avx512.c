@@ -7,10 +7,6 @@
 #include "avx2-math.h"
 #include "f32-gemm.h"
 
-static const cnn_f32_gemm_ukernel g_ukernel = {CNN_F32_GEMM_AVX512_MR, CNN_F32_GEMM_AVX512_NR,
-                                               cnn_f32_gemm_8x32_avx512,
-                                               cnn_f32_igemm_8x32_avx512, NULL};
-
 #define LV_VEC __m512
 #define LV_LANES 16
 #define LV_ZERO() _mm512_setzero_ps()
@@ -22,6 +18,6 @@ static const cnn_f32_gemm_ukernel g_ukernel = {CNN_F32_GEMM_AVX512_MR, CNN_F32_G
 #define LV_ROWS 4
 #define LV_COLS 4
 #define LV_GEMM_MIN_BATCH 64
-#define LV_UKERNEL g_ukernel
+#define LV_UKERNEL cnn_f32_ukernel_8x32_avx512
 #define LV_ENTRY cnn_f32_linear_avx512
 #include "f32-linear-gemv.h"
