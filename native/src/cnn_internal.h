@@ -360,6 +360,8 @@ CNN_DECLARE_KERNEL(cnn_batch_norm2d_backward, batchnorm_backward);
 CNN_DECLARE_KERNEL(cnn_activation_backward, activation_backward);
 CNN_DECLARE_KERNEL(cnn_linear_backward_data, linear_backward_data);
 CNN_DECLARE_KERNEL(cnn_linear_backward_weights, linear_backward_weights);
+extern cnn_linear_backward_data_kernel_fn cnn_f32_linear_backward_data_avx512;
+extern cnn_linear_backward_weights_kernel_fn cnn_f32_linear_backward_weights_avx512;
 CNN_DECLARE_KERNEL(cnn_softmax_backward, softmax_backward);
 CNN_DECLARE_KERNEL(cnn_cross_entropy, cross_entropy);
 CNN_DECLARE_KERNEL(cnn_mse_loss, mse_loss);

@@ -108,6 +108,20 @@ cnn_status cnn_f32_conv2d_backward_weights_gemm(cnn_context* ctx, const cnn_conv
                                                 float* grad_bias,
                                                 const cnn_f32_gemm_ukernel* ukernel);
 
+/* Fully connected gradients as GEMMs over the given micro-kernel (bias: AVX2 vector sums);
+ * f32-linear-backward-avx2.c. Results depend on the micro-kernel, never on the thread count. */
+cnn_status cnn_f32_linear_backward_data_gemm(cnn_context* ctx, int32_t batch, int32_t in_features,
+                                             int32_t out_features, const float* grad_output,
+                                             const float* weight, int32_t accumulate,
+                                             float* grad_input,
+                                             const cnn_f32_gemm_ukernel* ukernel);
+cnn_status cnn_f32_linear_backward_weights_gemm(cnn_context* ctx, int32_t batch,
+                                                int32_t in_features, int32_t out_features,
+                                                const float* input, const float* grad_output,
+                                                int32_t accumulate, float* grad_weight,
+                                                float* grad_bias,
+                                                const cnn_f32_gemm_ukernel* ukernel);
+
 /* Multiply-adds per thread-pool chunk of the linear kernels: below about twice this, waking a
  * second thread costs more than it saves. */
 #define CNN_LINEAR_THREAD_MACS 262144
