@@ -1,7 +1,9 @@
 /* bench_linear.c — cnn_linear_forward, AVX2 vs AVX-512, 1 and 2 threads: GFLOP/s and, for the
  * weight-streaming small batches, GB/s of weight read (median wall, best wall, median CPU time
  * per thread; see bench_util.h). Shapes: the VGG-16 / AlexNet classifiers and LeNet-5's layers.
- * Usage: bench_linear [substring of the case names to run]
+ * Usage: bench_linear [--backward] [substring of the case names to run]
+ * --backward times cnn_linear_backward_data + cnn_linear_backward_weights (with bias) instead
+ * (FLOPs 4 * B * I * O).
  * Not a ctest program. Build by hand against a Release build, e.g.:
  *   gcc -O2 -std=c11 -Inative/include native/tests/bench_linear.c \
  *       build/native/native/libcnnnative_static.a -lpthread -lm -o build/bench_linear
@@ -25,12 +27,22 @@ typedef struct {
     const bench_case* b;
     const float *in, *w, *bias;
     float* out;
+    float *grad_in, *grad_w, *grad_b; /* backward only */
 } linear_run;
 
 static void run_linear(void* arg) {
     const linear_run* r = (const linear_run*)arg;
     cnn_linear_forward(r->ctx, r->b->batch, r->b->in_f, r->b->out_f, r->in, r->w, r->bias,
                        CNN_ACTIVATION_RELU, r->out);
+}
+
+/* out plays dY */
+static void run_linear_backward(void* arg) {
+    const linear_run* r = (const linear_run*)arg;
+    const bench_case* b = r->b;
+    cnn_linear_backward_data(r->ctx, b->batch, b->in_f, b->out_f, r->out, r->w, 0, r->grad_in);
+    cnn_linear_backward_weights(r->ctx, b->batch, b->in_f, b->out_f, r->in, r->out, 0, r->grad_w,
+                                r->grad_b);
 }
 
 int main(int argc, char** argv) {
@@ -47,18 +59,28 @@ int main(int argc, char** argv) {
         {"mid 512->256", 1, 512, 256},            {"mid 512->256", 8, 512, 256},
         {"mid 1024->1024", 1, 1024, 1024},        {"mid 1024->1024", 4, 1024, 1024},
     };
-    const char* filter = argc > 1 ? argv[1] : NULL;
+    int backward = 0;
+    const char* filter = NULL;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--backward") == 0)
+            backward = 1;
+        else
+            filter = argv[a];
+    }
     printf("%-22s %4s %-7s %3s %10s %8s %8s %8s %8s\n", "layer", "B", "isa", "thr", "median ms",
            "GFLOP/s", "best", "cpu", "cpu GB/s");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const bench_case* b = &cases[c];
         if (filter != NULL && strstr(b->name, filter) == NULL) continue;
-        const double flops = 2.0 * b->batch * (double)b->in_f * b->out_f;
+        const double flops = (backward ? 4.0 : 2.0) * b->batch * (double)b->in_f * b->out_f;
         const double bytes = 4.0 * (double)b->in_f * b->out_f;
         float* in = random_buffer((size_t)b->batch * b->in_f, 1);
         float* w = random_buffer((size_t)b->in_f * b->out_f, 2);
         float* bias = random_buffer((size_t)b->out_f, 3);
-        float* out = (float*)malloc((size_t)b->batch * b->out_f * sizeof(float));
+        float* out = random_buffer((size_t)b->batch * b->out_f, 4);
+        float* grad_in = (float*)malloc((size_t)b->batch * b->in_f * sizeof(float));
+        float* grad_w = (float*)malloc((size_t)b->in_f * b->out_f * sizeof(float));
+        float* grad_b = (float*)malloc((size_t)b->out_f * sizeof(float));
         const cnn_isa isas[2] = {CNN_ISA_AVX2, CNN_ISA_AVX512};
         const char* isa_names[2] = {"avx2", "avx512"};
         for (int i = 0; i < 2; i++) {
@@ -67,8 +89,9 @@ int main(int argc, char** argv) {
                 if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS) return 1;
                 if (cnn_context_set_isa(ctx, isas[i]) != CNN_STATUS_SUCCESS) return 1;
                 cnn_context_set_num_threads(ctx, threads);
-                linear_run run = {ctx, b, in, w, bias, out};
-                const bench_times t = bench_measure(run_linear, &run, threads, 1);
+                linear_run run = {ctx, b, in, w, bias, out, grad_in, grad_w, grad_b};
+                const bench_times t = bench_measure(backward ? run_linear_backward : run_linear,
+                                                    &run, threads, 1);
                 printf("%-22s %4d %-7s %3d %10.3f %8.1f %8.1f %8.1f %8.1f\n", b->name, b->batch,
                        isa_names[i], threads, t.median * 1e3, flops / t.median * 1e-9,
                        flops / t.best * 1e-9, flops / t.cpu * 1e-9, bytes / t.cpu * 1e-9);
@@ -80,6 +103,9 @@ int main(int argc, char** argv) {
         free(w);
         free(bias);
         free(out);
+        free(grad_in);
+        free(grad_w);
+        free(grad_b);
     }
     return 0;
 }
