@@ -67,18 +67,8 @@ int main(int argc, char** argv) {
     for (size_t c = 0; c < 2 * num_shapes; c++) {
         const bench_case* b = &cases[c];
         if (filter != NULL && strstr(b->name, filter) == NULL) continue;
-        cnn_conv2d_params p;
-        memset(&p, 0, sizeof p);
-        p.batch = b->n;
-        p.in_channels = b->ic;
-        p.in_height = b->h;
-        p.in_width = b->w;
-        p.out_channels = b->oc;
-        p.kernel_height = p.kernel_width = b->k;
-        p.stride_height = p.stride_width = b->stride;
-        p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = b->pad;
-        p.dilation_height = p.dilation_width = 1;
-        p.groups = b->groups;
+        cnn_conv2d_params p =
+            bench_conv_params(b->n, b->ic, b->h, b->w, b->oc, b->k, b->stride, b->pad, b->groups);
         int32_t oh, ow;
         if (cnn_conv2d_output_size(&p, &oh, &ow) != CNN_STATUS_SUCCESS) return 1;
         const size_t in_n = (size_t)b->n * b->ic * b->h * b->w;

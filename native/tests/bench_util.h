@@ -4,7 +4,10 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "cnn/cnn.h"
 
 static double now(void) {
     struct timespec ts;
@@ -58,6 +61,24 @@ static bench_times bench_measure(void (*run)(void*), void* arg, int threads, int
     qsort(cpu_times, (size_t)runs, sizeof cpu_times[0], compare_double);
     bench_times t = {times[runs / 2], times[0], cpu_times[runs / 2]};
     return t;
+}
+
+/* A square-kernel conv2d shape: symmetric padding, dilation 1. */
+static inline cnn_conv2d_params bench_conv_params(int n, int ic, int h, int w, int oc, int k,
+                                                  int stride, int pad, int groups) {
+    cnn_conv2d_params p;
+    memset(&p, 0, sizeof p);
+    p.batch = n;
+    p.in_channels = ic;
+    p.in_height = h;
+    p.in_width = w;
+    p.out_channels = oc;
+    p.kernel_height = p.kernel_width = k;
+    p.stride_height = p.stride_width = stride;
+    p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = pad;
+    p.dilation_height = p.dilation_width = 1;
+    p.groups = groups;
+    return p;
 }
 
 #endif /* CNN_BENCH_UTIL_H */

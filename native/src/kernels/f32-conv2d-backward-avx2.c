@@ -741,22 +741,5 @@ static cnn_status depthwise_weights(cnn_context* ctx, const cnn_conv2d_params* p
     return CNN_STATUS_SUCCESS;
 }
 
-/* ========================================================================= AVX2 entries */
-
-cnn_status cnn_f32_conv2d_backward_weights_avx2(cnn_context* ctx, const cnn_conv2d_params* p,
-                                                int32_t out_height, int32_t out_width,
-                                                const float* input, const float* grad_output,
-                                                int32_t accumulate, float* grad_weight,
-                                                float* grad_bias) {
-    return cnn_f32_conv2d_backward_weights_gemm(ctx, p, out_height, out_width, input,
-                                                grad_output, accumulate, grad_weight, grad_bias,
-                                                &cnn_f32_ukernel_6x16_avx2);
-}
-
-cnn_status cnn_f32_conv2d_backward_data_avx2(cnn_context* ctx, const cnn_conv2d_params* p,
-                                             int32_t out_height, int32_t out_width,
-                                             const float* grad_output, const float* weight,
-                                             int32_t accumulate, float* grad_input) {
-    return cnn_f32_conv2d_backward_data_gemm(ctx, p, out_height, out_width, grad_output, weight,
-                                             accumulate, grad_input, &cnn_f32_ukernel_6x16_avx2);
-}
+/* The AVX2 table entries: the drivers above on the 6x16 tile. */
+CNN_F32_CONV2D_BACKWARD_ENTRIES(avx2, cnn_f32_ukernel_6x16_avx2)

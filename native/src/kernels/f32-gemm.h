@@ -108,6 +108,23 @@ cnn_status cnn_f32_conv2d_backward_weights_gemm(cnn_context* ctx, const cnn_conv
                                                 float* grad_bias,
                                                 const cnn_f32_gemm_ukernel* ukernel);
 
+/* The table entries cnn_f32_conv2d_backward_{data,weights}_<ISA> of one micro-kernel. */
+#define CNN_F32_CONV2D_BACKWARD_ENTRIES(ISA, UKERNEL)                                              \
+    cnn_status cnn_f32_conv2d_backward_weights_##ISA(                                              \
+        cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height, int32_t out_width,       \
+        const float* input, const float* grad_output, int32_t accumulate, float* grad_weight,      \
+        float* grad_bias) {                                                                        \
+        return cnn_f32_conv2d_backward_weights_gemm(ctx, p, out_height, out_width, input,          \
+                                                    grad_output, accumulate, grad_weight,          \
+                                                    grad_bias, &(UKERNEL));                        \
+    }                                                                                              \
+    cnn_status cnn_f32_conv2d_backward_data_##ISA(                                                 \
+        cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height, int32_t out_width,       \
+        const float* grad_output, const float* weight, int32_t accumulate, float* grad_input) {    \
+        return cnn_f32_conv2d_backward_data_gemm(ctx, p, out_height, out_width, grad_output,       \
+                                                 weight, accumulate, grad_input, &(UKERNEL));      \
+    }
+
 /* Fully connected gradients as GEMMs over the given micro-kernel (bias: AVX2 vector sums);
  * f32-linear-backward-avx2.c. Results depend on the micro-kernel, never on the thread count. */
 cnn_status cnn_f32_linear_backward_data_gemm(cnn_context* ctx, int32_t batch, int32_t in_features,
@@ -121,6 +138,24 @@ cnn_status cnn_f32_linear_backward_weights_gemm(cnn_context* ctx, int32_t batch,
                                                 int32_t accumulate, float* grad_weight,
                                                 float* grad_bias,
                                                 const cnn_f32_gemm_ukernel* ukernel);
+
+/* The table entries cnn_f32_linear_backward_{data,weights}_<ISA> of one micro-kernel. */
+#define CNN_F32_LINEAR_BACKWARD_ENTRIES(ISA, UKERNEL)                                              \
+    cnn_status cnn_f32_linear_backward_data_##ISA(                                                 \
+        cnn_context* ctx, int32_t batch, int32_t in_features, int32_t out_features,                \
+        const float* grad_output, const float* weight, int32_t accumulate, float* grad_input) {    \
+        return cnn_f32_linear_backward_data_gemm(ctx, batch, in_features, out_features,            \
+                                                 grad_output, weight, accumulate, grad_input,      \
+                                                 &(UKERNEL));                                      \
+    }                                                                                              \
+    cnn_status cnn_f32_linear_backward_weights_##ISA(                                              \
+        cnn_context* ctx, int32_t batch, int32_t in_features, int32_t out_features,                \
+        const float* input, const float* grad_output, int32_t accumulate, float* grad_weight,      \
+        float* grad_bias) {                                                                        \
+        return cnn_f32_linear_backward_weights_gemm(ctx, batch, in_features, out_features, input,  \
+                                                    grad_output, accumulate, grad_weight,          \
+                                                    grad_bias, &(UKERNEL));                        \
+    }
 
 /* Multiply-adds per thread-pool chunk of the linear kernels: below about twice this, waking a
  * second thread costs more than it saves. */

@@ -114,23 +114,5 @@ cnn_status cnn_f32_linear_backward_weights_gemm(cnn_context* ctx, int32_t batch,
     return CNN_STATUS_SUCCESS;
 }
 
-/* ========================================================================= AVX2 entries */
-
-cnn_status cnn_f32_linear_backward_data_avx2(cnn_context* ctx, int32_t batch, int32_t in_features,
-                                             int32_t out_features, const float* grad_output,
-                                             const float* weight, int32_t accumulate,
-                                             float* grad_input) {
-    return cnn_f32_linear_backward_data_gemm(ctx, batch, in_features, out_features, grad_output,
-                                             weight, accumulate, grad_input,
-                                             &cnn_f32_ukernel_6x16_avx2);
-}
-
-cnn_status cnn_f32_linear_backward_weights_avx2(cnn_context* ctx, int32_t batch,
-                                                int32_t in_features, int32_t out_features,
-                                                const float* input, const float* grad_output,
-                                                int32_t accumulate, float* grad_weight,
-                                                float* grad_bias) {
-    return cnn_f32_linear_backward_weights_gemm(ctx, batch, in_features, out_features, input,
-                                                grad_output, accumulate, grad_weight, grad_bias,
-                                                &cnn_f32_ukernel_6x16_avx2);
-}
+/* The AVX2 table entries: the drivers above on the 6x16 tile. */
+CNN_F32_LINEAR_BACKWARD_ENTRIES(avx2, cnn_f32_ukernel_6x16_avx2)
