@@ -17,6 +17,8 @@
 #error "define the LV_* vector operations before including f32-linear-gemv.h"
 #endif
 
+#include <stdint.h>
+
 #include "avx2-math.h"
 #include "f32-gemm.h"
 
@@ -37,7 +39,18 @@ static inline __attribute__((always_inline)) void gemv_block(const float* const*
     LV_VEC acc[LV_ROWS][LV_COLS];
     for (int r = 0; r < LV_ROWS; r++)
         for (int c = 0; c < nc; c++) acc[r][c] = LV_ZERO();
-    int64_t i = 0;
+    /* Head: up to the first vector boundary of W row 0 (all rows share it when in_f is a
+     * multiple of LV_LANES), so the main loop's W loads never split a cache line. */
+    int64_t i = (int64_t)((-(uintptr_t)w[0]) % (LV_LANES * sizeof(float)) / sizeof(float));
+    if (i > in_f || (i > 0 && (uintptr_t)w[0] % sizeof(float) != 0)) i = 0;
+    if (i > 0) {
+        LV_VEC xv[LV_COLS];
+        for (int c = 0; c < nc; c++) xv[c] = LV_LOAD_TAIL(x[c], i);
+        for (int r = 0; r < LV_ROWS; r++) {
+            const LV_VEC wv = LV_LOAD_TAIL(w[r], i);
+            for (int c = 0; c < nc; c++) acc[r][c] = LV_FMA(wv, xv[c], acc[r][c]);
+        }
+    }
     if (nc == 1) { /* one input row: two accumulators per W row (chains for the FMA latency) */
         for (int r = 0; r < LV_ROWS; r++) acc[r][1] = LV_ZERO();
         for (; i + 2 * LV_LANES <= in_f; i += 2 * LV_LANES) {
