@@ -338,6 +338,8 @@ cnn_status cnn_f32_linear_scalar(cnn_context*, int32_t, int32_t, int32_t, const 
                                  const float*, const float*, cnn_activation, float*);
 cnn_status cnn_f32_linear_avx2(cnn_context*, int32_t, int32_t, int32_t, const float*, const float*,
                                const float*, cnn_activation, float*);
+cnn_status cnn_f32_linear_avx512(cnn_context*, int32_t, int32_t, int32_t, const float*,
+                                 const float*, const float*, cnn_activation, float*);
 cnn_status cnn_f32_softmax_scalar(cnn_context*, int32_t, int32_t, int32_t, int32_t, const float*,
                                   float*);
 cnn_status cnn_f32_softmax_avx2(cnn_context*, int32_t, int32_t, int32_t, int32_t, const float*,
@@ -354,6 +356,8 @@ cnn_status cnn_f32_add_avx2(cnn_context*, int64_t, const float*, const float*, c
     extern type##_kernel_fn cnn_f32_##name##_scalar, cnn_f32_##name##_avx2
 CNN_DECLARE_KERNEL(cnn_conv2d_backward_data, conv2d_backward_data);
 CNN_DECLARE_KERNEL(cnn_conv2d_backward_weights, conv2d_backward_weights);
+extern cnn_conv2d_backward_data_kernel_fn cnn_f32_conv2d_backward_data_avx512;
+extern cnn_conv2d_backward_weights_kernel_fn cnn_f32_conv2d_backward_weights_avx512;
 CNN_DECLARE_KERNEL(cnn_pool2d_backward, pool2d_backward);
 CNN_DECLARE_KERNEL(cnn_global_average_pool2d_backward, gavgpool_backward);
 CNN_DECLARE_KERNEL(cnn_batch_norm2d_training_forward, batchnorm_training);
@@ -361,6 +365,8 @@ CNN_DECLARE_KERNEL(cnn_batch_norm2d_backward, batchnorm_backward);
 CNN_DECLARE_KERNEL(cnn_activation_backward, activation_backward);
 CNN_DECLARE_KERNEL(cnn_linear_backward_data, linear_backward_data);
 CNN_DECLARE_KERNEL(cnn_linear_backward_weights, linear_backward_weights);
+extern cnn_linear_backward_data_kernel_fn cnn_f32_linear_backward_data_avx512;
+extern cnn_linear_backward_weights_kernel_fn cnn_f32_linear_backward_weights_avx512;
 CNN_DECLARE_KERNEL(cnn_softmax_backward, softmax_backward);
 CNN_DECLARE_KERNEL(cnn_cross_entropy, cross_entropy);
 CNN_DECLARE_KERNEL(cnn_mse_loss, mse_loss);

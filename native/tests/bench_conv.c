@@ -15,38 +15,23 @@
 #include <time.h>
 
 #include "cnn/cnn.h"
+#include "bench_util.h"
 
 typedef struct {
     const char* name;
     int n, ic, h, w, oc, k, stride, pad, groups;
 } bench_case;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+typedef struct {
+    cnn_context* ctx;
+    const cnn_conv2d_params* p;
+    const float *in, *w, *bias;
+    float* out;
+} conv_run;
 
-/* CPU time of the whole process (all threads): on a loaded machine, wall time counts the time
- * other processes hold the cores; CPU time / threads does not (it ignores load imbalance). */
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_double(const void* a, const void* b) {
-    const double x = *(const double*)a, y = *(const double*)b;
-    return (x > y) - (x < y);
-}
-
-static float* random_buffer(size_t count, unsigned seed) {
-    float* v = (float*)malloc(count * sizeof(float));
-    for (size_t i = 0; i < count; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = (float)((seed >> 8) & 0xFFFF) / 32768.0f - 1.0f;
-    }
-    return v;
+static void run_conv(void* arg) {
+    const conv_run* r = (const conv_run*)arg;
+    cnn_conv2d_forward(r->ctx, r->p, r->in, r->w, r->bias, CNN_ACTIVATION_RELU, r->out);
 }
 
 int main(int argc, char** argv) {
@@ -82,18 +67,8 @@ int main(int argc, char** argv) {
     for (size_t c = 0; c < 2 * num_shapes; c++) {
         const bench_case* b = &cases[c];
         if (filter != NULL && strstr(b->name, filter) == NULL) continue;
-        cnn_conv2d_params p;
-        memset(&p, 0, sizeof p);
-        p.batch = b->n;
-        p.in_channels = b->ic;
-        p.in_height = b->h;
-        p.in_width = b->w;
-        p.out_channels = b->oc;
-        p.kernel_height = p.kernel_width = b->k;
-        p.stride_height = p.stride_width = b->stride;
-        p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = b->pad;
-        p.dilation_height = p.dilation_width = 1;
-        p.groups = b->groups;
+        cnn_conv2d_params p =
+            bench_conv_params(b->n, b->ic, b->h, b->w, b->oc, b->k, b->stride, b->pad, b->groups);
         int32_t oh, ow;
         if (cnn_conv2d_output_size(&p, &oh, &ow) != CNN_STATUS_SUCCESS) return 1;
         const size_t in_n = (size_t)b->n * b->ic * b->h * b->w;
@@ -118,23 +93,11 @@ int main(int argc, char** argv) {
                     fprintf(stderr, "%s\n", cnn_get_last_error());
                     return 1;
                 }
-                double times[64], cpu_times[64], total = 0.0;
-                int runs = 0;
-                cnn_conv2d_forward(ctx, &p, in, w, bias, CNN_ACTIVATION_RELU, out); /* warm-up */
-                while (runs < 5 || (total < 1.0 && runs < 64)) {
-                    const double t0 = now(), c0 = cpu_now();
-                    cnn_conv2d_forward(ctx, &p, in, w, bias, CNN_ACTIVATION_RELU, out);
-                    times[runs] = now() - t0;
-                    cpu_times[runs] = (cpu_now() - c0) / threads;
-                    total += times[runs++];
-                    if (i == 0 && total > 2.0) break;
-                }
-                qsort(times, (size_t)runs, sizeof times[0], compare_double);
-                qsort(cpu_times, (size_t)runs, sizeof cpu_times[0], compare_double);
-                const double median = times[runs / 2];
+                conv_run run = {ctx, &p, in, w, bias, out};
+                const bench_times t = bench_measure(run_conv, &run, threads, i == 0);
                 printf("%-24s %4d %-10s %8d %10.3f %10.1f %10.1f %10.1f\n", b->name, b->n,
-                       isa_names[i], threads, median * 1e3, flops / median * 1e-9,
-                       flops / times[0] * 1e-9, flops / cpu_times[runs / 2] * 1e-9);
+                       isa_names[i], threads, t.median * 1e3, flops / t.median * 1e-9,
+                       flops / t.best * 1e-9, flops / t.cpu * 1e-9);
                 fflush(stdout);
                 cnn_context_destroy(ctx);
             }

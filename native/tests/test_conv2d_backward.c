@@ -273,6 +273,20 @@ static void test_sweep(void) {
             p = test_conv2d_params(1 + 2 * ((idx + 1) % 2), channels[a], 7, 13, channels[b], 1, 1);
             sweep_case(p, idx % 2, (idx + 1) % 2);
         }
+    /* Output channels below / at / above the AVX-512 tile's 32 columns (weight gradient panels),
+     * input channels x taps around its 8 rows (data gradient), odd pixel counts. */
+    {
+        static const int ocs[] = {31, 32, 33, 65};
+        static const int ics[] = {7, 8, 33};
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 3; b++, idx++) {
+                cnn_conv2d_params p =
+                    test_conv2d_params(1 + (idx % 3), ics[b], 9, 13 + 2 * (idx % 2), ocs[a], 3, 3);
+                p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+                p.stride_height = p.stride_width = 1 + (idx % 4 == 3);
+                sweep_case(p, idx % 2, (idx / 2) % 2);
+            }
+    }
     /* Kernel x stride x dilation, padding asymmetric. */
     static const int kernels[] = {1, 3, 5, 7};
     for (int ki = 0; ki < 4; ki++)
@@ -367,7 +381,7 @@ static void test_sweep(void) {
 /* The same gradients on 1, 2 and 3 threads, bitwise (every ISA), incl. batch 1 and the
  * batch-split weight gradient of LeNet's conv1. */
 static void test_thread_counts(void) {
-    cnn_conv2d_params shapes[4];
+    cnn_conv2d_params shapes[5];
     shapes[0] = test_conv2d_params(1, 17, 19, 23, 33, 3, 3);
     shapes[0].pad_top = shapes[0].pad_bottom = shapes[0].pad_left = shapes[0].pad_right = 1;
     shapes[1] = test_conv2d_params(64, 1, 28, 28, 6, 5, 5);
@@ -375,7 +389,9 @@ static void test_thread_counts(void) {
     shapes[2] = test_conv2d_params(3, 8, 15, 15, 16, 3, 3);
     shapes[2].groups = 8, shapes[2].stride_height = shapes[2].stride_width = 2;
     shapes[3] = test_conv2d_params(7, 6, 14, 14, 16, 5, 5);
-    for (int si = 0; si < 4; si++) {
+    shapes[4] = test_conv2d_params(2, 20, 12, 12, 70, 3, 3); /* 3 panels of 32 outputs */
+    shapes[4].pad_top = shapes[4].pad_bottom = shapes[4].pad_left = shapes[4].pad_right = 1;
+    for (int si = 0; si < 5; si++) {
         const cnn_conv2d_params* p = &shapes[si];
         sizes s;
         shape_of(p, &s);
@@ -387,8 +403,8 @@ static void test_thread_counts(void) {
         float* gb[2] = {(float*)malloc((size_t)p->out_channels * 4),
                         (float*)malloc((size_t)p->out_channels * 4)};
         for (int c = 0; c < g_num_ctx; c++) {
-            static const int threads[] = {1, 2, 3};
-            for (int t = 0; t < 3; t++) {
+            static const int threads[] = {1, 2, 3, 7};
+            for (int t = 0; t < 4; t++) {
                 const int slot = t > 0;
                 EXPECT_STATUS(cnn_context_set_num_threads(g_ctx[c], threads[t]),
                               CNN_STATUS_SUCCESS);

@@ -105,13 +105,15 @@ static void sweep_case(int batch, int in_f, int out_f, int with_bias, cnn_activa
 }
 
 static void test_sweep(void) {
-    static const int batches[] = {1, 2, 3, 5, 13, 16, 17, 22, 64};
-    static const int ins[] = {1, 3, 7, 8, 9, 16, 17, 33, 100, 257};
-    static const int outs[] = {1, 3, 7, 8, 9, 15, 16, 17, 33, 100};
+    /* Around the tiles and lanes of both vector ISAs: AVX2 6x16 GEMM and 8-lane GEMV (4 W rows
+     * x 2 batch rows), AVX-512 8x32 GEMM and 16-lane GEMV (4 x 4); GEMM from batch 16. */
+    static const int batches[] = {1, 2, 3, 4, 5, 8, 9, 13, 15, 16, 17, 22, 64};
+    static const int ins[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 257};
+    static const int outs[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 65, 100};
     int idx = 0;
-    for (int bi = 0; bi < 9; bi++)
-        for (int ii = 0; ii < 10; ii++)
-            for (int oi = 0; oi < 10; oi++, idx++)
+    for (int bi = 0; bi < (int)(sizeof batches / sizeof batches[0]); bi++)
+        for (int ii = 0; ii < (int)(sizeof ins / sizeof ins[0]); ii++)
+            for (int oi = 0; oi < (int)(sizeof outs / sizeof outs[0]); oi++, idx++)
                 sweep_case(batches[bi], ins[ii], outs[oi], idx % 3 != 1, (cnn_activation)(idx % 5));
     /* Typical layers: LeNet fc1, a classifier head, a wide batch. */
     sweep_case(1, 400, 120, 1, CNN_ACTIVATION_RELU);
@@ -120,8 +122,9 @@ static void test_sweep(void) {
     sweep_case(200, 64, 10, 0, CNN_ACTIVATION_TANH);
 }
 
-static void test_thread_counts(void) {
-    const int batch = 19, in_f = 70, out_f = 45;
+/* Results must not depend on the thread count; the shapes are large enough to be split among
+ * threads (GEMV and GEMM paths). */
+static void thread_counts_case(int batch, int in_f, int out_f) {
     float* x = test_random_floats((size_t)batch * in_f, 11);
     float* w = test_random_floats((size_t)out_f * in_f, 12);
     float* b = test_random_floats((size_t)out_f, 13);
@@ -152,6 +155,12 @@ static void test_thread_counts(void) {
     free(b);
     free(first);
     free(out);
+}
+
+static void test_thread_counts(void) {
+    thread_counts_case(19, 70, 45);
+    thread_counts_case(3, 1000, 700);
+    thread_counts_case(40, 300, 200);
 }
 
 static void test_validation(void) {

@@ -163,13 +163,15 @@ static void sweep_case(int batch, int in_f, int out_f, int with_bias, int accumu
 }
 
 static void test_sweep(void) {
-    static const int batches[] = {1, 2, 5, 6, 7, 13, 16, 31, 64, 70};
-    static const int feats[] = {1, 3, 8, 15, 16, 17, 33, 100};
+    /* Around both tiles: AVX2 6x16, AVX-512 8x32 (rows and columns below / at / above). */
+    static const int batches[] = {1, 2, 5, 6, 7, 8, 9, 13, 16, 31, 32, 33, 64, 70};
+    static const int feats[] = {1, 3, 8, 15, 16, 17, 31, 32, 33, 100};
+    enum { NB = sizeof batches / sizeof batches[0], NF = sizeof feats / sizeof feats[0] };
     int idx = 0;
-    for (int b = 0; b < 10; b++)
-        for (int i = 0; i < 8; i++)
-            for (int o = 0; o < 8; o += 1 + (idx % 2), idx++)
-                sweep_case(batches[b], feats[i], feats[(o + b) % 8], idx % 3 != 0, idx % 2);
+    for (int b = 0; b < NB; b++)
+        for (int i = 0; i < NF; i++)
+            for (int o = 0; o < NF; o += 1 + (idx % 2), idx++)
+                sweep_case(batches[b], feats[i], feats[(o + b) % NF], idx % 3 != 0, idx % 2);
     /* LeNet-5's fully connected layers at batch 64, and a wide one. */
     sweep_case(64, 400, 120, 1, 0);
     sweep_case(64, 120, 84, 1, 1);
@@ -183,8 +185,8 @@ static void test_sweep(void) {
 }
 
 static void test_thread_counts(void) {
-    static const int shapes[][3] = {{64, 400, 120}, {1, 37, 300}, {9, 300, 7}};
-    for (int si = 0; si < 3; si++) {
+    static const int shapes[][3] = {{64, 400, 120}, {1, 37, 300}, {9, 300, 7}, {40, 70, 65}};
+    for (int si = 0; si < 4; si++) {
         const int batch = shapes[si][0], in_f = shapes[si][1], out_f = shapes[si][2];
         const size_t nx = (size_t)batch * in_f, nw = (size_t)out_f * in_f,
                      ny = (size_t)batch * out_f;
@@ -195,8 +197,8 @@ static void test_thread_counts(void) {
         float* gw[2] = {(float*)malloc(nw * 4), (float*)malloc(nw * 4)};
         float* gb[2] = {(float*)malloc((size_t)out_f * 4), (float*)malloc((size_t)out_f * 4)};
         for (int c = 0; c < g_num_ctx; c++) {
-            static const int threads[] = {1, 2, 3};
-            for (int t = 0; t < 3; t++) {
+            static const int threads[] = {1, 2, 3, 7};
+            for (int t = 0; t < 4; t++) {
                 const int s = t > 0;
                 EXPECT_STATUS(cnn_context_set_num_threads(g_ctx[c], threads[t]),
                               CNN_STATUS_SUCCESS);

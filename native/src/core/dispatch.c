@@ -88,6 +88,11 @@ static const cnn_kernel_table g_avx512 = {.isa = CNN_ISA_AVX512, .name = "avx512
     .conv2d                         = cnn_f32_conv2d_avx512,
     .pool2d                         = cnn_f32_pool2d_avx512,
     .batch_norm2d_inference         = cnn_f32_batchnorm_avx512,
+    .linear                         = cnn_f32_linear_avx512,
+    .conv2d_backward_data           = cnn_f32_conv2d_backward_data_avx512,
+    .conv2d_backward_weights        = cnn_f32_conv2d_backward_weights_avx512,
+    .linear_backward_data           = cnn_f32_linear_backward_data_avx512,
+    .linear_backward_weights        = cnn_f32_linear_backward_weights_avx512,
 };
 #pragma GCC diagnostic pop
 

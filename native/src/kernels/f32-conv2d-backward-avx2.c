@@ -1,5 +1,7 @@
-/* f32-conv2d-backward-avx2.c — gradients of the 2D convolution on the 6x16 AVX2 GEMM
- * micro-kernel (f32-gemm-6x16-avx2.c), plus direct vector loops for depthwise convolutions.
+/* f32-conv2d-backward-avx2.c — gradients of the 2D convolution: GEMM drivers over a micro-kernel
+ * descriptor (f32-gemm.h; the AVX2 6x16 tile here, the AVX-512 8x32 one through
+ * f32-conv2d-backward-avx512.c, NR below = the tile's columns), plus AVX2 vector loops for
+ * depthwise convolutions and the direct weight gradient, which both ISAs share.
  *
  * Notation per (image n, group g): P = out_height*out_width pixels, K = ICg*KH*KW taps,
  * dY_ng [OCg x P] (rows read in place), W_g [OCg x K].
@@ -33,7 +35,6 @@
 
 #include "f32-gemm.h"
 
-#define PANEL CNN_F32_GEMM_NR
 /* Work items the weight gradient wants before it splits the batch into slots (fixed, not the
  * thread count, so the summation order never depends on the thread count). */
 #define WEIGHT_MIN_ITEMS 8
@@ -106,6 +107,7 @@ static float dot_span(const float* a, const float* b, int64_t count) {
 
 typedef struct {
     const cnn_conv2d_params* p;
+    const cnn_f32_gemm_ukernel* uk;
     int64_t out_width, pixels, in_plane, icg, ocg, k, taps;
     int64_t oc_panels, panel_block, panel_blocks, tile, slots, slot_images;
     const float* input;
@@ -113,8 +115,8 @@ typedef struct {
     int32_t accumulate;
     float* grad_weight;
     float* grad_bias;
-    float* partial; /* gW^T panels [slots][G][oc_panels][K][16] */
-    float* scratch; /* per thread: im2col tile [K][tile], dY^T panel [tile][16] */
+    float* partial; /* gW^T panels [slots][G][oc_panels][K][NR] */
+    float* scratch; /* per thread: im2col tile [K][tile], dY^T panel [tile][NR] */
     size_t col_floats, thread_floats;
 } weights_job;
 
@@ -169,6 +171,7 @@ static void weights_task(void* arg, int64_t begin, int64_t end, int32_t thread_i
     float* col = job->scratch + (size_t)thread_index * job->thread_floats;
     float* bt = col + job->col_floats;
     const int64_t k = job->k, pixels = job->pixels, ocg = job->ocg;
+    const int64_t PANEL = job->uk->nr, MR = job->uk->mr;
     for (int64_t item = begin; item < end; item++) {
         const int64_t pb = item % job->panel_blocks;
         const int64_t g = (item / job->panel_blocks) % p->groups;
@@ -187,16 +190,16 @@ static void weights_task(void* arg, int64_t begin, int64_t end, int32_t thread_i
                 const cnn_f32_gemm_epilogue epi = {NULL, NULL, CNN_ACTIVATION_NONE, acc};
                 for (int64_t ocp = ocp0; ocp < ocp1; ocp++) {
                     const int64_t nr = min64(PANEL, ocg - ocp * PANEL);
-                    for (int64_t j = 0; j < nr; j++) { /* dY^T panel: bt[i*16 + j] */
+                    for (int64_t j = 0; j < nr; j++) { /* dY^T panel: bt[i*NR + j] */
                         const float* src = dy + (ocp * PANEL + j) * pixels + t0;
                         for (int64_t i = 0; i < np; i++) bt[i * PANEL + j] = src[i];
                     }
                     float* c = c_group + ocp * k * PANEL;
-                    for (int64_t r = 0; r < k; r += CNN_F32_GEMM_MR) {
-                        const size_t mr = (size_t)min64(k - r, CNN_F32_GEMM_MR);
-                        cnn_f32_gemm_6x16_avx2(mr, (size_t)nr, (size_t)np, col + r * job->tile,
-                                               (size_t)job->tile, bt, PANEL, c + r * PANEL, PANEL,
-                                               &epi);
+                    for (int64_t r = 0; r < k; r += MR) {
+                        const size_t mr = (size_t)min64(k - r, MR);
+                        job->uk->gemm(mr, (size_t)nr, (size_t)np, col + r * job->tile,
+                                      (size_t)job->tile, bt, (size_t)PANEL, c + r * PANEL,
+                                      (size_t)PANEL, &epi);
                     }
                 }
                 acc = 1;
@@ -211,7 +214,7 @@ static void weights_reduce_task(void* arg, int64_t begin, int64_t end, int32_t t
     (void)thread_index;
     const weights_job* job = (const weights_job*)arg;
     const cnn_conv2d_params* p = job->p;
-    const int64_t k = job->k;
+    const int64_t k = job->k, PANEL = job->uk->nr;
     const int64_t slot_stride = (int64_t)p->groups * job->oc_panels * k * PANEL;
     for (int64_t oc = begin; oc < end; oc++) {
         const int64_t g = oc / job->ocg, ocl = oc % job->ocg;
@@ -388,13 +391,16 @@ static cnn_status direct_weights(cnn_context* ctx, const cnn_conv2d_params* p, i
     return CNN_STATUS_SUCCESS;
 }
 
-cnn_status cnn_f32_conv2d_backward_weights_avx2(cnn_context* ctx, const cnn_conv2d_params* p,
+cnn_status cnn_f32_conv2d_backward_weights_gemm(cnn_context* ctx, const cnn_conv2d_params* p,
                                                 int32_t out_height, int32_t out_width,
                                                 const float* input, const float* grad_output,
                                                 int32_t accumulate, float* grad_weight,
-                                                float* grad_bias) {
+                                                float* grad_bias,
+                                                const cnn_f32_gemm_ukernel* ukernel) {
+    const int64_t PANEL = ukernel->nr;
     weights_job job = {0};
     job.p = p;
+    job.uk = ukernel;
     job.out_width = out_width;
     job.pixels = (int64_t)out_height * out_width;
     job.input = input;
@@ -468,6 +474,7 @@ cnn_status cnn_f32_conv2d_backward_weights_avx2(cnn_context* ctx, const cnn_conv
 
 typedef struct {
     const cnn_conv2d_params* p;
+    const cnn_f32_gemm_ukernel* uk;
     int64_t out_width, pixels, in_plane, icg, ocg, k, taps;
     int64_t tile, ic_block, ic_blocks;
     const float* wt; /* W^T per group: [G][K][OCg] */
@@ -519,6 +526,7 @@ static void data_task(void* arg, int64_t begin, int64_t end, int32_t thread_inde
     const cnn_conv2d_params* p = job->p;
     float* col = job->scratch + (size_t)thread_index * job->col_floats;
     const int64_t pixels = job->pixels, ocg = job->ocg;
+    const int64_t PANEL = job->uk->nr, MR = job->uk->mr;
     for (int64_t item = begin; item < end; item++) {
         const int64_t icb = item % job->ic_blocks;
         const int64_t ng = item / job->ic_blocks;
@@ -536,11 +544,11 @@ static void data_task(void* arg, int64_t begin, int64_t end, int32_t thread_inde
             const int64_t np = min64(job->tile, pixels - t0);
             for (int64_t j = 0; j < np; j += PANEL) {
                 const size_t nr = (size_t)min64(np - j, PANEL);
-                for (int64_t r = 0; r < rows; r += CNN_F32_GEMM_MR) {
-                    const size_t mr = (size_t)min64(rows - r, CNN_F32_GEMM_MR);
-                    cnn_f32_gemm_6x16_avx2(mr, nr, (size_t)ocg, a0 + r * ocg, (size_t)ocg,
-                                           dy + t0 + j, (size_t)pixels, col + r * job->tile + j,
-                                           (size_t)job->tile, &epi);
+                for (int64_t r = 0; r < rows; r += MR) {
+                    const size_t mr = (size_t)min64(rows - r, MR);
+                    job->uk->gemm(mr, nr, (size_t)ocg, a0 + r * ocg, (size_t)ocg, dy + t0 + j,
+                                  (size_t)pixels, col + r * job->tile + j, (size_t)job->tile,
+                                  &epi);
                 }
             }
             col2im_tile(job, col, ic0, ic1, t0, np, dx_group);
@@ -552,15 +560,18 @@ static cnn_status depthwise_data(cnn_context* ctx, const cnn_conv2d_params* p, i
                                  int32_t out_width, const float* grad_output, const float* weight,
                                  int32_t accumulate, float* grad_input);
 
-cnn_status cnn_f32_conv2d_backward_data_avx2(cnn_context* ctx, const cnn_conv2d_params* p,
+cnn_status cnn_f32_conv2d_backward_data_gemm(cnn_context* ctx, const cnn_conv2d_params* p,
                                              int32_t out_height, int32_t out_width,
                                              const float* grad_output, const float* weight,
-                                             int32_t accumulate, float* grad_input) {
+                                             int32_t accumulate, float* grad_input,
+                                             const cnn_f32_gemm_ukernel* ukernel) {
+    const int64_t PANEL = ukernel->nr;
     if (p->groups > 1 && p->groups == p->in_channels)
         return depthwise_data(ctx, p, out_height, out_width, grad_output, weight, accumulate,
                               grad_input);
     data_job job = {0};
     job.p = p;
+    job.uk = ukernel;
     job.out_width = out_width;
     job.pixels = (int64_t)out_height * out_width;
     job.in_plane = (int64_t)p->in_height * p->in_width;
@@ -729,3 +740,6 @@ static cnn_status depthwise_weights(cnn_context* ctx, const cnn_conv2d_params* p
                      &job);
     return CNN_STATUS_SUCCESS;
 }
+
+/* The AVX2 table entries: the drivers above on the 6x16 tile. */
+CNN_F32_CONV2D_BACKWARD_ENTRIES(avx2, cnn_f32_ukernel_6x16_avx2)

@@ -132,3 +132,6 @@ void cnn_f32_igemm_6x16_avx2(size_t mr, size_t nr, size_t k, const float* a, siz
                              const cnn_f32_gemm_epilogue* epilogue) {
     gemm_6x16(mr, nr, k, a, lda, b, 0, b_offsets, c, ldc, epilogue);
 }
+
+const cnn_f32_gemm_ukernel cnn_f32_ukernel_6x16_avx2 = {
+    CNN_F32_GEMM_MR, CNN_F32_GEMM_NR, cnn_f32_gemm_6x16_avx2, cnn_f32_igemm_6x16_avx2, NULL};

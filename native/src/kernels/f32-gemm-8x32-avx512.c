@@ -106,3 +106,7 @@ void cnn_f32_igemm_8x32_avx512(size_t mr, size_t nr, size_t k, const float* a, s
                                const cnn_f32_gemm_epilogue* epilogue) {
     gemm_8x32(mr, nr, k, a, lda, b, 0, b_offsets, c, ldc, epilogue);
 }
+
+const cnn_f32_gemm_ukernel cnn_f32_ukernel_8x32_avx512 = {
+    CNN_F32_GEMM_AVX512_MR, CNN_F32_GEMM_AVX512_NR, cnn_f32_gemm_8x32_avx512,
+    cnn_f32_igemm_8x32_avx512, NULL};

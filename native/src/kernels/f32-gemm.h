@@ -61,6 +61,11 @@ typedef struct cnn_f32_gemm_ukernel {
     void (*copy_strided)(float* dst, const float* src, int64_t n, int64_t stride);
 } cnn_f32_gemm_ukernel;
 
+/* The plain descriptors of the two tiles (no strided copy), defined beside their micro-kernels;
+ * the linear and conv-backward drivers use these, conv2d forward adds its strided copy. */
+extern const cnn_f32_gemm_ukernel cnn_f32_ukernel_6x16_avx2;
+extern const cnn_f32_gemm_ukernel cnn_f32_ukernel_8x32_avx512;
+
 /* Valid outputs i in [0, run) of a conv row: 0 <= i0 + i*stride < size, as [*lo, *hi)
  * (im2col of the forward and backward conv kernels). */
 static inline void cnn_conv_valid_range(int64_t i0, int64_t stride, int64_t size, int64_t run,
@@ -85,6 +90,81 @@ static inline void cnn_conv_valid_range(int64_t i0, int64_t stride, int64_t size
  * the AVX2 and AVX-512 conv2d kernels). */
 cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
                                int32_t out_width, const float* input, const float* weight,
+                               const float* bias, cnn_activation activation, float* output,
+                               const cnn_f32_gemm_ukernel* ukernel);
+
+/* Convolution gradients (not depthwise: those run AVX2 loops) as GEMMs over the given
+ * micro-kernel; f32-conv2d-backward-avx2.c, see there. The results depend on the micro-kernel
+ * but never on the thread count. */
+cnn_status cnn_f32_conv2d_backward_data_gemm(cnn_context* ctx, const cnn_conv2d_params* p,
+                                             int32_t out_height, int32_t out_width,
+                                             const float* grad_output, const float* weight,
+                                             int32_t accumulate, float* grad_input,
+                                             const cnn_f32_gemm_ukernel* ukernel);
+cnn_status cnn_f32_conv2d_backward_weights_gemm(cnn_context* ctx, const cnn_conv2d_params* p,
+                                                int32_t out_height, int32_t out_width,
+                                                const float* input, const float* grad_output,
+                                                int32_t accumulate, float* grad_weight,
+                                                float* grad_bias,
+                                                const cnn_f32_gemm_ukernel* ukernel);
+
+/* The table entries cnn_f32_conv2d_backward_{data,weights}_<ISA> of one micro-kernel. */
+#define CNN_F32_CONV2D_BACKWARD_ENTRIES(ISA, UKERNEL)                                              \
+    cnn_status cnn_f32_conv2d_backward_weights_##ISA(                                              \
+        cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height, int32_t out_width,       \
+        const float* input, const float* grad_output, int32_t accumulate, float* grad_weight,      \
+        float* grad_bias) {                                                                        \
+        return cnn_f32_conv2d_backward_weights_gemm(ctx, p, out_height, out_width, input,          \
+                                                    grad_output, accumulate, grad_weight,          \
+                                                    grad_bias, &(UKERNEL));                        \
+    }                                                                                              \
+    cnn_status cnn_f32_conv2d_backward_data_##ISA(                                                 \
+        cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height, int32_t out_width,       \
+        const float* grad_output, const float* weight, int32_t accumulate, float* grad_input) {    \
+        return cnn_f32_conv2d_backward_data_gemm(ctx, p, out_height, out_width, grad_output,       \
+                                                 weight, accumulate, grad_input, &(UKERNEL));      \
+    }
+
+/* Fully connected gradients as GEMMs over the given micro-kernel (bias: AVX2 vector sums);
+ * f32-linear-backward-avx2.c. Results depend on the micro-kernel, never on the thread count. */
+cnn_status cnn_f32_linear_backward_data_gemm(cnn_context* ctx, int32_t batch, int32_t in_features,
+                                             int32_t out_features, const float* grad_output,
+                                             const float* weight, int32_t accumulate,
+                                             float* grad_input,
+                                             const cnn_f32_gemm_ukernel* ukernel);
+cnn_status cnn_f32_linear_backward_weights_gemm(cnn_context* ctx, int32_t batch,
+                                                int32_t in_features, int32_t out_features,
+                                                const float* input, const float* grad_output,
+                                                int32_t accumulate, float* grad_weight,
+                                                float* grad_bias,
+                                                const cnn_f32_gemm_ukernel* ukernel);
+
+/* The table entries cnn_f32_linear_backward_{data,weights}_<ISA> of one micro-kernel. */
+#define CNN_F32_LINEAR_BACKWARD_ENTRIES(ISA, UKERNEL)                                              \
+    cnn_status cnn_f32_linear_backward_data_##ISA(                                                 \
+        cnn_context* ctx, int32_t batch, int32_t in_features, int32_t out_features,                \
+        const float* grad_output, const float* weight, int32_t accumulate, float* grad_input) {    \
+        return cnn_f32_linear_backward_data_gemm(ctx, batch, in_features, out_features,            \
+                                                 grad_output, weight, accumulate, grad_input,      \
+                                                 &(UKERNEL));                                      \
+    }                                                                                              \
+    cnn_status cnn_f32_linear_backward_weights_##ISA(                                              \
+        cnn_context* ctx, int32_t batch, int32_t in_features, int32_t out_features,                \
+        const float* input, const float* grad_output, int32_t accumulate, float* grad_weight,      \
+        float* grad_bias) {                                                                        \
+        return cnn_f32_linear_backward_weights_gemm(ctx, batch, in_features, out_features, input,  \
+                                                    grad_output, accumulate, grad_weight,          \
+                                                    grad_bias, &(UKERNEL));                        \
+    }
+
+/* Multiply-adds per thread-pool chunk of the linear kernels: below about twice this, waking a
+ * second thread costs more than it saves. */
+#define CNN_LINEAR_THREAD_MACS 262144
+
+/* Fully connected layer as GEMM over the given micro-kernel (W packed into NR-wide panels);
+ * f32-linear-gemm.c (plain C, shared by the AVX2 and AVX-512 linear kernels). */
+cnn_status cnn_f32_linear_gemm(cnn_context* ctx, int32_t batch, int32_t in_features,
+                               int32_t out_features, const float* input, const float* weight,
                                const float* bias, cnn_activation activation, float* output,
                                const cnn_f32_gemm_ukernel* ukernel);
 

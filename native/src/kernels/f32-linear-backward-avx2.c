@@ -1,10 +1,11 @@
-/* f32-linear-backward-avx2.c — gradients of the fully connected layer on the 6x16 AVX2 GEMM
- * micro-kernel (f32-gemm-6x16-avx2.c), its epilogue adding into the gradient when accumulate = 1:
+/* f32-linear-backward-avx2.c — gradients of the fully connected layer on a GEMM micro-kernel
+ * descriptor (f32-gemm.h: the AVX2 6x16 tile here, the AVX-512 8x32 one through
+ * f32-linear-backward-avx512.c), its epilogue adding into the gradient when accumulate = 1:
  *   grad_input[B x I]  = dY[B x O] * W[O x I]:   A = dY rows (in place), B = W rows (in place);
  *   grad_weight[O x I] = dY^T[O x B] * X[B x I]: A = dY^T (packed once per call, O*B floats),
  *                                                 B = X rows (in place);
  *   grad_bias[O]       = sum over b of dY rows (8 outputs per vector, in batch order).
- * Work items are 6 x 16 output tiles; each element is computed by one tile with a fixed
+ * Work items are MR x NR output tiles; each element is computed by one tile with a fixed
  * summation order, so results do not depend on the thread count. */
 #include <immintrin.h>
 
@@ -15,8 +16,9 @@
 #define MIN_CHUNK_MACS 262144
 
 typedef struct {
+    const cnn_f32_gemm_ukernel* uk;
     int64_t rows, cols, k; /* C is rows x cols, k the reduction length */
-    int64_t panels;        /* 16-column panels of C */
+    int64_t panels;        /* NR-column panels of C */
     const float* a;        /* rows x k, lda = k */
     const float* b;        /* k x cols, ldb = cols */
     int32_t accumulate;
@@ -27,34 +29,34 @@ static void gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread_inde
     (void)thread_index;
     const gemm_job* job = (const gemm_job*)arg;
     const cnn_f32_gemm_epilogue epi = {NULL, NULL, CNN_ACTIVATION_NONE, job->accumulate};
+    const int64_t MR = job->uk->mr, NR = job->uk->nr;
     for (int64_t item = begin; item < end; item++) {
-        const int64_t m = (item / job->panels) * CNN_F32_GEMM_MR;
-        const int64_t j = (item % job->panels) * CNN_F32_GEMM_NR;
-        const size_t mr =
-            (size_t)(job->rows - m < CNN_F32_GEMM_MR ? job->rows - m : CNN_F32_GEMM_MR);
-        const size_t nr =
-            (size_t)(job->cols - j < CNN_F32_GEMM_NR ? job->cols - j : CNN_F32_GEMM_NR);
-        cnn_f32_gemm_6x16_avx2(mr, nr, (size_t)job->k, job->a + m * job->k, (size_t)job->k,
-                               job->b + j, (size_t)job->cols, job->c + m * job->cols + j,
-                               (size_t)job->cols, &epi);
+        const int64_t m = (item / job->panels) * MR;
+        const int64_t j = (item % job->panels) * NR;
+        const size_t mr = (size_t)(job->rows - m < MR ? job->rows - m : MR);
+        const size_t nr = (size_t)(job->cols - j < NR ? job->cols - j : NR);
+        job->uk->gemm(mr, nr, (size_t)job->k, job->a + m * job->k, (size_t)job->k, job->b + j,
+                      (size_t)job->cols, job->c + m * job->cols + j, (size_t)job->cols, &epi);
     }
 }
 
-/* C = [C +] A * B on the thread pool, one 6x16 tile per item, >= MIN_CHUNK_MACS per chunk. */
+/* C = [C +] A * B on the thread pool, one MR x NR tile per item, >= MIN_CHUNK_MACS per chunk. */
 static void run_gemm(cnn_context* ctx, gemm_job* job) {
-    job->panels = (job->cols + CNN_F32_GEMM_NR - 1) / CNN_F32_GEMM_NR;
-    const int64_t items = (job->rows + CNN_F32_GEMM_MR - 1) / CNN_F32_GEMM_MR * job->panels;
-    const int64_t macs = job->k * CNN_F32_GEMM_MR * CNN_F32_GEMM_NR;
+    const int64_t MR = job->uk->mr, NR = job->uk->nr;
+    job->panels = (job->cols + NR - 1) / NR;
+    const int64_t items = (job->rows + MR - 1) / MR * job->panels;
+    const int64_t macs = job->k * MR * NR;
     cnn_parallel_for(ctx, items, macs >= MIN_CHUNK_MACS ? 1 : MIN_CHUNK_MACS / macs + 1, gemm_task,
                      job);
 }
 
-cnn_status cnn_f32_linear_backward_data_avx2(cnn_context* ctx, int32_t batch, int32_t in_features,
+cnn_status cnn_f32_linear_backward_data_gemm(cnn_context* ctx, int32_t batch, int32_t in_features,
                                              int32_t out_features, const float* grad_output,
                                              const float* weight, int32_t accumulate,
-                                             float* grad_input) {
-    gemm_job job = {batch,       in_features, out_features, 0,
-                    grad_output, weight,      accumulate,   grad_input};
+                                             float* grad_input,
+                                             const cnn_f32_gemm_ukernel* ukernel) {
+    gemm_job job = {ukernel,     batch,  in_features, out_features, 0,
+                    grad_output, weight, accumulate,  grad_input};
     run_gemm(ctx, &job);
     return CNN_STATUS_SUCCESS;
 }
@@ -91,11 +93,12 @@ static void bias_task(void* arg, int64_t begin, int64_t end, int32_t thread_inde
     }
 }
 
-cnn_status cnn_f32_linear_backward_weights_avx2(cnn_context* ctx, int32_t batch,
+cnn_status cnn_f32_linear_backward_weights_gemm(cnn_context* ctx, int32_t batch,
                                                 int32_t in_features, int32_t out_features,
                                                 const float* input, const float* grad_output,
                                                 int32_t accumulate, float* grad_weight,
-                                                float* grad_bias) {
+                                                float* grad_bias,
+                                                const cnn_f32_gemm_ukernel* ukernel) {
     if (grad_bias != NULL) {
         linear_aux_job bj = {batch, out_features, grad_output, accumulate, grad_bias};
         cnn_parallel_for(ctx, ((int64_t)out_features + 7) / 8, 65536 / (8 * (int64_t)batch) + 1,
@@ -105,7 +108,11 @@ cnn_status cnn_f32_linear_backward_weights_avx2(cnn_context* ctx, int32_t batch,
     if (dyt == NULL) return CNN_STATUS_OUT_OF_MEMORY;
     linear_aux_job tj = {batch, out_features, grad_output, 0, dyt};
     cnn_parallel_for(ctx, out_features, 65536 / (int64_t)batch + 1, transpose_task, &tj);
-    gemm_job job = {out_features, in_features, batch, 0, dyt, input, accumulate, grad_weight};
+    gemm_job job = {ukernel, out_features, in_features, batch,
+                    0,       dyt,          input,       accumulate, grad_weight};
     run_gemm(ctx, &job);
     return CNN_STATUS_SUCCESS;
 }
+
+/* The AVX2 table entries: the drivers above on the 6x16 tile. */
+CNN_F32_LINEAR_BACKWARD_ENTRIES(avx2, cnn_f32_ukernel_6x16_avx2)
