@@ -4,7 +4,7 @@ using System.CommandLine.Parsing;
 namespace CnnNative.Cli;
 
 /// <summary>
-/// Entry point of the <c>cnn</c> tool. Commands: <c>info</c>, <c>infer</c>, <c>train</c>, <c>eval</c>, <c>demo</c>.
+/// Entry point of the <c>cnn</c> tool. Commands: <c>info</c>, <c>infer</c>, <c>train</c>, <c>eval</c>, <c>demo</c>, <c>bench</c>.
 /// Exit codes: 0 success, 1 unexpected failure (a bug), 2 bad usage or missing/invalid input
 /// (unknown option, bad option value, missing dataset, unreadable weights).
 /// </summary>
@@ -80,6 +80,8 @@ public static class Program
         demoOptions.AddTo(demo);
         demo.SetAction(parseResult => DemoCommand.Run(demoOptions.Read(parseResult), Console.Out));
         root.Add(demo);
+
+        root.Add(BenchCommand.Create());
 
         return root;
     }
