@@ -100,6 +100,13 @@ static int32_t plain_md(dnnl_memory_desc_t* md, int ndims, const int64_t* dims, 
     return 0;
 }
 
+/* The blocked layout oneDNN's own convolutions produce on this CPU (16 channels per block with
+ * AVX-512, 8 otherwise): pooling and batch norm run on it, as they would inside a oneDNN network. */
+static dnnl_format_tag_t blocked_tag(void) {
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? dnnl_nChw16c : dnnl_nChw8c;
+}
+
 /* Creates the primitive from an op descriptor; on failure frees what the handle holds. */
 static int32_t finish(shim_handle* h, void** handle) {
     CHECK(dnnl_primitive_create(&h->primitive, h->pd));
@@ -194,8 +201,9 @@ int32_t shim_pool_create(const shim_pool_desc* d, void** handle) {
 
     int64_t src_dims[4] = {d->batch, d->channels, d->in_height, d->in_width};
     int64_t dst_dims[4] = {d->batch, d->channels, oh, ow};
-    dnnl_memory_desc_t src_md, dst_md;
-    if ((status = plain_md(&src_md, 4, src_dims, dnnl_nchw)) || (status = plain_md(&dst_md, 4, dst_dims, dnnl_nchw)))
+    dnnl_memory_desc_t src_plain, src_md, dst_md, dst_plain;
+    if ((status = plain_md(&src_plain, 4, src_dims, dnnl_nchw)) || (status = plain_md(&dst_plain, 4, dst_dims, dnnl_nchw)) ||
+        (status = plain_md(&src_md, 4, src_dims, blocked_tag())) || (status = plain_md(&dst_md, 4, dst_dims, blocked_tag())))
         return status;
     dnnl_dims_t strides = {d->stride_h, d->stride_w};
     dnnl_dims_t kernel = {d->kernel_h, d->kernel_w};
@@ -208,8 +216,8 @@ int32_t shim_pool_create(const shim_pool_desc* d, void** handle) {
     if (!h) return fail(-1, "out of memory");
     TRY(dnnl_primitive_desc_create(&h->pd, &pdsc, NULL, g_engine, NULL) == dnnl_success
             ? 0 : fail(-1, "oneDNN has no pooling implementation for this shape"));
-    h->dst_plain = dst_md;
-    TRY(add_arg(h, DNNL_ARG_SRC, &src_md, &src_md, d->input, NULL));
+    h->dst_plain = dst_plain;
+    TRY(add_arg(h, DNNL_ARG_SRC, &src_md, &src_plain, d->input, NULL));
     TRY(add_arg(h, DNNL_ARG_DST, &dst_md, NULL, NULL, &h->dst));
     TRY(finish(h, handle));
     return 0;
@@ -225,8 +233,9 @@ int32_t shim_bn_create(const shim_bn_desc* d, void** handle) {
 
     int64_t dims[4] = {d->batch, d->channels, d->height, d->width};
     int64_t cdims[1] = {d->channels};
-    dnnl_memory_desc_t data_md, c_md;
-    if ((status = plain_md(&data_md, 4, dims, dnnl_nchw)) || (status = plain_md(&c_md, 1, cdims, dnnl_x)))
+    dnnl_memory_desc_t data_plain, data_md, c_md;
+    if ((status = plain_md(&data_plain, 4, dims, dnnl_nchw)) || (status = plain_md(&data_md, 4, dims, blocked_tag())) ||
+        (status = plain_md(&c_md, 1, cdims, dnnl_x)))
         return status;
     dnnl_batch_normalization_desc_t bd;
     CHECK(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, &data_md, d->eps,
@@ -235,8 +244,8 @@ int32_t shim_bn_create(const shim_bn_desc* d, void** handle) {
     if (!h) return fail(-1, "out of memory");
     TRY(dnnl_primitive_desc_create(&h->pd, &bd, NULL, g_engine, NULL) == dnnl_success
             ? 0 : fail(-1, "oneDNN has no batch norm implementation for this shape"));
-    h->dst_plain = data_md;
-    TRY(add_arg(h, DNNL_ARG_SRC, &data_md, &data_md, d->input, NULL));
+    h->dst_plain = data_plain;
+    TRY(add_arg(h, DNNL_ARG_SRC, &data_md, &data_plain, d->input, NULL));
     TRY(add_arg(h, DNNL_ARG_MEAN, &c_md, &c_md, d->mean, NULL));
     TRY(add_arg(h, DNNL_ARG_VARIANCE, &c_md, &c_md, d->var, NULL));
     TRY(add_arg(h, DNNL_ARG_SCALE, &c_md, &c_md, d->gamma, NULL));

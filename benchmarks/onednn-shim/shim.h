@@ -42,7 +42,7 @@ typedef struct shim_conv_desc {
     const float* weight; /* copied (and reordered) at create time */
 } shim_conv_desc;
 
-/** Max pooling (2-D), input NCHW, padded elements never win (as in torch). */
+/** Max pooling (2-D), input NCHW (as handed over), padded elements never win (as in torch). */
 typedef struct shim_pool_desc {
     int32_t batch;
     int32_t channels;
@@ -57,7 +57,7 @@ typedef struct shim_pool_desc {
     const float* input; /* copied at create time */
 } shim_pool_desc;
 
-/** Batch norm, inference (running statistics), with scale and shift. Data NCHW. */
+/** Batch norm, inference (running statistics), with scale and shift. Input NCHW (as handed over). */
 typedef struct shim_bn_desc {
     int32_t batch;
     int32_t channels;
@@ -85,10 +85,13 @@ SHIM_API int32_t shim_get_threads(void);
  */
 SHIM_API int32_t shim_conv_create(const shim_conv_desc* desc, void** handle);
 
-/** Creates a max pooling over plain NCHW data (the layout CnnNative uses). */
+/**
+ * Creates a max pooling. Like the convolution, it runs on oneDNN's blocked layout (nChw16c with
+ * AVX-512, else nChw8c: what its convolutions produce), the input reordered once here.
+ */
 SHIM_API int32_t shim_pool_create(const shim_pool_desc* desc, void** handle);
 
-/** Creates an inference batch norm over plain NCHW data (the layout CnnNative uses). */
+/** Creates an inference batch norm, on the blocked layout as shim_pool_create. */
 SHIM_API int32_t shim_bn_create(const shim_bn_desc* desc, void** handle);
 
 /** Runs the primitive once and waits for it (the timed call). */
