@@ -85,19 +85,20 @@ def kernel_rows(raw):
 
 
 def onednn_info(raw):
-    version, impls = "unknown", {}
+    """oneDNN's and CnnNative's versions and oneDNN's implementation per case, from the suite's console log."""
+    version, ours, impls = "unknown", "", {}
     try:
         with open(os.path.join(raw, "console.log"), errors="replace") as f:
             for line in f:
-                m = re.match(r"// oneDNN: (.*?);", line)
+                m = re.match(r"// oneDNN: (.*?); CnnNative (.*)", line)
                 if m:
-                    version = m.group(1)
+                    version, ours = m.group(1), m.group(2).strip()
                 m = re.match(r"// oneDNN implementation for (.*) batch (\d+), (\d+) thread\(s\): (.*)", line)
                 if m:
                     impls[(m.group(1), int(m.group(2)), int(m.group(3)))] = m.group(4).strip()
     except OSError:
         pass
-    return version, impls
+    return version, ours, impls
 
 
 def model_results(raw):
@@ -127,7 +128,7 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     commit = run("git", "rev-parse", "--short", "HEAD") or "uncommitted"
     dirty = " (with uncommitted changes)" if run("git", "status", "--porcelain", "--untracked-files=no") else ""
-    onednn_version, onednn_impls = onednn_info(a.raw)
+    onednn_version, ours_version, onednn_impls = onednn_info(a.raw)
     job, kernels = kernel_rows(a.raw)
     models, meta = model_results(a.raw)
     torch_version = meta.get("torch", {}).get("version", "not run")
@@ -142,7 +143,8 @@ def main():
         f"- Machine: {model}, {cpus} hardware thread(s), {', '.join(isas) or 'no AVX2'}; {platform.system()} {platform.release()}",
         f"- Load average (1/5/15 min) before: {a.load_before}; after: {a.load_after}. The machine is shared: every ratio",
         "  below compares runs made next to each other in the same run, never numbers from different runs.",
-        f"- CnnNative {ours.get('version', '')} commit {commit}{dirty}; .NET SDK {run('dotnet', '--version')}",
+        f"- CnnNative {ours.get('version', ours_version)} commit {commit}{dirty}; .NET SDK {run('dotnet', '--version')}",
+        f"- OpenMP (oneDNN's and PyTorch's threads): OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY') or 'unset (libgomp default: spin, then sleep)'}",
         f"- oneDNN {onednn_version} (Debian libdnnl, through benchmarks/onednn-shim); PyTorch {torch_version} (Debian python3-torch, torchvision models)",
         f"- Mode: {'QUICK smoke run (few cases, short job): indicative only' if a.mode == 'quick' else 'full'}",
     ]
@@ -164,8 +166,9 @@ def main():
             f"BenchmarkDotNet ({job}); median time of one call. float32, NCHW input. CnnNative runs with an AVX-512",
             "context (ops without an AVX-512 kernel fall back to AVX2) and with an AVX2 context; oneDNN chooses its own",
             "layouts (format `any`) for convolutions, and the input and weights are reordered into them once at create",
-            "time, outside the timed call: oneDNN's best case (a network kept in its blocked layout end to end). Pooling and",
-            "batch norm run on plain NCHW on both sides. oneDNN's output is checked against CnnNative's in setup.",
+            "time, outside the timed call: oneDNN's best case (a network kept in its blocked layout end to end). Its pooling",
+            "and batch norm run on that blocked layout too (nChw16c with AVX-512), input reordered at create; CnnNative runs",
+            "everything on plain NCHW. oneDNN's output is checked against CnnNative's in setup.",
             "GFLOP/s = FLOPs of one call / median (conv 2·N·OC·OH·OW·IC/groups·KH·KW; max pool 1 per window element;",
             "batch norm 2 per element). Ratio = our time / oneDNN's time (below 1: we are faster).",
             "",

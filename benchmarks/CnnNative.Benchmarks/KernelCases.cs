@@ -111,13 +111,8 @@ public sealed record ConvCase(string Name, int InChannels, int OutChannels, int 
             InHeight = _c.Size,
             InWidth = _c.Size,
             OutChannels = _c.OutChannels,
-            KernelH = _c.Kernel,
-            KernelW = _c.Kernel,
-            StrideH = _c.Stride,
-            StrideW = _c.Stride,
-            PadH = _c.Pad,
-            PadW = _c.Pad,
             Groups = _c.Groups,
+            Window = OneDnnShim.Window.Square(_c.Kernel, _c.Stride, _c.Pad),
             Input = RawPointer(_input),
             Weight = RawPointer(_weight),
         });
@@ -169,12 +164,7 @@ public sealed record MaxPoolCase(string Name, int Channels, int Size, int Kernel
             Channels = _c.Channels,
             InHeight = _c.Size,
             InWidth = _c.Size,
-            KernelH = _c.Kernel,
-            KernelW = _c.Kernel,
-            StrideH = _c.Stride,
-            StrideW = _c.Stride,
-            PadH = _c.Pad,
-            PadW = _c.Pad,
+            Window = OneDnnShim.Window.Square(_c.Kernel, _c.Stride, _c.Pad),
             Input = ConvCase.RawPointer(_input),
         });
     }

@@ -20,9 +20,22 @@ internal static unsafe partial class OneDnnShim
     private const string Library = "cnnbench_onednn";
 
     [StructLayout(LayoutKind.Sequential)]
+    public struct Window
+    {
+        public int KernelH, KernelW, StrideH, StrideW, PadH, PadW;
+
+        /// <summary>A square window with symmetric padding.</summary>
+        public static Window Square(int kernel, int stride, int pad) => new()
+        {
+            KernelH = kernel, KernelW = kernel, StrideH = stride, StrideW = stride, PadH = pad, PadW = pad,
+        };
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
     public struct ConvDesc
     {
-        public int Batch, InChannels, InHeight, InWidth, OutChannels, KernelH, KernelW, StrideH, StrideW, PadH, PadW, Groups;
+        public int Batch, InChannels, InHeight, InWidth, OutChannels, Groups;
+        public Window Window;
         public float* Input;
         public float* Weight;
     }
@@ -30,7 +43,8 @@ internal static unsafe partial class OneDnnShim
     [StructLayout(LayoutKind.Sequential)]
     public struct PoolDesc
     {
-        public int Batch, Channels, InHeight, InWidth, KernelH, KernelW, StrideH, StrideW, PadH, PadW;
+        public int Batch, Channels, InHeight, InWidth;
+        public Window Window;
         public float* Input;
     }
 

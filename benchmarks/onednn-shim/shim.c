@@ -139,24 +139,35 @@ int32_t shim_get_threads(void) { return omp_get_max_threads(); }
 
 static int positive(int32_t v) { return v >= 1; }
 
+/* Checks a window against an input size and gives the output size (floor mode, as torch). */
+static int32_t window_output(const shim_window* w, int32_t in_h, int32_t in_w, int64_t* out_h, int64_t* out_w) {
+    if (!positive(in_h) || !positive(in_w) || !positive(w->kernel_h) || !positive(w->kernel_w) ||
+        !positive(w->stride_h) || !positive(w->stride_w) || w->pad_h < 0 || w->pad_w < 0)
+        return fail(-1, "invalid window or input size");
+    *out_h = ((int64_t)in_h + 2 * w->pad_h - w->kernel_h) / w->stride_h + 1;
+    *out_w = ((int64_t)in_w + 2 * w->pad_w - w->kernel_w) / w->stride_w + 1;
+    if (*out_h < 1 || *out_w < 1) return fail(-1, "the window does not fit the padded input");
+    return 0;
+}
+
 int32_t shim_conv_create(const shim_conv_desc* d, void** handle) {
     if (!d || !handle || !d->input || !d->weight) return fail(-1, "null argument");
     *handle = NULL;
     if (!positive(d->batch) || !positive(d->in_channels) || !positive(d->out_channels) || !positive(d->groups) ||
-        !positive(d->kernel_h) || !positive(d->kernel_w) || !positive(d->stride_h) || !positive(d->stride_w) ||
-        d->pad_h < 0 || d->pad_w < 0 || d->in_channels % d->groups || d->out_channels % d->groups)
+        d->in_channels % d->groups || d->out_channels % d->groups)
         return fail(-1, "invalid convolution description");
-    int64_t oh = ((int64_t)d->in_height + 2 * d->pad_h - d->kernel_h) / d->stride_h + 1;
-    int64_t ow = ((int64_t)d->in_width + 2 * d->pad_w - d->kernel_w) / d->stride_w + 1;
-    if (oh < 1 || ow < 1) return fail(-1, "the kernel does not fit the padded input");
-    int32_t status = ensure_engine();
+    const shim_window* w = &d->window;
+    int64_t oh, ow;
+    int32_t status = window_output(w, d->in_height, d->in_width, &oh, &ow);
+    if (status) return status;
+    status = ensure_engine();
     if (status) return status;
 
     int64_t g = d->groups;
     int64_t src_dims[4] = {d->batch, d->in_channels, d->in_height, d->in_width};
     int64_t dst_dims[4] = {d->batch, d->out_channels, oh, ow};
-    int64_t w_dims_plain[4] = {d->out_channels, d->in_channels / g, d->kernel_h, d->kernel_w};
-    int64_t w_dims_grouped[5] = {g, d->out_channels / g, d->in_channels / g, d->kernel_h, d->kernel_w};
+    int64_t w_dims_plain[4] = {d->out_channels, d->in_channels / g, w->kernel_h, w->kernel_w};
+    int64_t w_dims_grouped[5] = {g, d->out_channels / g, d->in_channels / g, w->kernel_h, w->kernel_w};
     int w_ndims = g > 1 ? 5 : 4;
     const int64_t* w_dims = g > 1 ? w_dims_grouped : w_dims_plain;
     dnnl_format_tag_t w_tag = g > 1 ? dnnl_goihw : dnnl_oihw;
@@ -169,9 +180,9 @@ int32_t shim_conv_create(const shim_conv_desc* d, void** handle) {
         (status = plain_md(&w_plain, w_ndims, w_dims, w_tag)))
         return status;
 
-    dnnl_dims_t strides = {d->stride_h, d->stride_w};
+    dnnl_dims_t strides = {w->stride_h, w->stride_w};
     dnnl_dims_t dilates = {0, 0}; /* oneDNN counts dilation from 0 */
-    dnnl_dims_t pad = {d->pad_h, d->pad_w};
+    dnnl_dims_t pad = {w->pad_h, w->pad_w};
     dnnl_convolution_desc_t cd;
     CHECK(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any,
                                                      &w_any, NULL, &dst_any, strides, dilates, pad, pad));
@@ -190,13 +201,12 @@ int32_t shim_conv_create(const shim_conv_desc* d, void** handle) {
 int32_t shim_pool_create(const shim_pool_desc* d, void** handle) {
     if (!d || !handle || !d->input) return fail(-1, "null argument");
     *handle = NULL;
-    if (!positive(d->batch) || !positive(d->channels) || !positive(d->kernel_h) || !positive(d->kernel_w) ||
-        !positive(d->stride_h) || !positive(d->stride_w) || d->pad_h < 0 || d->pad_w < 0)
-        return fail(-1, "invalid pooling description");
-    int64_t oh = ((int64_t)d->in_height + 2 * d->pad_h - d->kernel_h) / d->stride_h + 1;
-    int64_t ow = ((int64_t)d->in_width + 2 * d->pad_w - d->kernel_w) / d->stride_w + 1;
-    if (oh < 1 || ow < 1) return fail(-1, "the window does not fit the padded input");
-    int32_t status = ensure_engine();
+    if (!positive(d->batch) || !positive(d->channels)) return fail(-1, "invalid pooling description");
+    const shim_window* w = &d->window;
+    int64_t oh, ow;
+    int32_t status = window_output(w, d->in_height, d->in_width, &oh, &ow);
+    if (status) return status;
+    status = ensure_engine();
     if (status) return status;
 
     int64_t src_dims[4] = {d->batch, d->channels, d->in_height, d->in_width};
@@ -205,10 +215,10 @@ int32_t shim_pool_create(const shim_pool_desc* d, void** handle) {
     if ((status = plain_md(&src_plain, 4, src_dims, dnnl_nchw)) || (status = plain_md(&dst_plain, 4, dst_dims, dnnl_nchw)) ||
         (status = plain_md(&src_md, 4, src_dims, blocked_tag())) || (status = plain_md(&dst_md, 4, dst_dims, blocked_tag())))
         return status;
-    dnnl_dims_t strides = {d->stride_h, d->stride_w};
-    dnnl_dims_t kernel = {d->kernel_h, d->kernel_w};
+    dnnl_dims_t strides = {w->stride_h, w->stride_w};
+    dnnl_dims_t kernel = {w->kernel_h, w->kernel_w};
     dnnl_dims_t dilation = {0, 0};
-    dnnl_dims_t pad = {d->pad_h, d->pad_w};
+    dnnl_dims_t pad = {w->pad_h, w->pad_w};
     dnnl_pooling_v2_desc_t pdsc;
     CHECK(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, dnnl_pooling_max, &src_md, &dst_md,
                                             strides, kernel, dilation, pad, pad));

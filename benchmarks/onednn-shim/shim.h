@@ -24,6 +24,16 @@ extern "C" {
 
 #define SHIM_API __attribute__((visibility("default")))
 
+/** A sliding window (2-D): kernel, stride and symmetric zero padding (top = bottom, left = right). */
+typedef struct shim_window {
+    int32_t kernel_h;
+    int32_t kernel_w;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_h;
+    int32_t pad_w;
+} shim_window;
+
 /** A 2-D convolution, no bias, dilation 1. Input NCHW, weight OIHW ([out, in/groups, kh, kw]). */
 typedef struct shim_conv_desc {
     int32_t batch;
@@ -31,13 +41,8 @@ typedef struct shim_conv_desc {
     int32_t in_height;
     int32_t in_width;
     int32_t out_channels;
-    int32_t kernel_h;
-    int32_t kernel_w;
-    int32_t stride_h;
-    int32_t stride_w;
-    int32_t pad_h; /* symmetric: top = bottom = pad_h */
-    int32_t pad_w; /* symmetric: left = right = pad_w */
     int32_t groups;
+    shim_window window;
     const float* input;  /* copied (and reordered) at create time */
     const float* weight; /* copied (and reordered) at create time */
 } shim_conv_desc;
@@ -48,12 +53,7 @@ typedef struct shim_pool_desc {
     int32_t channels;
     int32_t in_height;
     int32_t in_width;
-    int32_t kernel_h;
-    int32_t kernel_w;
-    int32_t stride_h;
-    int32_t stride_w;
-    int32_t pad_h;
-    int32_t pad_w;
+    shim_window window;
     const float* input; /* copied at create time */
 } shim_pool_desc;
 

@@ -51,17 +51,19 @@ internal static class BenchCommand
         output.WriteLine($"Model:   {settings.Model} ({model.ParameterCount():N0} parameters), random weights (seed {settings.Seed}), eval, no grad, Module.Forward");
         output.WriteLine($"Input:   [{string.Join(", ", shape)}]; isa {IsaNames.ToName(Cnn.Isa)}, {Cnn.NumThreads} thread(s); CnnNative {Cnn.Version}");
 
+        // One forward pass; the InferenceSession path (--session) plugs in here once that API exists.
+        Action forward = () => model.Forward(input).Dispose();
         var times = new double[settings.Iterations];
         using (Autograd.NoGrad())
         {
             for (int i = 0; i < settings.Warmup; i++)
             {
-                model.Forward(input).Dispose();
+                forward();
             }
             for (int i = 0; i < times.Length; i++)
             {
                 long start = Stopwatch.GetTimestamp();
-                using Tensor result = model.Forward(input);
+                forward();
                 times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             }
         }
