@@ -107,17 +107,26 @@ static dnnl_format_tag_t blocked_tag(void) {
     return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? dnnl_nChw16c : dnnl_nChw8c;
 }
 
-/* Creates the primitive from an op descriptor; on failure frees what the handle holds. */
+/* A new handle holding the primitive descriptor of op_desc (`what` names the op in errors); it
+ * records the calling thread's OpenMP thread count, which oneDNN tunes the primitive for. */
+static int32_t begin(const void* op_desc, const char* what, shim_handle** out) {
+    shim_handle* h = calloc(1, sizeof *h);
+    if (!h) return fail(-1, "out of memory");
+    h->threads = omp_get_max_threads();
+    dnnl_status_t s = dnnl_primitive_desc_create(&h->pd, op_desc, NULL, g_engine, NULL);
+    if (s != dnnl_success) {
+        free(h);
+        return fail((int32_t)s, "oneDNN has no %s implementation for this shape (status %d)", what, (int)s);
+    }
+    *out = h;
+    return 0;
+}
+
+/* Creates the primitive (once its arguments are in place) and hands the handle out. */
 static int32_t finish(shim_handle* h, void** handle) {
     CHECK(dnnl_primitive_create(&h->primitive, h->pd));
     *handle = h;
     return 0;
-}
-
-static shim_handle* new_handle(void) {
-    shim_handle* h = calloc(1, sizeof *h);
-    if (h) h->threads = omp_get_max_threads();
-    return h;
 }
 
 #define TRY(call)                       \
@@ -186,10 +195,8 @@ int32_t shim_conv_create(const shim_conv_desc* d, void** handle) {
     dnnl_convolution_desc_t cd;
     CHECK(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any,
                                                      &w_any, NULL, &dst_any, strides, dilates, pad, pad));
-    shim_handle* h = new_handle();
-    if (!h) return fail(-1, "out of memory");
-    TRY(dnnl_primitive_desc_create(&h->pd, &cd, NULL, g_engine, NULL) == dnnl_success
-            ? 0 : fail(-1, "oneDNN has no convolution implementation for this shape"));
+    shim_handle* h = NULL;
+    if ((status = begin(&cd, "convolution", &h))) return status;
     TRY(plain_md(&h->dst_plain, 4, dst_dims, dnnl_nchw));
     TRY(add_arg(h, DNNL_ARG_SRC, dnnl_primitive_desc_query_md(h->pd, dnnl_query_src_md, 0), &src_nchw, d->input, NULL));
     TRY(add_arg(h, DNNL_ARG_WEIGHTS, dnnl_primitive_desc_query_md(h->pd, dnnl_query_weights_md, 0), &w_plain, d->weight, NULL));
@@ -222,10 +229,8 @@ int32_t shim_pool_create(const shim_pool_desc* d, void** handle) {
     dnnl_pooling_v2_desc_t pdsc;
     CHECK(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, dnnl_pooling_max, &src_md, &dst_md,
                                             strides, kernel, dilation, pad, pad));
-    shim_handle* h = new_handle();
-    if (!h) return fail(-1, "out of memory");
-    TRY(dnnl_primitive_desc_create(&h->pd, &pdsc, NULL, g_engine, NULL) == dnnl_success
-            ? 0 : fail(-1, "oneDNN has no pooling implementation for this shape"));
+    shim_handle* h = NULL;
+    if ((status = begin(&pdsc, "pooling", &h))) return status;
     h->dst_plain = dst_plain;
     TRY(add_arg(h, DNNL_ARG_SRC, &src_md, &src_plain, d->input, NULL));
     TRY(add_arg(h, DNNL_ARG_DST, &dst_md, NULL, NULL, &h->dst));
@@ -250,10 +255,8 @@ int32_t shim_bn_create(const shim_bn_desc* d, void** handle) {
     dnnl_batch_normalization_desc_t bd;
     CHECK(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, &data_md, d->eps,
                                                      dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift));
-    shim_handle* h = new_handle();
-    if (!h) return fail(-1, "out of memory");
-    TRY(dnnl_primitive_desc_create(&h->pd, &bd, NULL, g_engine, NULL) == dnnl_success
-            ? 0 : fail(-1, "oneDNN has no batch norm implementation for this shape"));
+    shim_handle* h = NULL;
+    if ((status = begin(&bd, "batch norm", &h))) return status;
     h->dst_plain = data_plain;
     TRY(add_arg(h, DNNL_ARG_SRC, &data_md, &data_plain, d->input, NULL));
     TRY(add_arg(h, DNNL_ARG_MEAN, &c_md, &c_md, d->mean, NULL));
