@@ -78,6 +78,10 @@ public enum CnnActivation
     /// tanh(x).
     /// </summary>
     Tanh = 3,
+    /// <summary>
+    /// min(max(x, 0), 6) (torch's ReLU6; NaN stays NaN).
+    /// </summary>
+    Relu6 = 4,
 }
 
 /// <summary>
@@ -490,7 +494,9 @@ public static unsafe partial class NativeMethods
 
     /// <summary>
     /// Gradient of an activation, computed from its forward OUTPUT (so fused epilogues need no
-    /// extra buffer): ReLU: g * (y &gt; 0); sigmoid: g * y * (1 - y); tanh: g * (1 - y^2).
+    /// extra buffer): ReLU: g * (y &gt; 0); sigmoid: g * y * (1 - y); tanh: g * (1 - y^2);
+    /// ReLU6: g where 0 &lt; y &lt; 6, else 0. For ReLU and ReLU6 a NaN y passes g through (as torch's
+    /// threshold_backward / hardtanh_backward do for a NaN input).
     /// </summary>
     [LibraryImport(LibraryName)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -563,6 +569,67 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial CnnStatus cnn_sum_squares(nint context, long count, float* x, double* out_sum);
+
+    /// <summary>
+    /// Clamp (torch.clamp / ONNX Clip / hardtanh): output[i] = min(max(input[i], min_value), max_value)
+    /// for count elements (count &gt;= 1). A NaN input stays NaN (as torch.clamp). min_value and
+    /// max_value may be infinite but not NaN, and min_value &lt;= max_value.
+    /// </summary>
+    /// <param name="output">may alias input (in place).</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_clip_forward(nint context, long count, float* input, float min_value, float max_value, float* output);
+
+    /// <summary>
+    /// Gradient of cnn_clip_forward from its forward INPUT (torch's clamp backward):
+    /// grad_input[i] (=, += with accumulate = 1) grad_output[i] if min_value &lt;= input[i] &lt;= max_value,
+    /// else 0 (so a NaN input gets 0). Same min/max rules as the forward.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_clip_backward(nint context, long count, float* input, float* grad_output, float min_value, float max_value, float* grad_input, int accumulate);
+
+    /// <summary>
+    /// Strided block copy (concatenation, slicing and their gradients): for o in [0, outer) and
+    /// i in [0, block): dst[o*dst_stride + i] = src[o*src_stride + i] (accumulate = 0) or
+    /// += (accumulate = 1). outer, block &gt;= 1; src_stride, dst_stride &gt;= block. The dst extent
+    /// (outer-1)*dst_stride + block must not overlap the src extent.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_copy_blocks(nint context, long outer, long block, float* src, long src_stride, float* dst, long dst_stride, int accumulate);
+
+    /// <summary>
+    /// Adaptive average pooling to any output size (torch's adaptive_avg_pool2d): output cell (oh, ow)
+    /// is the mean of input rows [floor(oh*H/OH), ceil((oh+1)*H/OH)) and columns likewise. Output
+    /// sizes may exceed the input's (windows then repeat rows/columns).
+    /// </summary>
+    /// <param name="input">[batch, channels, in_height, in_width]</param>
+    /// <param name="output">[batch, channels, out_height, out_width]; must not alias input</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_adaptive_avg_pool2d_forward(nint context, int batch, int channels, int in_height, int in_width, int out_height, int out_width, float* input, float* output);
+
+    /// <summary>
+    /// Gradient of cnn_adaptive_avg_pool2d_forward: each output gradient spread evenly over its window
+    /// (divided by the window's height, then its width, as torch).
+    /// </summary>
+    /// <param name="grad_input">[batch, channels, in_height, in_width]; must not alias grad_output</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_adaptive_avg_pool2d_backward(nint context, int batch, int channels, int in_height, int in_width, int out_height, int out_width, float* grad_output, float* grad_input, int accumulate);
+
+    /// <summary>
+    /// Per-channel scale and shift over a tensor viewed as [outer, channels, inner]:
+    /// output[(o*channels + c)*inner + i] = input[...] * scale[c] + shift[c] (a multiply, then an
+    /// add, as torch's x * s + b). All sizes &gt;= 1.
+    /// </summary>
+    /// <param name="scale">[channels], or NULL for 1</param>
+    /// <param name="shift">[channels], or NULL for 0</param>
+    /// <param name="output">may alias input (in place); must not overlap scale or shift</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_scale_shift_forward(nint context, long outer, long channels, long inner, float* input, float* scale, float* shift, float* output);
 
     /// <summary>
     /// One SGD step on count parameters. momentum_buffer [count] is required when momentum &gt; 0;

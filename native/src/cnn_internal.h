@@ -51,7 +51,7 @@ cnn_status cnn_set_error(cnn_status status, const char* format, ...)
     } while (0)
 
 #define CNN_CHECK_ACTIVATION(act)                                                  \
-    CNN_CHECK_RANGE("activation", (int)(act), CNN_ACTIVATION_NONE, CNN_ACTIVATION_TANH)
+    CNN_CHECK_RANGE("activation", (int)(act), CNN_ACTIVATION_NONE, CNN_ACTIVATION_RELU6)
 
 /* Product of `count` non-negative factors; returns 0 and sets an error naming `what` if the
  * product (times 4 bytes) would exceed CNN_MAX_ALLOC_BYTES. */
@@ -213,6 +213,36 @@ typedef cnn_status cnn_adam_step_kernel_fn(cnn_context* ctx, const cnn_adam_para
 typedef cnn_status cnn_rmsprop_step_kernel_fn(cnn_context* ctx, const cnn_rmsprop_params* p,
                                               int64_t count, float* parameter, const float* grad,
                                               float* square_avg, float* momentum_buffer);
+/* Shape / element-wise helpers (arguments as in the public functions, validated). */
+typedef cnn_status cnn_clip_kernel_fn(cnn_context* ctx, int64_t count, const float* input,
+                                      float min_value, float max_value, float* output);
+typedef cnn_status cnn_clip_backward_kernel_fn(cnn_context* ctx, int64_t count, const float* input,
+                                               const float* grad_output, float min_value,
+                                               float max_value, float* grad_input,
+                                               int32_t accumulate);
+typedef cnn_status cnn_copy_blocks_kernel_fn(cnn_context* ctx, int64_t outer, int64_t block,
+                                             const float* src, int64_t src_stride, float* dst,
+                                             int64_t dst_stride, int32_t accumulate);
+typedef cnn_status cnn_adaptive_avg_pool2d_kernel_fn(cnn_context* ctx, int64_t planes,
+                                                     int32_t in_height, int32_t in_width,
+                                                     int32_t out_height, int32_t out_width,
+                                                     const float* input, float* output);
+typedef cnn_status cnn_adaptive_avg_pool2d_backward_kernel_fn(cnn_context* ctx, int64_t planes,
+                                                              int32_t in_height, int32_t in_width,
+                                                              int32_t out_height,
+                                                              int32_t out_width,
+                                                              const float* grad_output,
+                                                              float* grad_input,
+                                                              int32_t accumulate);
+typedef cnn_status cnn_scale_shift_kernel_fn(cnn_context* ctx, int64_t outer, int64_t channels,
+                                             int64_t inner, const float* input, const float* scale,
+                                             const float* shift, float* output);
+typedef cnn_clip_kernel_fn* cnn_clip_kernel;
+typedef cnn_clip_backward_kernel_fn* cnn_clip_backward_kernel;
+typedef cnn_copy_blocks_kernel_fn* cnn_copy_blocks_kernel;
+typedef cnn_adaptive_avg_pool2d_kernel_fn* cnn_adaptive_avg_pool2d_kernel;
+typedef cnn_adaptive_avg_pool2d_backward_kernel_fn* cnn_adaptive_avg_pool2d_backward_kernel;
+typedef cnn_scale_shift_kernel_fn* cnn_scale_shift_kernel;
 typedef cnn_conv2d_backward_data_kernel_fn* cnn_conv2d_backward_data_kernel;
 typedef cnn_conv2d_backward_weights_kernel_fn* cnn_conv2d_backward_weights_kernel;
 typedef cnn_pool2d_backward_kernel_fn* cnn_pool2d_backward_kernel;
@@ -266,6 +296,13 @@ struct cnn_kernel_table {
     cnn_sgd_step_kernel sgd_step;
     cnn_adam_step_kernel adam_step;
     cnn_rmsprop_step_kernel rmsprop_step;
+    /* shape / element-wise helpers */
+    cnn_clip_kernel clip;
+    cnn_clip_backward_kernel clip_backward;
+    cnn_copy_blocks_kernel copy_blocks;
+    cnn_adaptive_avg_pool2d_kernel adaptive_avg_pool2d;
+    cnn_adaptive_avg_pool2d_backward_kernel adaptive_avg_pool2d_backward;
+    cnn_scale_shift_kernel scale_shift;
 };
 
 const cnn_kernel_table* cnn_kernels_for_isa(cnn_isa isa);
@@ -326,6 +363,13 @@ CNN_DECLARE_KERNEL(cnn_sum_squares, sum_squares);
 CNN_DECLARE_KERNEL(cnn_sgd_step, sgd_step);
 CNN_DECLARE_KERNEL(cnn_adam_step, adam_step);
 CNN_DECLARE_KERNEL(cnn_rmsprop_step, rmsprop_step);
+CNN_DECLARE_KERNEL(cnn_clip, clip);
+CNN_DECLARE_KERNEL(cnn_clip_backward, clip_backward);
+CNN_DECLARE_KERNEL(cnn_scale_shift, scale_shift);
+/* Scalar only: a strided memcpy / add and a small pooling (see their files). */
+extern cnn_copy_blocks_kernel_fn cnn_f32_copy_blocks_scalar;
+extern cnn_adaptive_avg_pool2d_kernel_fn cnn_f32_adaptive_avgpool_scalar;
+extern cnn_adaptive_avg_pool2d_backward_kernel_fn cnn_f32_adaptive_avgpool_backward_scalar;
 
 /* Scalar activation of one value: the single definition every kernel's epilogue agrees with. */
 float cnn_activation_scalar_apply(cnn_activation activation, float x);

@@ -233,9 +233,9 @@ static void test_sweep(void) {
             cnn_conv2d_params p = test_conv2d_params(1 + 2 * (idx % 2), channels[a], 9, idx % 3 ? 19 : 11,
                                               channels[b], 3, 3);
             p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
-            sweep_case(p, idx % 3 != 0, (cnn_activation)(idx % 4));
+            sweep_case(p, idx % 3 != 0, (cnn_activation)(idx % 5));
             p = test_conv2d_params(1 + 2 * ((idx + 1) % 2), channels[a], 7, 13, channels[b], 1, 1);
-            sweep_case(p, idx % 2, (cnn_activation)((idx + 1) % 4));
+            sweep_case(p, idx % 2, (cnn_activation)((idx + 1) % 5));
         }
 
     /* Kernel size x stride x padding x dilation. */
@@ -249,7 +249,7 @@ static void test_sweep(void) {
                     p.stride_height = p.stride_width = s;
                     p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = pad;
                     p.dilation_height = p.dilation_width = d;
-                    sweep_case(p, idx % 2, (cnn_activation)(idx % 4));
+                    sweep_case(p, idx % 2, (cnn_activation)(idx % 5));
                 }
 
     /* Asymmetric padding, rectangular kernels, mixed strides and dilations. */
@@ -274,7 +274,7 @@ static void test_sweep(void) {
             p.pad_right = cfg[i][7];
             p.dilation_height = cfg[i][8];
             p.dilation_width = cfg[i][9];
-            for (int act = 0; act < 4; act++) sweep_case(p, (act + i) % 2, (cnn_activation)act);
+            for (int act = 0; act < 5; act++) sweep_case(p, (act + i) % 2, (cnn_activation)act);
         }
     }
 
@@ -305,7 +305,7 @@ static void test_sweep(void) {
                 p.groups = grp[i][2];
                 p.pad_top = p.pad_left = ks / 2;
                 p.pad_bottom = p.pad_right = ks / 2 + (idx % 2);
-                sweep_case(p, idx % 2, (cnn_activation)(idx % 4));
+                sweep_case(p, idx % 2, (cnn_activation)(idx % 5));
             }
         static const int dw_ch[] = {3, 8, 9, 16, 17, 33};
         for (int ci = 0; ci < 6; ci++)
@@ -322,7 +322,7 @@ static void test_sweep(void) {
                         p.pad_right = ks / 2;
                         p.dilation_height = 1 + (idx % 3 == 1);
                         p.dilation_width = 1 + (idx % 4 == 2) * 2;
-                        sweep_case(p, idx % 2, (cnn_activation)(idx % 4));
+                        sweep_case(p, idx % 2, (cnn_activation)(idx % 5));
                     }
         /* Depthwise with rows wider than 32 outputs (the 4-vector path) and stride 3. */
         for (int s = 1; s <= 3; s++, idx++) {
@@ -330,7 +330,7 @@ static void test_sweep(void) {
             p.groups = 5;
             p.stride_height = p.stride_width = s;
             p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
-            sweep_case(p, 1, (cnn_activation)(idx % 4));
+            sweep_case(p, 1, (cnn_activation)(idx % 5));
         }
     }
 
@@ -378,7 +378,7 @@ static void test_sweep(void) {
             p.dilation_height = cfg[i][10];
             p.dilation_width = cfg[i][11];
             p.groups = i == 3 ? 2 : 1;
-            for (int act = 0; act < 4; act++) sweep_case(p, (act + i) % 2, (cnn_activation)act);
+            for (int act = 0; act < 5; act++) sweep_case(p, (act + i) % 2, (cnn_activation)act);
         }
     }
 
@@ -493,9 +493,9 @@ static void test_validation(void) {
     EXPECT_STATUS(cnn_conv2d_output_size(&good, NULL, &ow), CNN_STATUS_INVALID_ARGUMENT);
     EXPECT_STATUS(cnn_conv2d_output_size(&good, &oh, NULL), CNN_STATUS_INVALID_ARGUMENT);
     /* Activation out of range, both sides. */
-    EXPECT_STATUS(cnn_conv2d_forward(ctx, &good, g_in, g_w, g_b, (cnn_activation)4, g_out),
+    EXPECT_STATUS(cnn_conv2d_forward(ctx, &good, g_in, g_w, g_b, (cnn_activation)5, g_out),
                   CNN_STATUS_INVALID_ARGUMENT);
-    EXPECT(strstr(cnn_get_last_error(), "activation = 4") != NULL, "message: %s",
+    EXPECT(strstr(cnn_get_last_error(), "activation = 5") != NULL, "message: %s",
            cnn_get_last_error());
     EXPECT_STATUS(cnn_conv2d_forward(ctx, &good, g_in, g_w, g_b, (cnn_activation)-1, g_out),
                   CNN_STATUS_INVALID_ARGUMENT);

@@ -19,4 +19,7 @@ public enum Activation
 
     /// <summary><c>tanh(x)</c>.</summary>
     Tanh = CnnActivation.Tanh,
+
+    /// <summary><c>min(max(x, 0), 6)</c> (PyTorch's ReLU6).</summary>
+    Relu6 = CnnActivation.Relu6,
 }

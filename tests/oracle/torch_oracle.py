@@ -154,6 +154,8 @@ def activate(x, name):
         return torch.sigmoid(x)
     if name == "tanh":
         return torch.tanh(x)
+    if name == "relu6":
+        return F.relu6(x)
     raise ValueError("unknown activation %r" % name)
 
 
@@ -571,6 +573,8 @@ if torch is not None:
         "save_safetensors": op_save_safetensors,
         "torchvision_model": op_torchvision_model,
     }
+    import ops_shape  # shape / element-wise helper ops: handlers return named tensors, sent here
+    OPS.update({k: (lambda f: lambda args, t: reply_ok(f(args, t)))(f) for k, f in ops_shape.OPS.items()})
 
 
 # ------------------------------------------------------------------------------------------------

@@ -162,7 +162,9 @@ typedef enum cnn_activation {
     /** 1 / (1 + exp(-x)). */
     CNN_ACTIVATION_SIGMOID = 2,
     /** tanh(x). */
-    CNN_ACTIVATION_TANH = 3
+    CNN_ACTIVATION_TANH = 3,
+    /** min(max(x, 0), 6) (torch's ReLU6; NaN stays NaN). */
+    CNN_ACTIVATION_RELU6 = 4
 } cnn_activation;
 
 /**
@@ -403,7 +405,9 @@ CNN_API cnn_status cnn_batch_norm2d_backward(cnn_context* context,
 
 /**
  * Gradient of an activation, computed from its forward OUTPUT (so fused epilogues need no
- * extra buffer): ReLU: g * (y > 0); sigmoid: g * y * (1 - y); tanh: g * (1 - y^2).
+ * extra buffer): ReLU: g * (y > 0); sigmoid: g * y * (1 - y); tanh: g * (1 - y^2);
+ * ReLU6: g where 0 < y < 6, else 0. For ReLU and ReLU6 a NaN y passes g through (as torch's
+ * threshold_backward / hardtanh_backward do for a NaN input).
  */
 CNN_API cnn_status cnn_activation_backward(cnn_context* context, cnn_activation activation,
                                            int64_t count, const float* output,
@@ -462,6 +466,74 @@ CNN_API cnn_status cnn_axpy(cnn_context* context, int64_t count, float alpha, co
 /** Sum of squares in double precision (gradient-norm clipping). */
 CNN_API cnn_status cnn_sum_squares(cnn_context* context, int64_t count, const float* x,
                                    double* out_sum);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shape and element-wise helpers (model zoo, ONNX import)                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Clamp (torch.clamp / ONNX Clip / hardtanh): output[i] = min(max(input[i], min_value), max_value)
+ * for count elements (count >= 1). A NaN input stays NaN (as torch.clamp). min_value and
+ * max_value may be infinite but not NaN, and min_value <= max_value.
+ * @param output may alias input (in place).
+ */
+CNN_API cnn_status cnn_clip_forward(cnn_context* context, int64_t count, const float* input,
+                                    float min_value, float max_value, float* output);
+
+/**
+ * Gradient of cnn_clip_forward from its forward INPUT (torch's clamp backward):
+ * grad_input[i] (=, += with accumulate = 1) grad_output[i] if min_value <= input[i] <= max_value,
+ * else 0 (so a NaN input gets 0). Same min/max rules as the forward.
+ */
+CNN_API cnn_status cnn_clip_backward(cnn_context* context, int64_t count, const float* input,
+                                     const float* grad_output, float min_value, float max_value,
+                                     float* grad_input, int32_t accumulate);
+
+/**
+ * Strided block copy (concatenation, slicing and their gradients): for o in [0, outer) and
+ * i in [0, block): dst[o*dst_stride + i] = src[o*src_stride + i] (accumulate = 0) or
+ * += (accumulate = 1). outer, block >= 1; src_stride, dst_stride >= block. The dst extent
+ * (outer-1)*dst_stride + block must not overlap the src extent.
+ */
+CNN_API cnn_status cnn_copy_blocks(cnn_context* context, int64_t outer, int64_t block,
+                                   const float* src, int64_t src_stride, float* dst,
+                                   int64_t dst_stride, int32_t accumulate);
+
+/**
+ * Adaptive average pooling to any output size (torch's adaptive_avg_pool2d): output cell (oh, ow)
+ * is the mean of input rows [floor(oh*H/OH), ceil((oh+1)*H/OH)) and columns likewise. Output
+ * sizes may exceed the input's (windows then repeat rows/columns).
+ * @param input  [batch, channels, in_height, in_width]
+ * @param output [batch, channels, out_height, out_width]; must not alias input
+ */
+CNN_API cnn_status cnn_adaptive_avg_pool2d_forward(cnn_context* context, int32_t batch,
+                                                   int32_t channels, int32_t in_height,
+                                                   int32_t in_width, int32_t out_height,
+                                                   int32_t out_width, const float* input,
+                                                   float* output);
+
+/**
+ * Gradient of cnn_adaptive_avg_pool2d_forward: each output gradient spread evenly over its window
+ * (divided by the window's height, then its width, as torch).
+ * @param grad_input [batch, channels, in_height, in_width]; must not alias grad_output
+ */
+CNN_API cnn_status cnn_adaptive_avg_pool2d_backward(cnn_context* context, int32_t batch,
+                                                    int32_t channels, int32_t in_height,
+                                                    int32_t in_width, int32_t out_height,
+                                                    int32_t out_width, const float* grad_output,
+                                                    float* grad_input, int32_t accumulate);
+
+/**
+ * Per-channel scale and shift over a tensor viewed as [outer, channels, inner]:
+ * output[(o*channels + c)*inner + i] = input[...] * scale[c] + shift[c] (a multiply, then an
+ * add, as torch's x * s + b). All sizes >= 1.
+ * @param scale  [channels], or NULL for 1
+ * @param shift  [channels], or NULL for 0
+ * @param output may alias input (in place); must not overlap scale or shift
+ */
+CNN_API cnn_status cnn_scale_shift_forward(cnn_context* context, int64_t outer, int64_t channels,
+                                           int64_t inner, const float* input, const float* scale,
+                                           const float* shift, float* output);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Optimizer steps (torch.optim update rules, one parameter tensor per call)                   */

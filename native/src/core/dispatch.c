@@ -32,6 +32,12 @@ static const cnn_kernel_table g_reference = {
     .sgd_step                       = cnn_f32_sgd_step_scalar,
     .adam_step                      = cnn_f32_adam_step_scalar,
     .rmsprop_step                   = cnn_f32_rmsprop_step_scalar,
+    .clip                           = cnn_f32_clip_scalar,
+    .clip_backward                  = cnn_f32_clip_backward_scalar,
+    .copy_blocks                    = cnn_f32_copy_blocks_scalar,
+    .adaptive_avg_pool2d            = cnn_f32_adaptive_avgpool_scalar,
+    .adaptive_avg_pool2d_backward   = cnn_f32_adaptive_avgpool_backward_scalar,
+    .scale_shift                    = cnn_f32_scale_shift_scalar,
 };
 
 /* AVX2 + FMA. An op whose vector kernel would not pay (tiny, or bound by something else) keeps
@@ -63,7 +69,13 @@ static const cnn_kernel_table g_reference = {
     .sum_squares                    = cnn_f32_sum_squares_avx2, \
     .sgd_step                       = cnn_f32_sgd_step_avx2, \
     .adam_step                      = cnn_f32_adam_step_avx2, \
-    .rmsprop_step                   = cnn_f32_rmsprop_step_avx2,
+    .rmsprop_step                   = cnn_f32_rmsprop_step_avx2, \
+    .clip                           = cnn_f32_clip_avx2, \
+    .clip_backward                  = cnn_f32_clip_backward_avx2, \
+    .copy_blocks                    = cnn_f32_copy_blocks_scalar, /* memcpy / auto-vectorized add */ \
+    .adaptive_avg_pool2d            = cnn_f32_adaptive_avgpool_scalar, /* global 1x1 has its own op */ \
+    .adaptive_avg_pool2d_backward   = cnn_f32_adaptive_avgpool_backward_scalar, \
+    .scale_shift                    = cnn_f32_scale_shift_avx2,
 
 static const cnn_kernel_table g_avx2 = {.isa = CNN_ISA_AVX2, .name = "avx2", CNN_AVX2_ENTRIES};
 

@@ -72,6 +72,12 @@ static inline __m256 cnn_avx2_relu_ps(__m256 x) {
     return _mm256_max_ps(_mm256_setzero_ps(), x);
 }
 
+static inline __m256 cnn_avx2_relu6_ps(__m256 x) {
+    /* min/max return their second operand when either is NaN: x (then the clamped x) goes
+     * second so NaN survives, as in torch's relu6. */
+    return _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(_mm256_setzero_ps(), x));
+}
+
 static inline __m256 cnn_avx2_sigmoid_ps(__m256 x) {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 e = cnn_avx2_exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), x));
@@ -122,6 +128,7 @@ static inline void cnn_avx2_activation_span(cnn_activation activation, const flo
         case CNN_ACTIVATION_RELU: CNN_AVX2_MAP_SPAN(cnn_avx2_relu_ps, in, out, n); break;
         case CNN_ACTIVATION_SIGMOID: CNN_AVX2_MAP_SPAN(cnn_avx2_sigmoid_ps, in, out, n); break;
         case CNN_ACTIVATION_TANH: CNN_AVX2_MAP_SPAN(cnn_avx2_tanh_ps, in, out, n); break;
+        case CNN_ACTIVATION_RELU6: CNN_AVX2_MAP_SPAN(cnn_avx2_relu6_ps, in, out, n); break;
         default:
             if (in != out) CNN_AVX2_MAP_SPAN(cnn_avx2_identity_ps, in, out, n);
             break;

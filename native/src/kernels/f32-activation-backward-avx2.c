@@ -11,6 +11,11 @@ static inline __m256 act_bwd(cnn_activation a, __m256 y, __m256 g) {
         case CNN_ACTIVATION_SIGMOID:
             return _mm256_mul_ps(_mm256_mul_ps(g, _mm256_sub_ps(one, y)), y);
         case CNN_ACTIVATION_TANH: return _mm256_mul_ps(g, _mm256_sub_ps(one, _mm256_mul_ps(y, y)));
+        case CNN_ACTIVATION_RELU6: /* y <= 0 || y >= 6 ? 0 : g  (NaN y keeps g) */
+            return _mm256_andnot_ps(
+                _mm256_or_ps(_mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_LE_OQ),
+                             _mm256_cmp_ps(y, _mm256_set1_ps(6.0f), _CMP_GE_OQ)),
+                g);
         default: return g;
     }
 }

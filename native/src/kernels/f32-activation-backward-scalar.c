@@ -5,6 +5,7 @@
  *   relu:    y <= 0 ? 0 : g            (threshold_backward: a NaN y passes g through)
  *   sigmoid: (g * (1 - y)) * y         (sigmoid_backward)
  *   tanh:    g * (1 - y * y)           (tanh_backward)
+ *   relu6:   y <= 0 || y >= 6 ? 0 : g  (hardtanh_backward: a NaN y passes g through)
  * accumulate = 1 adds the result to grad_input.
  */
 #include "ops-common.h"
@@ -14,6 +15,7 @@ float cnn_activation_backward_scalar_apply(cnn_activation activation, float y, f
         case CNN_ACTIVATION_RELU: return y <= 0.0f ? 0.0f : g;
         case CNN_ACTIVATION_SIGMOID: return g * (1.0f - y) * y;
         case CNN_ACTIVATION_TANH: return g * (1.0f - y * y);
+        case CNN_ACTIVATION_RELU6: return y <= 0.0f || y >= 6.0f ? 0.0f : g;
         default: return g;
     }
 }

@@ -4,6 +4,7 @@
  *   relu(x)    = x < 0 ? 0 : x     (NaN stays NaN, like torch.relu)
  *   sigmoid(x) = 1 / (1 + exp(-x))
  *   tanh(x)    = tanh(x)
+ *   relu6(x)   = x < 0 ? 0 : (x > 6 ? 6 : x)   (NaN stays NaN, like torch.nn.functional.relu6)
  */
 #include <math.h>
 
@@ -14,6 +15,7 @@ float cnn_activation_scalar_apply(cnn_activation activation, float x) {
         case CNN_ACTIVATION_RELU: return x < 0.0f ? 0.0f : x;
         case CNN_ACTIVATION_SIGMOID: return 1.0f / (1.0f + expf(-x));
         case CNN_ACTIVATION_TANH: return tanhf(x);
+        case CNN_ACTIVATION_RELU6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
         default: return x;
     }
 }

@@ -147,7 +147,7 @@ static void dw_output_plane(const dwconv_job* job, const float* buf, const float
                 DW_BLOCK_CASES(1)
             }
         }
-        if (act == CNN_ACTIVATION_SIGMOID || act == CNN_ACTIVATION_TANH) {
+        if (act != CNN_ACTIVATION_NONE && !relu) { /* sigmoid, tanh, relu6: over the stored rows */
             float* rows = out + oh * out_w;
             cnn_avx2_activation_span(act, rows, rows, (two_rows ? 2 : 1) * out_w);
         }

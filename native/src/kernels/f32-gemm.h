@@ -52,6 +52,7 @@ static inline __attribute__((always_inline)) __m256 cnn_f32_avx2_activate(__m256
         case CNN_ACTIVATION_RELU: return cnn_avx2_relu_ps(x);
         case CNN_ACTIVATION_SIGMOID: return cnn_avx2_sigmoid_ps(x);
         case CNN_ACTIVATION_TANH: return cnn_avx2_tanh_ps(x);
+        case CNN_ACTIVATION_RELU6: return cnn_avx2_relu6_ps(x);
         default: return x;
     }
 }

@@ -404,7 +404,7 @@ internal sealed unsafe class BatchNorm2dNode : AutogradNode
     }
 }
 
-/// <summary>ReLU / sigmoid / tanh (from the forward output), or a copy (activation none).</summary>
+/// <summary>ReLU / sigmoid / tanh / ReLU6 (from the forward output), or a copy (activation none).</summary>
 internal sealed unsafe class ActivationNode : AutogradNode
 {
     private readonly CnnActivation _activation;
@@ -425,6 +425,7 @@ internal sealed unsafe class ActivationNode : AutogradNode
         CnnActivation.Relu => "ReluBackward",
         CnnActivation.Sigmoid => "SigmoidBackward",
         CnnActivation.Tanh => "TanhBackward",
+        CnnActivation.Relu6 => "HardtanhBackward",
         _ => "CloneBackward",
     };
 

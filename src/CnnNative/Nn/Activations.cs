@@ -169,3 +169,48 @@ public sealed class Dropout : Module
     /// <inheritdoc />
     protected override string ExtraRepr() => $"p={P.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 }
+
+/// <summary>min(max(x, 0), 6) element-wise, PyTorch's <c>nn.ReLU6</c>.</summary>
+public sealed class ReLU6 : Module
+{
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input)
+    {
+        ThrowIfDisposed();
+        return Functional.Relu6(input);
+    }
+}
+
+/// <summary>
+/// Clamp to [<see cref="MinVal"/>, <see cref="MaxVal"/>], PyTorch's <c>nn.Hardtanh(min_val, max_val)</c>, computed with
+/// <see cref="Functional.Clamp(Tensor, float, float)"/>: identical forward; the gradient is clamp's (it also passes at
+/// x = min or max exactly, where hardtanh's is 0, and is 0 for a NaN input).
+/// </summary>
+public sealed class Hardtanh : Module
+{
+    /// <summary>Clamps to [<paramref name="minVal"/>, <paramref name="maxVal"/>].</summary>
+    /// <exception cref="ArgumentException">A bound is NaN or <paramref name="minVal"/> &gt; <paramref name="maxVal"/>.</exception>
+    public Hardtanh(float minVal = -1f, float maxVal = 1f)
+    {
+        if (float.IsNaN(minVal) || float.IsNaN(maxVal) || minVal > maxVal)
+            throw new ArgumentException($"Hardtanh needs minVal <= maxVal (not NaN); got minVal = {minVal}, maxVal = {maxVal}.", nameof(minVal));
+        MinVal = minVal;
+        MaxVal = maxVal;
+    }
+
+    /// <summary>Lower bound.</summary>
+    public float MinVal { get; }
+
+    /// <summary>Upper bound.</summary>
+    public float MaxVal { get; }
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input)
+    {
+        ThrowIfDisposed();
+        return Functional.Clamp(input, MinVal, MaxVal);
+    }
+
+    /// <inheritdoc />
+    protected override string ExtraRepr() => $"min_val={MinVal}, max_val={MaxVal}";
+}

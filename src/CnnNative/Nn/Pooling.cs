@@ -115,38 +115,35 @@ public sealed class LPPool2d : Module
 }
 
 /// <summary>
-/// PyTorch's <c>nn.AdaptiveAvgPool2d</c>. Only output size 1 (global average pooling, [N, C, H, W] -&gt; [N, C, 1, 1])
-/// is available for now.
+/// PyTorch's <c>nn.AdaptiveAvgPool2d</c>: [N, C, H, W] -&gt; [N, C, OH, OW] with torch's windows (any output size,
+/// also larger than the input). Output size (1, 1) runs the global-average-pooling kernel.
 /// </summary>
 public sealed class AdaptiveAvgPool2d : Module
 {
-    /// <summary>Square output size; only 1 is supported.</summary>
-    /// <exception cref="NotSupportedException">The output size is not 1.</exception>
+    /// <summary>Square output size.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The output size is below 1.</exception>
     public AdaptiveAvgPool2d(int outputSize = 1)
         : this((outputSize, outputSize))
     {
     }
 
-    /// <summary>Output (height, width); only (1, 1) is supported.</summary>
-    /// <exception cref="NotSupportedException">The output size is not (1, 1).</exception>
+    /// <summary>Output (height, width).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is below 1.</exception>
     public AdaptiveAvgPool2d((int H, int W) outputSize)
     {
         if (outputSize.H < 1 || outputSize.W < 1)
             throw new ArgumentOutOfRangeException(nameof(outputSize), outputSize, "Output size must be >= 1.");
-        if (outputSize != (1, 1))
-            throw new NotSupportedException(
-                $"AdaptiveAvgPool2d supports only output size 1 (global average pooling) for now; got ({outputSize.H}, {outputSize.W}).");
         OutputSize = outputSize;
     }
 
-    /// <summary>The output (height, width): always (1, 1).</summary>
+    /// <summary>The output (height, width).</summary>
     public (int H, int W) OutputSize { get; }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
         ThrowIfDisposed();
-        return Functional.GlobalAvgPool2d(input);
+        return OutputSize == (1, 1) ? Functional.GlobalAvgPool2d(input) : Functional.AdaptiveAvgPool2d(input, OutputSize);
     }
 
     /// <inheritdoc />
