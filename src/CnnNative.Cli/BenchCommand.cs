@@ -43,9 +43,8 @@ internal static class BenchCommand
         Cnn.NumThreads = settings.Threads == 0 ? Cnn.HardwareThreads : settings.Threads;
 
         Cnn.ManualSeed(settings.Seed);
-        using Module model = BenchModels.Create(settings.Model);
+        using Module model = CreateModel(settings.Model, settings.BatchSize, out int[] shape);
         model.Eval();
-        int[] shape = BenchModels.InputShape(settings.Model, settings.BatchSize);
         using var input = Tensor.Randn(settings.Seed + 1, shape);
 
         output.WriteLine($"Model:   {settings.Model} ({model.ParameterCount():N0} parameters), random weights (seed {settings.Seed}), eval, no grad, Module.Forward");
@@ -93,6 +92,21 @@ internal static class BenchCommand
         return ExitCodes.Success;
     }
 
+    /// <summary>The model by name (an unknown name is a usage error) and its input shape at <paramref name="batch"/>.</summary>
+    private static Module CreateModel(string name, int batch, out int[] inputShape)
+    {
+        try
+        {
+            inputShape = BenchModels.DefaultInputShape(name);
+            inputShape[0] = batch;
+            return BenchModels.Create(name);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private static double Median(double[] values)
@@ -118,24 +132,34 @@ internal sealed record BenchResult(
     double ImagesPerSecond);
 
 /// <summary>
-/// The ImageNet models <c>cnn bench</c> builds by name (torchvision's names), input [batch, 3, 224, 224].
+/// The models <c>cnn bench</c> builds by name (torchvision's names), with the same two calls as
+/// <c>CnnNative.Models.ModelZoo</c> (helper branch h-models): when that lands, this class goes and
+/// <c>BenchModels.</c> becomes <c>ModelZoo.</c> (vgg16, mobilenet_v2, alexnet, ... then work too).
 /// </summary>
 internal static class BenchModels
 {
-    private static readonly (string Name, Func<Module> Create)[] Entries =
+    private static readonly (string Name, Func<int, Module> Create)[] Entries =
     [
-        ("resnet18", () => ResNet.ResNet18()),
-        ("resnet34", () => ResNet.ResNet34()),
-        ("resnet50", () => ResNet.ResNet50()),
+        ("resnet18", n => ResNet.ResNet18(n)),
+        ("resnet34", n => ResNet.ResNet34(n)),
+        ("resnet50", n => ResNet.ResNet50(n)),
     ];
 
-    public static IEnumerable<string> Names => Entries.Select(e => e.Name);
+    public static IReadOnlyList<string> Names { get; } = Entries.Select(e => e.Name).ToArray();
 
-    public static Module Create(string name)
-        => Entries.FirstOrDefault(e => e.Name == name).Create?.Invoke()
-           ?? throw new CliException($"unknown model '{name}' (known: {string.Join(", ", Names)}).");
+    public static Module Create(string name, int numClasses = 1000) => Find(name).Create(numClasses);
 
-    public static int[] InputShape(string name, int batch) => [batch, 3, 224, 224];
+    /// <summary>[1, 3, 224, 224]: every model here is an ImageNet model.</summary>
+    public static int[] DefaultInputShape(string name)
+    {
+        Find(name); // an unknown name throws
+        return [1, 3, 224, 224];
+    }
+
+    private static (string Name, Func<int, Module> Create) Find(string name)
+        => Entries.FirstOrDefault(e => e.Name == name) is { Create: not null } entry
+            ? entry
+            : throw new ArgumentException($"unknown model '{name}' (known: {string.Join(", ", Names)}).");
 }
 
 /// <summary>The options of <c>cnn bench</c>.</summary>
