@@ -41,6 +41,17 @@ internal abstract class KernelOperands : IDisposable
 {
     private readonly List<Tensor> _tensors = [];
 
+    /// <summary>Allocates the op's input: N(0, 1) values from <paramref name="seed"/>.</summary>
+    protected KernelOperands(int batch, int seed, params int[] inputShape)
+    {
+        Batch = batch;
+        Input = Keep(Tensor.Randn(seed, inputShape));
+    }
+
+    public int Batch { get; }
+
+    public Tensor Input { get; }
+
     public abstract Tensor Output { get; }
 
     /// <summary>The op on CnnNative (current thread's ISA and threads), writing <see cref="Output"/>.</summary>
@@ -48,6 +59,15 @@ internal abstract class KernelOperands : IDisposable
 
     /// <summary>The same op on the same data as a oneDNN primitive (current OpenMP threads).</summary>
     public abstract nint CreateOneDnn();
+
+    /// <summary>The tensor's data for the shim, which copies it during create (the tensor outlives the call).</summary>
+    protected static unsafe float* RawPointer(Tensor tensor)
+    {
+        fixed (float* p = tensor.AsSpan())
+        {
+            return p; // native memory: not moved by the GC, valid while the tensor lives
+        }
+    }
 
     protected Tensor Keep(Tensor tensor)
     {
@@ -79,16 +99,12 @@ public sealed record ConvCase(string Name, int InChannels, int OutChannels, int 
     private sealed unsafe class Operands : KernelOperands
     {
         private readonly ConvCase _c;
-        private readonly int _batch;
-        private readonly Tensor _input;
         private readonly Tensor _weight;
         private readonly Conv2dOptions _options;
 
-        public Operands(ConvCase c, int batch)
+        public Operands(ConvCase c, int batch) : base(batch, 1, batch, c.InChannels, c.Size, c.Size)
         {
             _c = c;
-            _batch = batch;
-            _input = Keep(Tensor.Randn(1, batch, c.InChannels, c.Size, c.Size));
             float bound = 1f / MathF.Sqrt(c.InChannels / c.Groups * c.Kernel * c.Kernel);
             _weight = Keep(Tensor.Uniform(2, -bound, bound, c.OutChannels, c.InChannels / c.Groups, c.Kernel, c.Kernel));
             Output = Keep(Tensor.Zeros(batch, c.OutChannels, c.OutSize, c.OutSize));
@@ -102,30 +118,22 @@ public sealed record ConvCase(string Name, int InChannels, int OutChannels, int 
 
         public override Tensor Output { get; }
 
-        public override void RunCnn() => Functional.Conv2d(_input, _weight, null, _options, Output);
+        public override void RunCnn() => Functional.Conv2d(Input, _weight, null, _options, Output);
 
         public override nint CreateOneDnn() => OneDnnShim.CreateConv(new OneDnnShim.ConvDesc
         {
-            Batch = _batch,
+            Batch = Batch,
             InChannels = _c.InChannels,
             InHeight = _c.Size,
             InWidth = _c.Size,
             OutChannels = _c.OutChannels,
             Groups = _c.Groups,
             Window = OneDnnShim.Window.Square(_c.Kernel, _c.Stride, _c.Pad),
-            Input = RawPointer(_input),
+            Input = RawPointer(Input),
             Weight = RawPointer(_weight),
         });
     }
 
-    /// <summary>The tensor's data for the shim, which copies it during create (the tensor outlives the call).</summary>
-    internal static unsafe float* RawPointer(Tensor tensor)
-    {
-        fixed (float* p = tensor.AsSpan())
-        {
-            return p; // native memory: not moved by the GC, valid while the tensor lives
-        }
-    }
 }
 
 /// <summary>Max pooling on a square NCHW input (padding never wins, as in torch).</summary>
@@ -141,31 +149,27 @@ public sealed record MaxPoolCase(string Name, int Channels, int Size, int Kernel
     private sealed unsafe class Operands : KernelOperands
     {
         private readonly MaxPoolCase _c;
-        private readonly int _batch;
-        private readonly Tensor _input;
         private readonly Pool2dOptions _options;
 
-        public Operands(MaxPoolCase c, int batch)
+        public Operands(MaxPoolCase c, int batch) : base(batch, 1, batch, c.Channels, c.Size, c.Size)
         {
             _c = c;
-            _batch = batch;
-            _input = Keep(Tensor.Randn(1, batch, c.Channels, c.Size, c.Size));
             Output = Keep(Tensor.Zeros(batch, c.Channels, c.OutSize, c.OutSize));
             _options = new Pool2dOptions { KernelSize = (c.Kernel, c.Kernel), Stride = (c.Stride, c.Stride), Padding = (c.Pad, c.Pad) };
         }
 
         public override Tensor Output { get; }
 
-        public override void RunCnn() => Functional.MaxPool2d(_input, _options, Output);
+        public override void RunCnn() => Functional.MaxPool2d(Input, _options, Output);
 
         public override nint CreateOneDnn() => OneDnnShim.CreatePool(new OneDnnShim.PoolDesc
         {
-            Batch = _batch,
+            Batch = Batch,
             Channels = _c.Channels,
             InHeight = _c.Size,
             InWidth = _c.Size,
             Window = OneDnnShim.Window.Square(_c.Kernel, _c.Stride, _c.Pad),
-            Input = ConvCase.RawPointer(_input),
+            Input = RawPointer(Input),
         });
     }
 }
@@ -183,14 +187,11 @@ public sealed record BatchNormCase(string Name, int Channels, int Size) : Kernel
     private sealed unsafe class Operands : KernelOperands
     {
         private readonly BatchNormCase _c;
-        private readonly int _batch;
-        private readonly Tensor _input, _mean, _var, _gamma, _beta;
+        private readonly Tensor _mean, _var, _gamma, _beta;
 
-        public Operands(BatchNormCase c, int batch)
+        public Operands(BatchNormCase c, int batch) : base(batch, 3, batch, c.Channels, c.Size, c.Size)
         {
             _c = c;
-            _batch = batch;
-            _input = Keep(Tensor.Randn(3, batch, c.Channels, c.Size, c.Size));
             _mean = Keep(Tensor.Randn(4, c.Channels));
             _var = Keep(Tensor.Uniform(5, 0.5f, 2f, c.Channels));
             _gamma = Keep(Tensor.Uniform(6, 0.5f, 1.5f, c.Channels));
@@ -200,20 +201,20 @@ public sealed record BatchNormCase(string Name, int Channels, int Size) : Kernel
 
         public override Tensor Output { get; }
 
-        public override void RunCnn() => Functional.BatchNorm2d(_input, _mean, _var, _gamma, _beta, Eps, Output);
+        public override void RunCnn() => Functional.BatchNorm2d(Input, _mean, _var, _gamma, _beta, Eps, Output);
 
         public override nint CreateOneDnn() => OneDnnShim.CreateBatchNorm(new OneDnnShim.BnDesc
         {
-            Batch = _batch,
+            Batch = Batch,
             Channels = _c.Channels,
             Height = _c.Size,
             Width = _c.Size,
             Eps = Eps,
-            Input = ConvCase.RawPointer(_input),
-            Mean = ConvCase.RawPointer(_mean),
-            Var = ConvCase.RawPointer(_var),
-            Gamma = ConvCase.RawPointer(_gamma),
-            Beta = ConvCase.RawPointer(_beta),
+            Input = RawPointer(Input),
+            Mean = RawPointer(_mean),
+            Var = RawPointer(_var),
+            Gamma = RawPointer(_gamma),
+            Beta = RawPointer(_beta),
         });
     }
 }

@@ -110,6 +110,8 @@ static dnnl_format_tag_t blocked_tag(void) {
 /* A new handle holding the primitive descriptor of op_desc (`what` names the op in errors); it
  * records the calling thread's OpenMP thread count, which oneDNN tunes the primitive for. */
 static int32_t begin(const void* op_desc, const char* what, shim_handle** out) {
+    int32_t status = ensure_engine();
+    if (status) return status;
     shim_handle* h = calloc(1, sizeof *h);
     if (!h) return fail(-1, "out of memory");
     h->threads = omp_get_max_threads();
@@ -169,8 +171,6 @@ int32_t shim_conv_create(const shim_conv_desc* d, void** handle) {
     int64_t oh, ow;
     int32_t status = window_output(w, d->in_height, d->in_width, &oh, &ow);
     if (status) return status;
-    status = ensure_engine();
-    if (status) return status;
 
     int64_t g = d->groups;
     int64_t src_dims[4] = {d->batch, d->in_channels, d->in_height, d->in_width};
@@ -213,8 +213,6 @@ int32_t shim_pool_create(const shim_pool_desc* d, void** handle) {
     int64_t oh, ow;
     int32_t status = window_output(w, d->in_height, d->in_width, &oh, &ow);
     if (status) return status;
-    status = ensure_engine();
-    if (status) return status;
 
     int64_t src_dims[4] = {d->batch, d->channels, d->in_height, d->in_width};
     int64_t dst_dims[4] = {d->batch, d->channels, oh, ow};
@@ -243,9 +241,7 @@ int32_t shim_bn_create(const shim_bn_desc* d, void** handle) {
     *handle = NULL;
     if (!positive(d->batch) || !positive(d->channels) || !positive(d->height) || !positive(d->width) || !(d->eps > 0))
         return fail(-1, "invalid batch norm description");
-    int32_t status = ensure_engine();
-    if (status) return status;
-
+    int32_t status;
     int64_t dims[4] = {d->batch, d->channels, d->height, d->width};
     int64_t cdims[1] = {d->channels};
     dnnl_memory_desc_t data_plain, data_md, c_md;
