@@ -307,15 +307,20 @@ struct cnn_kernel_table {
 
 const cnn_kernel_table* cnn_kernels_for_isa(cnn_isa isa);
 
-/* The kernels. Scalar ones in kernels/f32-*-scalar.c, AVX2 ones in kernels/f32-*-avx2.c. */
+/* The kernels. Scalar ones in kernels/f32-*-scalar.c, AVX2 ones in kernels/f32-*-avx2.c,
+ * AVX-512 ones in kernels/f32-*-avx512.c. */
 cnn_status cnn_f32_conv2d_scalar(cnn_context*, const cnn_conv2d_params*, int32_t, int32_t,
                                  const float*, const float*, const float*, cnn_activation, float*);
 cnn_status cnn_f32_conv2d_avx2(cnn_context*, const cnn_conv2d_params*, int32_t, int32_t,
                                const float*, const float*, const float*, cnn_activation, float*);
+cnn_status cnn_f32_conv2d_avx512(cnn_context*, const cnn_conv2d_params*, int32_t, int32_t,
+                                 const float*, const float*, const float*, cnn_activation, float*);
 cnn_status cnn_f32_pool2d_scalar(cnn_context*, const cnn_pool2d_params*, int32_t, int32_t,
                                  const float*, float*);
 cnn_status cnn_f32_pool2d_avx2(cnn_context*, const cnn_pool2d_params*, int32_t, int32_t,
                                const float*, float*);
+cnn_status cnn_f32_pool2d_avx512(cnn_context*, const cnn_pool2d_params*, int32_t, int32_t,
+                                 const float*, float*);
 cnn_status cnn_f32_gavgpool_scalar(cnn_context*, int64_t, int64_t, const float*, float*);
 cnn_status cnn_f32_gavgpool_avx2(cnn_context*, int64_t, int64_t, const float*, float*);
 cnn_status cnn_f32_batchnorm_scalar(cnn_context*, const cnn_batch_norm2d_params*, const float*,
@@ -324,6 +329,9 @@ cnn_status cnn_f32_batchnorm_scalar(cnn_context*, const cnn_batch_norm2d_params*
 cnn_status cnn_f32_batchnorm_avx2(cnn_context*, const cnn_batch_norm2d_params*, const float*,
                                   const float*, const float*, const float*, const float*,
                                   cnn_activation, float*);
+cnn_status cnn_f32_batchnorm_avx512(cnn_context*, const cnn_batch_norm2d_params*, const float*,
+                                    const float*, const float*, const float*, const float*,
+                                    cnn_activation, float*);
 cnn_status cnn_f32_activation_scalar(cnn_context*, cnn_activation, int64_t, const float*, float*);
 cnn_status cnn_f32_activation_avx2(cnn_context*, cnn_activation, int64_t, const float*, float*);
 cnn_status cnn_f32_linear_scalar(cnn_context*, int32_t, int32_t, int32_t, const float*,

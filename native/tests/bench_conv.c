@@ -1,10 +1,15 @@
-/* bench_conv.c — GFLOP/s of cnn_conv2d_forward, reference vs AVX2, on 1 and 2 threads.
+/* bench_conv.c — GFLOP/s of cnn_conv2d_forward, AVX2 vs AVX-512 (and the reference with
+ * --reference), on 1 and 2 threads, batch 1 and 8; the median of several runs.
+ * Usage: bench_conv [--reference] [substring of the layer names to run]
+ * Columns: GFLOP/s of the median wall time, of the best wall time, and of the median process
+ * CPU time divided by the threads (a busy shared machine skews the first two). 
  * Not a ctest program (no test_ prefix). Build by hand against a Release build, e.g.:
  *   gcc -O2 -std=c11 -Inative/include native/tests/bench_conv.c \
  *       build/native/native/libcnnnative_static.a -lpthread -lm -o build/bench_conv
- * FLOPs = 2 * N * OC * OH * OW * (IC/groups) * KH * KW; the best time of several runs. */
+ * FLOPs = 2 * N * OC * OH * OW * (IC/groups) * KH * KW. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +27,19 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU time of the whole process (all threads): on a loaded machine, wall time counts the time
+ * other processes hold the cores; CPU time / threads does not (it ignores load imbalance). */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_double(const void* a, const void* b) {
+    const double x = *(const double*)a, y = *(const double*)b;
+    return (x > y) - (x < y);
+}
+
 static float* random_buffer(size_t count, unsigned seed) {
     float* v = (float*)malloc(count * sizeof(float));
     for (size_t i = 0; i < count; i++) {
@@ -32,19 +50,38 @@ static float* random_buffer(size_t count, unsigned seed) {
 }
 
 int main(int argc, char** argv) {
-    const bench_case cases[] = {
-        {"3x3 64->64 56x56 N=1", 1, 64, 56, 56, 64, 3, 1, 1, 1},
-        {"3x3 64->64 56x56 N=8", 8, 64, 56, 56, 64, 3, 1, 1, 1},
+    const bench_case shapes[] = { /* the benchmark suite's conv layers, at batch 1 */
         {"7x7/2 3->64 224x224", 1, 3, 224, 224, 64, 7, 2, 3, 1},
-        {"1x1 256->64 56x56", 1, 256, 56, 56, 64, 1, 1, 0, 1},
-        {"dw 3x3 144ch 56x56", 1, 144, 56, 56, 144, 3, 1, 1, 144},
+        {"3x3 64->64 56x56", 1, 64, 56, 56, 64, 3, 1, 1, 1},
+        {"3x3 128->128 28x28", 1, 128, 28, 28, 128, 3, 1, 1, 1},
         {"3x3 256->256 14x14", 1, 256, 14, 14, 256, 3, 1, 1, 1},
         {"3x3 512->512 7x7", 1, 512, 7, 7, 512, 3, 1, 1, 1},
+        {"1x1 256->64 56x56", 1, 256, 56, 56, 64, 1, 1, 0, 1},
+        {"1x1 64->256 56x56", 1, 64, 56, 56, 256, 1, 1, 0, 1},
+        {"3x3/2 64->128 56x56", 1, 64, 56, 56, 128, 3, 2, 1, 1},
+        {"dw 3x3 144ch 56x56", 1, 144, 56, 56, 144, 3, 1, 1, 144},
+        {"11x11/4 3->96 227x227", 1, 3, 227, 227, 96, 11, 4, 0, 1},
     };
-    const int skip_reference = argc > 1 && strcmp(argv[1], "--no-reference") == 0;
-    printf("%-24s %-10s %8s %10s %10s\n", "layer", "isa", "threads", "ms", "GFLOP/s");
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const size_t num_shapes = sizeof shapes / sizeof shapes[0];
+    bench_case cases[2 * sizeof shapes / sizeof shapes[0]];
+    for (size_t s = 0; s < num_shapes; s++) {
+        cases[2 * s] = shapes[s];
+        cases[2 * s + 1] = shapes[s];
+        cases[2 * s + 1].n = 8;
+    }
+    int with_reference = 0;
+    const char* filter = NULL;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--reference") == 0)
+            with_reference = 1;
+        else
+            filter = argv[a];
+    }
+    printf("%-24s %4s %-10s %8s %10s %10s %10s %10s\n", "layer", "N", "isa", "threads",
+           "median ms", "GFLOP/s", "best", "cpu");
+    for (size_t c = 0; c < 2 * num_shapes; c++) {
         const bench_case* b = &cases[c];
+        if (filter != NULL && strstr(b->name, filter) == NULL) continue;
         cnn_conv2d_params p;
         memset(&p, 0, sizeof p);
         p.batch = b->n;
@@ -68,8 +105,9 @@ int main(int argc, char** argv) {
         float* w = random_buffer(w_n, 2);
         float* bias = random_buffer((size_t)b->oc, 3);
         float* out = (float*)malloc(out_n * sizeof(float));
-        const cnn_isa isas[2] = {CNN_ISA_REFERENCE, CNN_ISA_AVX2};
-        for (int i = skip_reference ? 1 : 0; i < 2; i++) {
+        const cnn_isa isas[3] = {CNN_ISA_REFERENCE, CNN_ISA_AVX2, CNN_ISA_AVX512};
+        const char* isa_names[3] = {"reference", "avx2", "avx512"};
+        for (int i = with_reference ? 0 : 1; i < 3; i++) {
             for (int threads = 1; threads <= 2; threads++) {
                 cnn_context* ctx = NULL;
                 if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS) return 1;
@@ -80,19 +118,23 @@ int main(int argc, char** argv) {
                     fprintf(stderr, "%s\n", cnn_get_last_error());
                     return 1;
                 }
-                double best = 1e30, total = 0.0;
+                double times[64], cpu_times[64], total = 0.0;
                 int runs = 0;
-                while (runs < 3 || (total < 1.0 && runs < 50)) {
-                    const double t0 = now();
+                cnn_conv2d_forward(ctx, &p, in, w, bias, CNN_ACTIVATION_RELU, out); /* warm-up */
+                while (runs < 5 || (total < 1.0 && runs < 64)) {
+                    const double t0 = now(), c0 = cpu_now();
                     cnn_conv2d_forward(ctx, &p, in, w, bias, CNN_ACTIVATION_RELU, out);
-                    const double t = now() - t0;
-                    if (t < best) best = t;
-                    total += t;
-                    runs++;
+                    times[runs] = now() - t0;
+                    cpu_times[runs] = (cpu_now() - c0) / threads;
+                    total += times[runs++];
                     if (i == 0 && total > 2.0) break;
                 }
-                printf("%-24s %-10s %8d %10.3f %10.1f\n", b->name, i == 0 ? "reference" : "avx2",
-                       threads, best * 1e3, flops / best * 1e-9);
+                qsort(times, (size_t)runs, sizeof times[0], compare_double);
+                qsort(cpu_times, (size_t)runs, sizeof cpu_times[0], compare_double);
+                const double median = times[runs / 2];
+                printf("%-24s %4d %-10s %8d %10.3f %10.1f %10.1f %10.1f\n", b->name, b->n,
+                       isa_names[i], threads, median * 1e3, flops / median * 1e-9,
+                       flops / times[0] * 1e-9, flops / cpu_times[runs / 2] * 1e-9);
                 fflush(stdout);
                 cnn_context_destroy(ctx);
             }

@@ -1,7 +1,7 @@
 /* test_conv2d.c — cnn_conv2d_output_size / cnn_conv2d_forward:
  *  (1) tiny cases whose expected values are derived by hand (run on every ISA),
- *  (2) every ISA against the reference over a sweep of shapes (channels around the 6x16 GEMM
- *      tile, kernels 1..11, strides, asymmetric padding, dilation, groups, depthwise, bias,
+ *  (2) every ISA against the reference over a sweep of shapes (channels around the 6x16 AVX2 and
+ *      8x32 AVX-512 GEMM tiles, K blocks, kernels 1..11, strides, asymmetric padding, dilation, groups, depthwise, bias,
  *      activations, batch 1 and 3, odd sizes), with a stated tolerance and the max error printed,
  *  (3) every validation path: CNN_STATUS_INVALID_ARGUMENT, a message, output untouched. */
 #include <math.h>
@@ -398,6 +398,19 @@ static void test_sweep(void) {
         p.groups = 2; /* K = 180 per group, 45 channels per group: ragged 6-row slices */
         p.pad_top = p.pad_left = 1;
         sweep_case(p, 1, CNN_ACTIVATION_SIGMOID);
+        /* Reductions split into K blocks (B panels of at most 32768/NR rows: 2048 rows for the
+         * 16-column AVX2 tile, 1024 for the 32-column AVX-512 one), one layer per GEMM mode:
+         * direct 1x1 (K = 2100), implicit stride 1 (K = 2250, rows 40 wide), im2col stride 2
+         * (K = 1170); output channels 65 and 33 leave ragged 8- and 6-row slices. */
+        p = test_conv2d_params(1, 2100, 5, 7, 33, 1, 1);
+        sweep_case(p, 1, CNN_ACTIVATION_RELU);
+        p = test_conv2d_params(2, 250, 4, 40, 65, 3, 3);
+        p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+        sweep_case(p, 1, CNN_ACTIVATION_TANH);
+        p = test_conv2d_params(1, 130, 9, 11, 65, 3, 3);
+        p.stride_height = p.stride_width = 2;
+        p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+        sweep_case(p, 0, CNN_ACTIVATION_SIGMOID);
     }
 }
 

@@ -446,7 +446,8 @@ static void test_validation(cnn_context* ctx) {
     }
 }
 
-/* The thread count never changes results: 1 thread vs the whole budget, bitwise. */
+/* The thread count never changes results: 1 thread vs the whole budget, bitwise (stride 1 and,
+ * for the row-cached max kernel, stride 2; chunks start mid-plane). */
 static void test_thread_invariance(void) {
     cnn_context* ctx[4];
     cnn_isa isas[4];
@@ -457,9 +458,11 @@ static void test_thread_invariance(void) {
     float* one = (float*)malloc(in_n * sizeof(float)); /* stride 1, pad 1: out <= in */
     float* all = (float*)malloc(in_n * sizeof(float));
     for (int c = 0; c < nctx; c++)
-        for (int kind = 0; kind < 3; kind++) {
+        for (int variant = 0; variant < 4; variant++) {
+            const int kind = variant % 3, stride = 1 + variant / 3;
             int32_t oh = 0, ow = 0;
             p.kind = (cnn_pool_kind)kind;
+            p.stride_height = p.stride_width = stride;
             p.pad_height = p.pad_width = kind == CNN_POOL_LP ? 0 : 1;
             EXPECT_STATUS(cnn_pool2d_output_size(&p, &oh, &ow), CNN_STATUS_SUCCESS);
             const size_t n = (size_t)2 * 16 * oh * ow;
@@ -468,7 +471,8 @@ static void test_thread_invariance(void) {
             EXPECT_STATUS(cnn_context_set_num_threads(ctx[c], 0), CNN_STATUS_SUCCESS);
             EXPECT_STATUS(cnn_pool2d_forward(ctx[c], &p, in, all), CNN_STATUS_SUCCESS);
             EXPECT(memcmp(one, all, n * sizeof(float)) == 0,
-                   "%s kind %d: 1 thread and all threads differ", test_isa_name(isas[c]), kind);
+                   "%s kind %d stride %d: 1 thread and all threads differ",
+                   test_isa_name(isas[c]), kind, stride);
         }
     for (int c = 0; c < nctx; c++) cnn_context_destroy(ctx[c]);
     free(in);

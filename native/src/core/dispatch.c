@@ -79,10 +79,17 @@ static const cnn_kernel_table g_reference = {
 
 static const cnn_kernel_table g_avx2 = {.isa = CNN_ISA_AVX2, .name = "avx2", CNN_AVX2_ENTRIES};
 
-/* No AVX-512 kernels yet: the AVX2 entries under the AVX-512 tag (the speed issue overrides
- * entries here as AVX-512 kernels land). */
+/* AVX-512 (F/BW/DQ/VL): its own kernels override the AVX2 entries (a later designated
+ * initializer wins); every op without one keeps its AVX2 kernel. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
 static const cnn_kernel_table g_avx512 = {.isa = CNN_ISA_AVX512, .name = "avx512",
-                                          CNN_AVX2_ENTRIES};
+                                          CNN_AVX2_ENTRIES
+    .conv2d                         = cnn_f32_conv2d_avx512,
+    .pool2d                         = cnn_f32_pool2d_avx512,
+    .batch_norm2d_inference         = cnn_f32_batchnorm_avx512,
+};
+#pragma GCC diagnostic pop
 
 const cnn_kernel_table* cnn_kernels_for_isa(cnn_isa isa) {
     switch (isa) {

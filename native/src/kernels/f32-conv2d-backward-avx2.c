@@ -43,24 +43,6 @@ static int64_t min64(int64_t a, int64_t b) {
     return a < b ? a : b;
 }
 
-/* Valid outputs i in [0, run) of a row: 0 <= i0 + i*stride < size, as [*lo, *hi). */
-static void valid_range(int64_t i0, int64_t stride, int64_t size, int64_t run, int64_t* lo,
-                        int64_t* hi) {
-    int64_t l, h;
-    if (stride == 1) { /* the common case, without divisions */
-        l = i0 >= 0 ? 0 : -i0;
-        h = size - i0 > 0 ? size - i0 : 0;
-    } else {
-        l = i0 >= 0 ? 0 : (-i0 + stride - 1) / stride;
-        h = size - i0 > 0 ? (size - i0 + stride - 1) / stride : 0;
-    }
-    if (l > run) l = run;
-    if (h > run) h = run;
-    if (h < l) h = l;
-    *lo = l;
-    *hi = h;
-}
-
 /* Vector helpers: dst[i] += src[i]; sum of src[i]; sum of a[i]*b[i] (fixed lane order, so each
  * result depends only on its inputs). */
 static void add_span(float* dst, const float* src, int64_t count) {
@@ -160,7 +142,7 @@ static void im2col_rows(const weights_job* job, const float* x_group, int64_t t0
                     } else {
                         const int64_t iw0 = ow * sw - p->pad_left + kw * p->dilation_width;
                         int64_t lo, hi;
-                        valid_range(iw0, sw, in_w, run, &lo, &hi);
+                        cnn_conv_valid_range(iw0, sw, in_w, run, &lo, &hi);
                         const float* src = xc + ih * in_w + iw0;
                         copy_span(d, NULL, lo);
                         if (sw == 1) {
@@ -515,7 +497,7 @@ static void col2im_tile(const data_job* job, const float* col, int64_t ic0, int6
                     if (ih >= 0 && ih < in_h) {
                         const int64_t iw0 = ow * sw - p->pad_left + kw * p->dilation_width;
                         int64_t lo, hi;
-                        valid_range(iw0, sw, in_w, run, &lo, &hi);
+                        cnn_conv_valid_range(iw0, sw, in_w, run, &lo, &hi);
                         float* d = dxc + ih * in_w + iw0;
                         if (sw == 1) {
                             add_span(d + lo, src + pix + lo, hi - lo);
@@ -661,7 +643,7 @@ static void dw_data_task(void* arg, int64_t begin, int64_t end, int32_t thread_i
                     for (int64_t kw = 0; kw < p->kernel_width; kw++) {
                         const int64_t iw0 = -p->pad_left + kw * p->dilation_width;
                         int64_t lo, hi;
-                        valid_range(iw0, sw, in_w, ow_n, &lo, &hi);
+                        cnn_conv_valid_range(iw0, sw, in_w, ow_n, &lo, &hi);
                         const float wv = w[kh * p->kernel_width + kw];
                         float* d = dx + ih * in_w + iw0;
                         int64_t i = lo;
@@ -707,7 +689,7 @@ static void dw_weights_task(void* arg, int64_t begin, int64_t end, int32_t threa
             for (int64_t kw = 0; kw < p->kernel_width; kw++) {
                 const int64_t iw0 = -p->pad_left + kw * p->dilation_width;
                 int64_t lo, hi;
-                valid_range(iw0, sw, in_w, ow_n, &lo, &hi);
+                cnn_conv_valid_range(iw0, sw, in_w, ow_n, &lo, &hi);
                 double acc = 0.0;
                 for (int64_t n = 0; n < p->batch; n++) {
                     const float* dy = job->dy + (n * p->out_channels + oc) * oh_n * ow_n;

@@ -1,4 +1,5 @@
-/* f32-gemm.h — private declarations shared by the AVX2 GEMM-based kernels (conv2d, linear). */
+/* f32-gemm.h — private declarations shared by the GEMM-based kernels (conv2d, linear) of every
+ * vector ISA: the micro-kernel contract, the micro-kernels, and the conv2d driver they plug into. */
 #ifndef CNN_F32_GEMM_H
 #define CNN_F32_GEMM_H
 
@@ -27,20 +28,75 @@ typedef struct cnn_f32_gemm_epilogue {
  *   C: row i at c + i*ldc; only mr x nr elements are written.
  * The products are accumulated with FMA in increasing kk.
  */
-void cnn_f32_gemm_6x16_avx2(size_t mr, size_t nr, size_t k, const float* a, size_t lda,
-                            const float* b, size_t ldb, float* c, size_t ldc,
-                            const cnn_f32_gemm_epilogue* epilogue);
+typedef void cnn_f32_gemm_fn(size_t mr, size_t nr, size_t k, const float* a, size_t lda,
+                             const float* b, size_t ldb, float* c, size_t ldc,
+                             const cnn_f32_gemm_epilogue* epilogue);
 
 /* The same with an indirect B: row kk of B at b + b_offsets[kk] (implicit-GEMM convolution,
  * where row (ic, kh, kw) is a shifted view of the zero-padded input). */
-void cnn_f32_igemm_6x16_avx2(size_t mr, size_t nr, size_t k, const float* a, size_t lda,
-                             const float* b, const int64_t* b_offsets, float* c, size_t ldc,
-                             const cnn_f32_gemm_epilogue* epilogue);
+typedef void cnn_f32_igemm_fn(size_t mr, size_t nr, size_t k, const float* a, size_t lda,
+                              const float* b, const int64_t* b_offsets, float* c, size_t ldc,
+                              const cnn_f32_gemm_epilogue* epilogue);
 
-/* Depthwise / channel-multiplier convolution (in_channels == groups); f32-dwconv2d-avx2.c. */
+/* The AVX2 tile (f32-gemm-6x16-avx2.c). */
+cnn_f32_gemm_fn cnn_f32_gemm_6x16_avx2;
+cnn_f32_igemm_fn cnn_f32_igemm_6x16_avx2;
+
+/* The AVX-512 tile: the same contract with mr <= 8 rows and nr <= 32 columns (B rows hold 32
+ * floats; only the first nr are read). f32-gemm-8x32-avx512.c. */
+#define CNN_F32_GEMM_AVX512_MR 8
+#define CNN_F32_GEMM_AVX512_NR 32
+cnn_f32_gemm_fn cnn_f32_gemm_8x32_avx512;
+cnn_f32_igemm_fn cnn_f32_igemm_8x32_avx512;
+
+/* A micro-kernel pair as the conv2d driver sees it: its tile (mr rows = output channels,
+ * nr columns = output pixels) and its direct and indirect entry points. */
+typedef struct cnn_f32_gemm_ukernel {
+    int32_t mr;
+    int32_t nr;
+    cnn_f32_gemm_fn* gemm;
+    cnn_f32_igemm_fn* igemm;
+    /* Optional (NULL: a scalar loop): dst[i] = src[i*stride] for i < n, stride >= 2, reading
+     * nothing past src[(n-1)*stride] (im2col rows of strided convs). */
+    void (*copy_strided)(float* dst, const float* src, int64_t n, int64_t stride);
+} cnn_f32_gemm_ukernel;
+
+/* Valid outputs i in [0, run) of a conv row: 0 <= i0 + i*stride < size, as [*lo, *hi)
+ * (im2col of the forward and backward conv kernels). */
+static inline void cnn_conv_valid_range(int64_t i0, int64_t stride, int64_t size, int64_t run,
+                                        int64_t* lo, int64_t* hi) {
+    int64_t l, h;
+    if (stride == 1) { /* the common case, without divisions */
+        l = i0 >= 0 ? 0 : -i0;
+        h = size - i0 > 0 ? size - i0 : 0;
+    } else {
+        l = i0 >= 0 ? 0 : (-i0 + stride - 1) / stride;
+        h = size - i0 > 0 ? (size - i0 + stride - 1) / stride : 0;
+    }
+    if (l > run) l = run;
+    if (h > run) h = run;
+    if (h < l) h = l;
+    *lo = l;
+    *hi = h;
+}
+
+/* Convolution (not depthwise) as GEMM over the given micro-kernel: direct for 1x1, indirect
+ * (implicit GEMM) for stride 1, im2col panels otherwise; f32-conv2d-gemm.c (plain C, shared by
+ * the AVX2 and AVX-512 conv2d kernels). */
+cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
+                               int32_t out_width, const float* input, const float* weight,
+                               const float* bias, cnn_activation activation, float* output,
+                               const cnn_f32_gemm_ukernel* ukernel);
+
+/* Depthwise / channel-multiplier convolution (in_channels == groups);
+ * f32-dwconv2d-{avx2,avx512}.c, see f32-dwconv2d.h. */
 cnn_status cnn_f32_dwconv2d_avx2(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
                                  int32_t out_width, const float* input, const float* weight,
                                  const float* bias, cnn_activation activation, float* output);
+cnn_status cnn_f32_dwconv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p,
+                                   int32_t out_height, int32_t out_width, const float* input,
+                                   const float* weight, const float* bias,
+                                   cnn_activation activation, float* output);
 
 #if defined(__AVX2__) /* the vector epilogue, for the -avx2.c kernels that include this */
 #include "avx2-math.h"
@@ -54,6 +110,23 @@ static inline __attribute__((always_inline)) __m256 cnn_f32_avx2_activate(__m256
         case CNN_ACTIVATION_TANH: return cnn_avx2_tanh_ps(x);
         case CNN_ACTIVATION_RELU6: return cnn_avx2_relu6_ps(x);
         default: return x;
+    }
+}
+#endif
+
+#if defined(__AVX512F__) /* the AVX-512 epilogue */
+/* Fused activation of one ZMM: NONE and ReLU natively; every other activation through the
+ * AVX2 definition above on each half, so an activation is defined in one place only. */
+static inline __attribute__((always_inline)) __m512 cnn_f32_avx512_activate(__m512 x,
+                                                                            cnn_activation act) {
+    switch (act) {
+        case CNN_ACTIVATION_NONE: return x;
+        case CNN_ACTIVATION_RELU: return _mm512_max_ps(_mm512_setzero_ps(), x); /* NaN stays */
+        default: {
+            const __m256 lo = cnn_f32_avx2_activate(_mm512_castps512_ps256(x), act);
+            const __m256 hi = cnn_f32_avx2_activate(_mm512_extractf32x8_ps(x, 1), act);
+            return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+        }
     }
 }
 #endif

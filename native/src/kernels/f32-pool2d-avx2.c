@@ -1,7 +1,9 @@
 /*
  * f32-pool2d-avx2.c — 2D pooling, 8 adjacent outputs of a row at a time.
  *
- * Per output row the columns whose window lies entirely inside the input ("interior") are
+ * Max and average pooling with stride_width 1 or 2 (nearly every network) run the row-cached
+ * code of f32-pool2d-rows.h (shared with the AVX-512 kernel). Everything else (LP, wider
+ * strides) is done here: per output row the columns whose window lies entirely inside the input ("interior") are
  * computed in vectors: the tap at (ih, kw) of outputs ow..ow+7 is a strided load of 8 floats
  * (stride 1: one load; stride 2: two loads + a deinterleave; larger strides: a gather).
  * Border columns, row remainders and LP exponents other than 1, 2, 3, 0.5 go through the
@@ -13,6 +15,8 @@
 #include <math.h>
 
 #include "avx2-math.h"
+#include "f32-pool-vec-avx2.h"
+#include "f32-pool2d-rows.h"
 #include "ops-common.h"
 
 typedef struct {
@@ -109,6 +113,8 @@ static void pool2d_rows_task(void* arg, int64_t begin, int64_t end, int32_t thre
 
 cnn_status cnn_f32_pool2d_avx2(cnn_context* ctx, const cnn_pool2d_params* p, int32_t out_height,
                                int32_t out_width, const float* input, float* output) {
+    cnn_status status;
+    if (pool2d_rows_run(ctx, p, out_height, out_width, input, output, &status)) return status;
     pool2d_job job;
     cnn_pool2d_plan_init(&job.plan, p, out_height, out_width, input, output);
     const int32_t sw = p->stride_width;

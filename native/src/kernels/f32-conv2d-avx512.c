@@ -1,0 +1,47 @@
+/* f32-conv2d-avx512.c — conv2d on AVX-512: depthwise convs to f32-dwconv2d-avx512.c, everything
+ * else to the GEMM driver (f32-conv2d-gemm.c) on the 8x32 AVX-512 micro-kernel. */
+#include <immintrin.h>
+
+#include "f32-gemm.h"
+
+/* lanes [0, n) of one vector, n clamped to [0, 16] */
+static inline __mmask16 lanes(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* dst[i] = src[i*stride], 16 at a time: stride 2 as two loads and one two-source permute (the
+ * stem and downsampling convs), larger strides as a gather; the tail with masks, so nothing
+ * past src[(n-1)*stride] is read. */
+static void copy_strided(float* dst, const float* src, int64_t n, int64_t stride) {
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    if (stride == 2) {
+        const __m512i even = _mm512_add_epi32(lane, lane);
+        for (int64_t i = 0; i < n; i += 16, src += 32) {
+            const int64_t span = 2 * (n - i) - 1; /* floats of src still needed */
+            const __m512 lo = _mm512_maskz_loadu_ps(lanes(span), src);
+            const __m512 hi = _mm512_maskz_loadu_ps(lanes(span - 16), src + 16);
+            _mm512_mask_storeu_ps(dst + i, lanes(n - i), _mm512_permutex2var_ps(lo, even, hi));
+        }
+        return;
+    }
+    const __m512i index = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)stride));
+    for (int64_t i = 0; i < n; i += 16, src += 16 * stride) {
+        const __mmask16 m = lanes(n - i);
+        _mm512_mask_storeu_ps(dst + i, m,
+                              _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, index, src, 4));
+    }
+}
+
+static const cnn_f32_gemm_ukernel g_ukernel = {CNN_F32_GEMM_AVX512_MR, CNN_F32_GEMM_AVX512_NR,
+                                               cnn_f32_gemm_8x32_avx512,
+                                               cnn_f32_igemm_8x32_avx512, copy_strided};
+
+cnn_status cnn_f32_conv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
+                                 int32_t out_width, const float* input, const float* weight,
+                                 const float* bias, cnn_activation activation, float* output) {
+    if (p->groups > 1 && p->groups == p->in_channels)
+        return cnn_f32_dwconv2d_avx512(ctx, p, out_height, out_width, input, weight, bias,
+                                       activation, output);
+    return cnn_f32_conv2d_gemm(ctx, p, out_height, out_width, input, weight, bias, activation,
+                               output, &g_ukernel);
+}

@@ -1,0 +1,353 @@
+/* f32-conv2d-gemm.c — 2D convolution as GEMM on a vector micro-kernel (MR x NR register tile;
+ * the AVX2 6x16 or the AVX-512 8x32, passed in by f32-conv2d-{avx2,avx512}.c). Plain C: the
+ * vector code is all in the micro-kernels, so one copy of this driver serves every ISA.
+ *
+ * Per (image n, group g) the convolution is C[OCg x P] = W_g[OCg x K] * B[K x P] with
+ * P = out_height*out_width pixels and K = (in_channels/groups)*kernel_height*kernel_width.
+ * W is read in place (6 rows at a time); B depends on the shape:
+ *  - direct (1x1, stride 1, no padding): B is the input itself (row stride H*W), no copy;
+ *  - implicit (stride 1, rows wide enough that at most 1/8 of the computed columns are
+ *    padding): the input is copied once, zero-padded, and row (ic, kh, kw) of B is that copy
+ *    shifted by a per-row offset (indirect GEMM, no im2col). Output pixel (oh, ow) is
+ *    "virtual" pixel oh*padded_w + ow; the kernel computes whole padded rows into a per-thread
+ *    C tile, and only the real pixels are copied to the output;
+ *  - im2col (everything else: strides, narrow rows): B is built tile by tile in per-thread
+ *    scratch as NR-pixel panels [panel][K][NR] so the micro-kernel streams it contiguously.
+ *  - depthwise / channel-multiplier convs (groups == in_channels > 1) do not come here.
+ * Work items are (n, g, pixel tile, output-channel block); tiles and blocks are made small
+ * enough that even batch 1 keeps every thread busy. Consecutive items of one thread share a
+ * tile (channel blocks are innermost), so each thread builds a tile's im2col once.
+ * Inside a tile: for each L2-sized block of W rows, for each NR-pixel panel (kept in L1), for
+ * each MR-row slice of the block: one micro-kernel call (bias and activation fused). */
+#include <string.h>
+
+#include "f32-gemm.h"
+
+typedef enum { CONV_DIRECT, CONV_IM2COL, CONV_IMPLICIT } conv_mode;
+
+typedef struct {
+    const cnn_conv2d_params* p;
+    const cnn_f32_gemm_ukernel* uk;
+    int64_t out_width, pixels, in_plane;
+    int64_t ic_per_group, oc_per_group, k;
+    conv_mode mode;
+    /* Tiles run over `pixels` (direct, im2col) or over the virtual pixels (implicit). */
+    int64_t tile_pixels, tiles, oc_block, oc_blocks, m_block, k_block;
+    const float* input;
+    const float* weight;
+    const float* bias;
+    cnn_activation activation;
+    float* output;
+    float* scratch;    /* per-thread im2col tiles or implicit C tiles */
+    size_t col_floats; /* per thread */
+    /* implicit only: zero-padded input [N*C][padded_h][padded_w], B row offsets [K] */
+    float* padded;
+    const int64_t* offsets;
+    int64_t padded_h, padded_w, virtual_pixels;
+} conv_gemm_job;
+
+/* Writes `count` values of column-row kn/nr for pixels pix.. of a tile into the panel layout
+ * ([pix/nr][K][nr]); src == NULL writes zeros, otherwise src[i*stride]. */
+static void im2col_write(const cnn_f32_gemm_ukernel* uk, float* col, int64_t panel_stride,
+                         int64_t kn, int64_t pix, int64_t count, const float* src,
+                         int64_t stride) {
+    const int64_t nr = uk->nr;
+    int64_t offset = 0;
+    while (count > 0) {
+        const int64_t lane = pix % nr;
+        const int64_t n = nr - lane < count ? nr - lane : count;
+        float* d = col + (pix / nr) * panel_stride + kn + lane;
+        if (src == NULL) {
+            for (int64_t i = 0; i < n; i++) d[i] = 0.0f;
+        } else if (stride == 1 && n == nr) { /* the common case: a whole panel row */
+            memcpy(d, src + offset, (size_t)nr * sizeof(float));
+        } else if (stride == 1) {
+            for (int64_t i = 0; i < n; i++) d[i] = src[offset + i];
+        } else if (uk->copy_strided != NULL) {
+            uk->copy_strided(d, src + offset, n, stride);
+        } else {
+            for (int64_t i = 0; i < n; i++) d[i] = src[offset + i * stride];
+        }
+        offset += n * stride;
+        pix += n;
+        count -= n;
+    }
+}
+
+/* im2col of pixels [p0, p0 + np) of one (image, group). Lanes past np in the last panel are
+ * left unwritten: the micro-kernel masks them. */
+static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t p0, int64_t np,
+                        float* col) {
+    const cnn_conv2d_params* p = job->p;
+    const int64_t in_h = p->in_height, in_w = p->in_width, out_w = job->out_width;
+    const int64_t sh = p->stride_height, sw = p->stride_width;
+    const int64_t nr = job->uk->nr, panel_stride = job->k * nr;
+    const int64_t oh0 = p0 / out_w, ow0 = p0 % out_w; /* first pixel of the tile */
+    int64_t k = 0;
+    for (int64_t ic = 0; ic < job->ic_per_group; ic++) {
+        for (int64_t kh = 0; kh < p->kernel_height; kh++) {
+            for (int64_t kw = 0; kw < p->kernel_width; kw++, k++) {
+                const int64_t kn = k * nr;
+                int64_t pix = 0, oh = oh0, ow = ow0;
+                while (pix < np) {
+                    const int64_t run = out_w - ow < np - pix ? out_w - ow : np - pix;
+                    const int64_t ih = oh * sh - p->pad_top + kh * p->dilation_height;
+                    if (ih < 0 || ih >= in_h) {
+                        im2col_write(job->uk, col, panel_stride, kn, pix, run, NULL, 0);
+                    } else {
+                        const int64_t iw0 = ow * sw - p->pad_left + kw * p->dilation_width;
+                        int64_t lo, hi; /* valid i in [lo, hi): 0 <= iw0 + i*sw < in_w */
+                        cnn_conv_valid_range(iw0, sw, in_w, run, &lo, &hi);
+                        const float* row = in_group + (ic * in_h + ih) * in_w;
+                        im2col_write(job->uk, col, panel_stride, kn, pix, lo, NULL, 0);
+                        if (hi > lo)
+                            im2col_write(job->uk, col, panel_stride, kn, pix + lo, hi - lo,
+                                         row + (iw0 + lo * sw), sw);
+                        im2col_write(job->uk, col, panel_stride, kn, pix + hi, run - hi, NULL, 0);
+                    }
+                    pix += run;
+                    oh++;
+                    ow = 0;
+                }
+            }
+        }
+    }
+}
+
+/* ---- implicit GEMM (stride 1): row (ic, kh, kw) of B is the zero-padded input shifted by
+ * ic*plane + kh*dh*padded_w + kw*dw. Output pixel (oh, ow) is "virtual" pixel oh*padded_w + ow;
+ * the virtual pixels with ow >= out_width are computed into the thread's C tile and dropped
+ * when the tile is copied out. No im2col: the padded copy is written once per call. */
+
+static void conv_pad_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
+    (void)thread_index;
+    const conv_gemm_job* job = (const conv_gemm_job*)arg;
+    const cnn_conv2d_params* p = job->p;
+    const int64_t in_h = p->in_height, in_w = p->in_width, pw = job->padded_w;
+    for (int64_t plane = begin; plane < end; plane++) {
+        const float* src = job->input + plane * job->in_plane;
+        float* dst = job->padded + plane * job->padded_h * pw;
+        memset(dst, 0, (size_t)(p->pad_top * pw) * sizeof(float));
+        for (int64_t ih = 0; ih < in_h; ih++) {
+            float* row = dst + (p->pad_top + ih) * pw;
+            memset(row, 0, (size_t)p->pad_left * sizeof(float));
+            memcpy(row + p->pad_left, src + ih * in_w, (size_t)in_w * sizeof(float));
+            memset(row + p->pad_left + in_w, 0, (size_t)p->pad_right * sizeof(float));
+        }
+        memset(dst + (p->pad_top + in_h) * pw, 0, (size_t)(p->pad_bottom * pw) * sizeof(float));
+    }
+}
+
+/* One work item = (n, g, tile, output-channel block). B and C of the micro-kernel by mode:
+ *  direct:   B = the input tile (row stride H*W),        C = the output (row stride P);
+ *  im2col:   B = the thread's im2col panels (stride NR), C = the output;
+ *  implicit: B = the padded input + per-row offsets,     C = the thread's C tile, whose real
+ *            pixels are copied to the output after each block of W rows. */
+static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
+    const conv_gemm_job* job = (const conv_gemm_job*)arg;
+    const cnn_conv2d_params* p = job->p;
+    const conv_mode mode = job->mode;
+    const int64_t k = job->k, pixels = job->pixels, tile_len = job->tile_pixels;
+    float* buf = mode == CONV_DIRECT ? NULL : job->scratch + (size_t)thread_index * job->col_floats;
+    const int64_t tiled = mode == CONV_IMPLICIT ? job->virtual_pixels : pixels;
+    int64_t built_tile = -1; /* (n, g, tile) whose im2col is in `buf` */
+
+    for (int64_t item = begin; item < end; item++) {
+        const int64_t ocb = item % job->oc_blocks;
+        const int64_t tile_id = item / job->oc_blocks;
+        const int64_t tile = tile_id % job->tiles;
+        const int64_t ng = tile_id / job->tiles;
+        const int64_t n = ng / p->groups, g = ng % p->groups;
+        const int64_t t0 = tile * tile_len; /* first (virtual) pixel of the tile */
+        const int64_t nt = tiled - t0 < tile_len ? tiled - t0 : tile_len;
+        const int64_t first_plane = n * p->in_channels + g * job->ic_per_group;
+        const float* in_group = job->input + first_plane * job->in_plane;
+        if (mode == CONV_IM2COL && tile_id != built_tile) {
+            im2col_tile(job, in_group, t0, nt, buf);
+            built_tile = tile_id;
+        }
+        const int64_t oc_begin = ocb * job->oc_block;
+        const int64_t oc_end = oc_begin + job->oc_block < job->oc_per_group
+                                   ? oc_begin + job->oc_block
+                                   : job->oc_per_group;
+        const int64_t oc_base = g * job->oc_per_group; /* first output channel of the group */
+        const float* w_group = job->weight + oc_base * k;
+        float* out_group = job->output + (n * p->out_channels + oc_base) * pixels;
+
+        /* Rows of W in blocks of job->m_block, K in blocks of job->k_block (an L2-sized slice
+         * of W), then NR-pixel panels (one panel of B, k_block x NR, stays in L1/L2 while the
+         * block's MR-row slices stream past it). The first K block writes C with the bias,
+         * later ones add to it, the last one applies the activation. */
+        const cnn_f32_gemm_ukernel* uk = job->uk;
+        const int64_t MR = uk->mr, NR = uk->nr;
+        for (int64_t mb = oc_begin; mb < oc_end; mb += job->m_block) {
+            const int64_t mb_end = mb + job->m_block < oc_end ? mb + job->m_block : oc_end;
+            for (int64_t kb = 0; kb < k; kb += job->k_block) {
+                const int64_t kn = k - kb < job->k_block ? k - kb : job->k_block;
+                const int first = kb == 0, last = kb + kn == k;
+                for (int64_t j = 0; j < nt; j += NR) {
+                    const size_t nr = (size_t)(nt - j < NR ? nt - j : NR);
+                    for (int64_t m = mb; m < mb_end; m += MR) {
+                        const size_t mr = (size_t)(mb_end - m < MR ? mb_end - m : MR);
+                        const cnn_f32_gemm_epilogue epi = {
+                            first && job->bias != NULL ? job->bias + oc_base + m : NULL, NULL,
+                            last ? job->activation : CNN_ACTIVATION_NONE, !first};
+                        const float* a = w_group + m * k + kb;
+                        if (mode == CONV_IMPLICIT) {
+                            const float* x =
+                                job->padded + first_plane * job->padded_h * job->padded_w;
+                            uk->igemm(mr, nr, (size_t)kn, a, (size_t)k, x + t0 + j,
+                                      job->offsets + kb, buf + (m - mb) * tile_len + j,
+                                      (size_t)tile_len, &epi);
+                        } else if (mode == CONV_DIRECT) {
+                            uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
+                                     in_group + kb * job->in_plane + t0 + j,
+                                     (size_t)job->in_plane, out_group + m * pixels + t0 + j,
+                                     (size_t)pixels, &epi);
+                        } else {
+                            uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
+                                     buf + (j / NR) * k * NR + kb * NR, (size_t)NR,
+                                     out_group + m * pixels + t0 + j, (size_t)pixels, &epi);
+                        }
+                    }
+                }
+            }
+            if (mode == CONV_IMPLICIT) { /* the real pixels of each output row in the tile */
+                const int64_t pw = job->padded_w, ow_n = job->out_width;
+                for (int64_t oh = t0 / pw; oh * pw < t0 + nt; oh++) {
+                    const int64_t vs = oh * pw > t0 ? oh * pw : t0;
+                    const int64_t ve = oh * pw + ow_n < t0 + nt ? oh * pw + ow_n : t0 + nt;
+                    if (vs >= ve) continue;
+                    for (int64_t m = mb; m < mb_end; m++)
+                        memcpy(out_group + m * pixels + oh * ow_n + (vs - oh * pw),
+                               buf + (m - mb) * tile_len + (vs - t0),
+                               (size_t)(ve - vs) * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+static int64_t round_up(int64_t x, int64_t m) {
+    return (x + m - 1) / m * m;
+}
+
+/* The padded copy must stay comparable to the tensors themselves (huge padding: use im2col).
+ * Evaluated in double: the exact product may exceed int64 for absurd shapes. */
+static int implicit_padded_size_ok(const cnn_conv2d_params* p, int32_t out_height,
+                                   int32_t out_width) {
+    const double images = (double)p->batch;
+    const double padded = images * p->in_channels *
+                          ((double)p->in_height + p->pad_top + p->pad_bottom) *
+                          ((double)p->in_width + p->pad_left + p->pad_right);
+    const double tensors = images * p->in_channels * p->in_height * p->in_width +
+                           images * p->out_channels * (double)out_height * out_width;
+    return padded <= 4.0 * tensors + 1048576.0;
+}
+
+cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
+                               int32_t out_width, const float* input, const float* weight,
+                               const float* bias, cnn_activation activation, float* output,
+                               const cnn_f32_gemm_ukernel* ukernel) {
+    const int64_t MR = ukernel->mr, NR = ukernel->nr;
+    conv_gemm_job job = {0};
+    job.p = p;
+    job.uk = ukernel;
+    job.out_width = out_width;
+    job.pixels = (int64_t)out_height * out_width;
+    job.in_plane = (int64_t)p->in_height * p->in_width;
+    job.ic_per_group = p->in_channels / p->groups;
+    job.oc_per_group = p->out_channels / p->groups;
+    job.k = job.ic_per_group * p->kernel_height * p->kernel_width;
+    const int stride1 = p->stride_height == 1 && p->stride_width == 1;
+    const int64_t padded_w = (int64_t)p->in_width + p->pad_left + p->pad_right;
+    if (stride1 && p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 &&
+        p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0)
+        job.mode = CONV_DIRECT;
+    else if (stride1 && (padded_w - out_width) * 8 <= padded_w && /* <= 1/8 wasted columns */
+             implicit_padded_size_ok(p, out_height, out_width))
+        job.mode = CONV_IMPLICIT;
+    else
+        job.mode = CONV_IM2COL;
+    job.weight = weight;
+    job.bias = bias;
+    job.activation = activation;
+
+    /* Pixel tile: im2col builds K x tile floats, which should sit in L2 (~256 KiB). */
+    int64_t tile = job.mode == CONV_IM2COL ? (65536 / job.k) / NR * NR : 256;
+    if (tile < NR) tile = NR;
+    if (tile > 512) tile = 512;
+    int64_t tiled = job.pixels; /* what the tiles cover */
+    if (job.mode == CONV_IMPLICIT) {
+        job.padded_h = (int64_t)p->in_height + p->pad_top + p->pad_bottom;
+        job.padded_w = padded_w;
+        job.virtual_pixels = (int64_t)(out_height - 1) * padded_w + out_width;
+        tiled = job.virtual_pixels;
+    }
+    if (tile > round_up(tiled, NR)) tile = round_up(tiled, NR);
+    /* Implicit GEMM runs image by image (a pass = pad one image, then its GEMM), so the padded
+     * copy is still in cache when the GEMM reads it; the other modes take the whole batch. */
+    const int64_t pass_images = job.mode == CONV_IMPLICIT ? 1 : p->batch;
+    const int64_t images = pass_images * p->groups;
+    const int64_t want_items = 4 * (int64_t)ctx->num_threads;
+    /* Too few tiles for the threads: smaller tiles, but not below 64 pixels (each tile streams
+     * its block of W once; the output channels are split below instead). */
+    while (ctx->num_threads > 1 && tile > 64 && images * ((tiled + tile - 1) / tile) < want_items)
+        tile = round_up(tile / 2, NR);
+    job.tile_pixels = tile;
+    job.tiles = (tiled + tile - 1) / tile;
+
+    /* Few tiles (small images, batch 1): also split the output channels among threads. */
+    job.oc_block = round_up(job.oc_per_group, MR);
+    int64_t items = images * job.tiles;
+    if (ctx->num_threads > 1 && items < want_items && job.oc_per_group >= 2 * MR) {
+        int64_t blocks = (want_items + items - 1) / items;
+        job.oc_block = round_up((job.oc_per_group + blocks - 1) / blocks, MR);
+    }
+    job.oc_blocks = (job.oc_per_group + job.oc_block - 1) / job.oc_block;
+    /* K blocks: a panel of B (k_block x NR) within 128 KiB, the blocks about equal. */
+    const int64_t k_max = 32768 / NR, k_blocks = (job.k + k_max - 1) / k_max;
+    job.k_block = (job.k + k_blocks - 1) / k_blocks;
+    /* Slice of W reused across a tile's panels: about 384 KiB, whole MR-row slices. */
+    job.m_block = (98304 / job.k_block) / MR * MR;
+    if (job.m_block < MR) job.m_block = MR;
+    items *= job.oc_blocks;
+
+    const int32_t chunks = cnn_parallel_chunks(ctx, items, 1);
+    if (job.mode == CONV_IM2COL) {
+        job.col_floats = (size_t)(job.k * tile);
+        job.scratch =
+            (float*)cnn_context_scratch(ctx, (size_t)chunks * job.col_floats * sizeof(float));
+        if (job.scratch == NULL) return CNN_STATUS_OUT_OF_MEMORY;
+    } else if (job.mode == CONV_IMPLICIT) {
+        /* [padded input][K offsets][per-thread C tiles], each part 64-byte aligned */
+        const int64_t block = job.m_block < job.oc_block ? job.m_block : job.oc_block;
+        const size_t padded_floats =
+            (size_t)round_up(pass_images * p->in_channels * job.padded_h * padded_w, 16);
+        const size_t offset_floats = (size_t)round_up(job.k * 2, 16); /* int64 = 2 floats */
+        job.col_floats = (size_t)(block * tile);
+        float* base = (float*)cnn_context_scratch(
+            ctx, (padded_floats + offset_floats + (size_t)chunks * job.col_floats) * sizeof(float));
+        if (base == NULL) return CNN_STATUS_OUT_OF_MEMORY;
+        job.padded = base;
+        int64_t* offsets = (int64_t*)(base + padded_floats);
+        job.scratch = base + padded_floats + offset_floats;
+        int64_t kk = 0;
+        for (int64_t ic = 0; ic < job.ic_per_group; ic++)
+            for (int64_t kh = 0; kh < p->kernel_height; kh++)
+                for (int64_t kw = 0; kw < p->kernel_width; kw++)
+                    offsets[kk++] = (ic * job.padded_h + kh * p->dilation_height) * padded_w +
+                                    kw * p->dilation_width;
+        job.offsets = offsets;
+    }
+    for (int64_t n0 = 0; n0 < p->batch; n0 += pass_images) {
+        job.input = input + n0 * p->in_channels * job.in_plane;
+        job.output = output + n0 * p->out_channels * job.pixels;
+        if (job.mode == CONV_IMPLICIT)
+            cnn_parallel_for(ctx, pass_images * p->in_channels,
+                             (65536 + job.padded_h * padded_w) / (job.padded_h * padded_w + 1),
+                             conv_pad_task, &job);
+        cnn_parallel_for(ctx, items, 1, conv_gemm_task, &job);
+    }
+    return CNN_STATUS_SUCCESS;
+}

@@ -1,0 +1,32 @@
+/* f32-dwconv2d-avx512.c — depthwise convolution, vectorized over output width in 16-float ZMM
+ * vectors with mask-register tails: the AVX-512 instance of f32-dwconv2d-tile.h on the driver
+ * of f32-dwconv2d.h. Activations other than ReLU use the AVX2 span (one definition of each). */
+#include <immintrin.h>
+
+#include "avx2-math.h"
+#include "f32-gemm.h"
+
+/* lanes [0, n) of one vector, n >= 1 */
+static inline __mmask16 dw_lanes(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+#define DW_VEC __m512
+#define DW_LANES 16
+#define DW_ZERO() _mm512_setzero_ps()
+#define DW_SET1(x) _mm512_set1_ps(x)
+#define DW_LOADU(ptr) _mm512_loadu_ps(ptr)
+#define DW_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define DW_ADD(a, b) _mm512_add_ps(a, b)
+#define DW_RELU(x) _mm512_max_ps(_mm512_setzero_ps(), x)
+#define DW_STORE(ptr, left, y) _mm512_mask_storeu_ps(ptr, dw_lanes(left), y)
+#define DW_ACTIVATION_SPAN(act, in, out, n) cnn_avx2_activation_span(act, in, out, n)
+#include "f32-dwconv2d-tile.h"
+
+cnn_status cnn_f32_dwconv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p,
+                                   int32_t out_height, int32_t out_width, const float* input,
+                                   const float* weight, const float* bias,
+                                   cnn_activation activation, float* output) {
+    return cnn_f32_dwconv2d_run(ctx, p, out_height, out_width, input, weight, bias, activation,
+                                output, dw_output_plane, DW_LANES);
+}

@@ -1,0 +1,55 @@
+/*
+ * f32-pool-vec-avx512.h — the primitives of f32-pool-vec-avx2.h for AVX-512 (16 lanes): tails
+ * through mask registers, stride-2 deinterleave with one two-source permute.
+ */
+#ifndef CNN_KERNELS_F32_POOL_VEC_H
+#define CNN_KERNELS_F32_POOL_VEC_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#define PV_LANES 16
+typedef __m512 pv_f32;
+
+static inline pv_f32 pv_load(const float* p) { return _mm512_loadu_ps(p); }
+static inline void pv_store(float* p, pv_f32 v) { _mm512_storeu_ps(p, v); }
+static inline pv_f32 pv_set1(float x) { return _mm512_set1_ps(x); }
+static inline pv_f32 pv_zero(void) { return _mm512_setzero_ps(); }
+static inline pv_f32 pv_add(pv_f32 a, pv_f32 b) { return _mm512_add_ps(a, b); }
+static inline pv_f32 pv_mul(pv_f32 a, pv_f32 b) { return _mm512_mul_ps(a, b); }
+static inline pv_f32 pv_div(pv_f32 a, pv_f32 b) { return _mm512_div_ps(a, b); }
+
+/* "if (v > m || isnan(v)) m = v" (see the AVX2 header): max keeps m on ties, NaN v via mask. */
+static inline pv_f32 pv_max_step(pv_f32 m, pv_f32 v) {
+    return _mm512_mask_mov_ps(_mm512_max_ps(v, m), _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+}
+
+static inline pv_f32 pv_even(pv_f32 a, pv_f32 b) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(a, even, b);
+}
+static inline pv_f32 pv_odd(pv_f32 a, pv_f32 b) {
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    return _mm512_permutex2var_ps(a, odd, b);
+}
+
+static inline __mmask16 pv_first_mask(int64_t n) {
+    return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+}
+static inline void pv_store_first(float* p, pv_f32 v, int64_t n) {
+    _mm512_mask_storeu_ps(p, pv_first_mask(n), v);
+}
+static inline pv_f32 pv_load_first(const float* p, int64_t n) {
+    return _mm512_maskz_loadu_ps(pv_first_mask(n), p);
+}
+
+/* Lanes l of p[l] with lo <= l < hi, the other lanes `fill` (masked lanes are not read, so p
+ * may point outside the row there). */
+static inline pv_f32 pv_load_range(const float* p, int64_t lo, int64_t hi, float fill) {
+    const uint32_t l0 = lo < 0 ? 0 : lo > 16 ? 16 : (uint32_t)lo;
+    const uint32_t h0 = hi < 0 ? 0 : hi > 16 ? 16 : (uint32_t)hi;
+    const __mmask16 m = (__mmask16)(((1u << h0) - 1u) & ~((1u << l0) - 1u));
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), m, p);
+}
+
+#endif
