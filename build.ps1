@@ -17,9 +17,11 @@ function Deps {
     foreach ($tool in "cmake", "dotnet", $Python) {
         if (-not (Get-Command $tool -ErrorAction SilentlyContinue)) { throw "'$tool' is not on PATH: install it and re-run." }
     }
-    # The oracle and the bindings generator need torch and libclang's Python bindings.
-    & $Python -c "import torch, clang.cindex" 2>$null
-    if ($LASTEXITCODE -ne 0) { Invoke-Checked $Python @("-m", "pip", "install", "--user", "torch", "libclang") }
+    # The oracle and the bindings generator need torch, onnx (the ONNX tests' reference) and libclang's
+    # Python bindings. The ONNX C# classes are committed (src/CnnNative/Onnx/Generated); regenerating
+    # them needs protoc 3.21.12 (./build.sh onnxproto on Linux: Debian's protobuf-compiler).
+    & $Python -c "import torch, onnx, clang.cindex" 2>$null
+    if ($LASTEXITCODE -ne 0) { Invoke-Checked $Python @("-m", "pip", "install", "--user", "torch", "torchvision", "onnx", "libclang") }
 }
 
 function Native {

@@ -6,6 +6,7 @@
 #                         drift check and the xunit suite (incl. the libtorch oracle); non-zero on failure
 #   ./build.sh bench      side-by-side benchmarks (kernels vs oneDNN, models vs PyTorch) -> docs/benchmarks.md;
 #                         options: see benchmarks/run.sh (--quick for a smoke run). Also needs libdnnl-dev.
+#   ./build.sh onnxproto  regenerate src/CnnNative/Onnx/Generated/Onnx.g.cs (protoc over onnx.proto)
 #   ./build.sh deps | native | bindings | managed | sanitize | clean
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +25,7 @@ log() { printf '\n==> %s\n' "$*"; }
 
 # ---- dependencies: idempotent; apt-get runs only when something is missing ----------------
 APT_PACKAGES=(cmake gcc make python3 python3-numpy python3-torch python3-torchvision python3-clang-14 libclang-14-dev
-              dataset-fashion-mnist)
+              dataset-fashion-mnist protobuf-compiler python3-onnx)
 
 # Installs the Debian packages among "$@" that are missing (apt-get runs only then).
 install_missing() {
@@ -93,6 +94,7 @@ run_tests() {
   log "bindings drift check"
   bash "$ROOT/bindings/check_bindings.sh"
   "$PYTHON" "$ROOT/bindings/test_generator.py"
+  bash "$ROOT/src/CnnNative/Onnx/generate_onnx_proto.sh" --check
 
   log "xunit suite (oracle: libtorch via $PYTHON)"
   local trx_dir="$ROOT/build/testresults"
@@ -123,6 +125,7 @@ case "$verb" in
   deps) deps ;;
   native) native ;;
   bindings) bindings ;;
+  onnxproto) bash "$ROOT/src/CnnNative/Onnx/generate_onnx_proto.sh" ;;
   managed) native; managed ;;
   sanitize) sanitize ;;
   test) deps; native; managed; run_tests ;;
@@ -133,5 +136,5 @@ case "$verb" in
     ;;
   bench) deps; bench_deps; native; managed; bash "$ROOT/benchmarks/run.sh" "$@" ;;
   clean) rm -rf "$ROOT/build" "$ROOT/artifacts"; find "$ROOT" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  *) echo "usage: $0 [demo|test|bench|deps|native|bindings|managed|sanitize|clean]" >&2; exit 2 ;;
+  *) echo "usage: $0 [demo|test|bench|deps|native|bindings|onnxproto|managed|sanitize|clean]" >&2; exit 2 ;;
 esac

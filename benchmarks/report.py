@@ -69,6 +69,7 @@ def kernel_rows(raw):
     for path in sorted(glob.glob(os.path.join(raw, "results", "*-report.csv"))):
         with open(path, newline="") as f:
             rows.extend(csv.DictReader(f))
+    rows = [r for r in rows if "Case" in r]  # the side-by-side suite only
     if not rows:
         return None, []
     median_col = next(c for c in rows[0] if c.startswith("Median"))
@@ -205,7 +206,7 @@ def main():
         rounds = meta.get("cnnnative", meta.get("torch", {}))
         lines += [
             "Inference of a whole network, random weights, eval mode, no autograd, input [batch, 3, 224, 224], "
-            f"{rounds.get('threads', '?')} threads on both sides. Ours: `cnn bench` (Module.Forward, isa {ours.get('isa', '?')}); "
+            f"{rounds.get('threads', '?')} threads on both sides. Ours: `cnn bench` (runner {ours.get('runner', '?')}, isa {ours.get('isa', '?')}); "
             "torch: benchmarks/torch_models.py (torchvision model, `torch.no_grad()`, `set_num_threads`). Each (model, batch) is",
             "run in rounds alternating ours and torch (fresh processes, warm-up runs first); the median is over all timed",
             "runs of all rounds. Ratio = our images/s / torch's (above 1: we are faster).",

@@ -15,6 +15,7 @@
 #   --batches LIST     model batch sizes (default 1,16)
 #   --rounds N         ours/torch rounds per model and batch (default 2)
 #   --threads N        model threads (default 2; the kernel suite always runs 1 and 2)
+#   --runner R         how `cnn bench` runs the model: session (default, InferenceSession) or module
 #   --skip-kernels / --skip-models
 # Raw outputs go to docs/benchmarks-raw/ (git-ignored).
 set -euo pipefail
@@ -26,7 +27,7 @@ OUT="${CNN_BENCH_OUTPUT:-$ROOT/docs/benchmarks.md}"
 CLI="$ROOT/src/CnnNative.Cli/bin/Release/net10.0/cnn.dll"
 BENCH_DLL="$ROOT/benchmarks/CnnNative.Benchmarks/bin/Release/net10.0/CnnNative.Benchmarks.dll"
 
-mode=full cases="" models="resnet18,resnet50,vgg16,mobilenet_v2,alexnet" batches="1,16" rounds=2 threads=2
+mode=full cases="" models="resnet18,resnet50,vgg16,mobilenet_v2,alexnet" batches="1,16" rounds=2 threads=2 runner=session
 run_kernels=1 run_models=1
 while (($#)); do
   case "$1" in
@@ -36,6 +37,7 @@ while (($#)); do
     --batches) batches="$2"; shift ;;
     --rounds) rounds="$2"; shift ;;
     --threads) threads="$2"; shift ;;
+    --runner) runner="$2"; shift ;;
     --skip-kernels) run_kernels=0 ;;
     --skip-models) run_models=0 ;;
     *) echo "run.sh: unknown option '$1' (see the header of benchmarks/run.sh)" >&2; exit 2 ;;
@@ -64,7 +66,7 @@ failures=()
 
 if ((run_kernels)); then
   echo "==> kernel suite (CnnNative vs oneDNN)"
-  args=(--artifacts "$RAW")
+  args=(--artifacts "$RAW" --filter '*KernelBenchmarks*')
   [[ $mode == quick ]] && args+=(--quick)
   [[ -n $cases ]] && args+=(--cases "$cases")
   set +e
@@ -85,7 +87,7 @@ if ((run_models)); then
       for ((round = 1; round <= rounds; round++)); do
         echo "==> $model batch $batch, round $round/$rounds"
         tag="$model-b$batch-r$round"
-        if ! dotnet "$CLI" bench --model "$model" --batch "$batch" --threads "$threads" --iterations "$iterations" \
+        if ! dotnet "$CLI" bench --model "$model" --batch "$batch" --threads "$threads" --runner "$runner" --iterations "$iterations" \
              --warmup "$warmup" --json "$RAW/models/ours-$tag.json" 2>&1 | tee "$RAW/models/ours-$tag.log"; then
           failures+=("cnn bench --model $model --batch $batch: $(tail -1 "$RAW/models/ours-$tag.log")")
           rm -f "$RAW/models/ours-$tag.json"

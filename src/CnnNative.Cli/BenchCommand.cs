@@ -2,16 +2,17 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using CnnNative.Inference;
 using CnnNative.Interop;
-using CnnNative.Models;
 using CnnNative.Nn;
 
 namespace CnnNative.Cli;
 
 /// <summary>
-/// <c>cnn bench</c>: model-level inference latency. Builds the model with random (seeded) weights,
-/// switches it to eval mode, and under <see cref="Autograd.NoGrad"/> runs a fixed random input through
-/// it: warm-up runs first (JIT, native scratch, thread pool), then N timed runs; prints the median
+/// <c>cnn bench</c>: model-level inference latency. Builds a model-zoo model with random (seeded)
+/// weights in eval mode and, under <see cref="Autograd.NoGrad"/>, runs a fixed random input through it,
+/// by default with a compiled <see cref="InferenceSession"/> (<c>--runner module</c>: Module.Forward):
+/// warm-up runs first (JIT, native scratch, thread pool), then N timed runs; prints the median
 /// (and min/max) time per forward pass and images per second (batch / median). benchmarks/run.sh
 /// runs it next to benchmarks/torch_models.py (same model, batch and threads) for docs/benchmarks.md.
 /// </summary>
@@ -34,24 +35,34 @@ internal static class BenchCommand
             string supported = string.Join(", ", IsaNames.Concrete.Where(Cnn.IsSupported).Select(IsaNames.ToName));
             throw new CliException($"this CPU does not support --isa {settings.Isa} (supported: {supported}).");
         }
-        if (settings.Session)
-        {
-            throw new CliException("--session needs CnnNative.Inference.InferenceSession, which this build does not have yet; run without --session (Module.Forward).");
-        }
         // Per calling thread: this thread runs every forward pass.
         Cnn.Isa = isa;
         Cnn.NumThreads = settings.Threads == 0 ? Cnn.HardwareThreads : settings.Threads;
 
         Cnn.ManualSeed(settings.Seed);
-        using Module model = CreateModel(settings.Model, settings.BatchSize, out int[] shape);
-        model.Eval();
+        // A model-zoo name (unknown: usage error), in eval mode, at its default input shape with our batch.
+        if (!ModelSource.Names.Contains(settings.Model))
+        {
+            throw new CliException($"unknown model '{settings.Model}' (model-zoo names: {string.Join(", ", ModelSource.Names)}).");
+        }
+        (Module zooModel, int[] shape) = ModelSource.CreateZoo(settings.Model, classes: 1000);
+        using Module model = zooModel;
+        shape[0] = settings.BatchSize;
         using var input = Tensor.Randn(settings.Seed + 1, shape);
 
-        output.WriteLine($"Model:   {settings.Model} ({model.ParameterCount():N0} parameters), random weights (seed {settings.Seed}), eval, no grad, Module.Forward");
-        output.WriteLine($"Input:   [{string.Join(", ", shape)}]; isa {IsaNames.ToName(Cnn.Isa)}, {Cnn.NumThreads} thread(s); CnnNative {Cnn.Version}");
+        // One forward pass: a compiled InferenceSession (batch norm folded, activations fused, one arena;
+        // compiled here, not timed) or the module's own Forward.
+        using InferenceSession? session = settings.Runner == SessionRunner
+            ? InferenceSession.Create(model, shape, new InferenceSessionOptions { Isa = Cnn.Isa, NumThreads = Cnn.NumThreads })
+            : null;
+        using Tensor? sessionOutput = session is null ? null : Tensor.Zeros(session.OutputShape);
+        Action forward = session is null
+            ? () => model.Forward(input).Dispose()
+            : () => session.Run(input, sessionOutput!);
 
-        // One forward pass; the InferenceSession path (--session) plugs in here once that API exists.
-        Action forward = () => model.Forward(input).Dispose();
+        string runner = session is null ? "Module.Forward" : "InferenceSession.Run";
+        output.WriteLine($"Model:   {settings.Model} ({model.ParameterCount():N0} parameters), random weights (seed {settings.Seed}), eval, no grad, {runner}");
+        output.WriteLine($"Input:   [{string.Join(", ", shape)}]; isa {IsaNames.ToName(Cnn.Isa)}, {Cnn.NumThreads} thread(s); CnnNative {Cnn.Version}");
         var times = new double[settings.Iterations];
         using (Autograd.NoGrad())
         {
@@ -80,7 +91,7 @@ internal static class BenchCommand
                 Batch: settings.BatchSize,
                 Threads: Cnn.NumThreads,
                 Isa: IsaNames.ToName(Cnn.Isa),
-                Runner: "module",
+                Runner: settings.Runner,
                 Version: Cnn.Version,
                 Warmup: settings.Warmup,
                 TimesMs: times,
@@ -92,20 +103,8 @@ internal static class BenchCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>The model by name (an unknown name is a usage error) and its input shape at <paramref name="batch"/>.</summary>
-    private static Module CreateModel(string name, int batch, out int[] inputShape)
-    {
-        try
-        {
-            inputShape = BenchModels.DefaultInputShape(name);
-            inputShape[0] = batch;
-            return BenchModels.Create(name);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new CliException(ex.Message);
-        }
-    }
+    public const string SessionRunner = "session";
+    public const string ModuleRunner = "module";
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -131,43 +130,12 @@ internal sealed record BenchResult(
     double MedianMs,
     double ImagesPerSecond);
 
-/// <summary>
-/// The models <c>cnn bench</c> builds by name (torchvision's names), with the same two calls as
-/// <c>CnnNative.Models.ModelZoo</c> (helper branch h-models): when that lands, this class goes and
-/// <c>BenchModels.</c> becomes <c>ModelZoo.</c> (vgg16, mobilenet_v2, alexnet, ... then work too).
-/// </summary>
-internal static class BenchModels
-{
-    private static readonly (string Name, Func<int, Module> Create)[] Entries =
-    [
-        ("resnet18", n => ResNet.ResNet18(n)),
-        ("resnet34", n => ResNet.ResNet34(n)),
-        ("resnet50", n => ResNet.ResNet50(n)),
-    ];
-
-    public static IReadOnlyList<string> Names { get; } = Entries.Select(e => e.Name).ToArray();
-
-    public static Module Create(string name, int numClasses = 1000) => Find(name).Create(numClasses);
-
-    /// <summary>[1, 3, 224, 224]: every model here is an ImageNet model.</summary>
-    public static int[] DefaultInputShape(string name)
-    {
-        Find(name); // an unknown name throws
-        return [1, 3, 224, 224];
-    }
-
-    private static (string Name, Func<int, Module> Create) Find(string name)
-        => Entries.FirstOrDefault(e => e.Name == name) is { Create: not null } entry
-            ? entry
-            : throw new ArgumentException($"unknown model '{name}' (known: {string.Join(", ", Names)}).");
-}
-
 /// <summary>The options of <c>cnn bench</c>.</summary>
 internal sealed class BenchOptionSet
 {
     private readonly Option<string> _model = new("--model", "-m")
     {
-        Description = "Model to time (torchvision's names: " + string.Join(", ", BenchModels.Names) + ").",
+        Description = "Model-zoo name to time: " + string.Join(", ", ModelSource.Names) + ".",
         DefaultValueFactory = _ => "resnet18",
     };
 
@@ -201,15 +169,17 @@ internal sealed class BenchOptionSet
         HelpName = "FILE",
     };
 
-    private readonly Option<bool> _session = new("--session")
+    private readonly Option<string> _runner = new("--runner")
     {
-        Description = "Run through CnnNative.Inference.InferenceSession (compiled plan) instead of Module.Forward.",
+        Description = "How to run the model: session = CnnNative.Inference.InferenceSession (compiled plan: batch norm folded, activations fused, one arena), module = Module.Forward.",
+        DefaultValueFactory = _ => BenchCommand.SessionRunner,
     };
 
     public BenchOptionSet()
     {
         CommonOptions.AddRange(_iterations, 1, 100000);
         CommonOptions.AddRange(_warmup, 0, 1000);
+        _runner.AcceptOnlyFromAmong(BenchCommand.SessionRunner, BenchCommand.ModuleRunner);
     }
 
     public void AddTo(Command command)
@@ -222,7 +192,7 @@ internal sealed class BenchOptionSet
         command.Add(_warmup);
         command.Add(_seed);
         command.Add(_json);
-        command.Add(_session);
+        command.Add(_runner);
     }
 
     public BenchSettings Read(ParseResult result) => new(
@@ -234,7 +204,7 @@ internal sealed class BenchOptionSet
         Warmup: result.GetValue(_warmup),
         Seed: result.GetValue(_seed),
         JsonPath: result.GetValue(_json)?.FullName,
-        Session: result.GetValue(_session));
+        Runner: result.GetValue(_runner)!);
 }
 
 internal sealed record BenchSettings(
@@ -246,4 +216,4 @@ internal sealed record BenchSettings(
     int Warmup,
     int Seed,
     string? JsonPath,
-    bool Session);
+    string Runner);

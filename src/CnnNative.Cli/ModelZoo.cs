@@ -11,10 +11,13 @@ internal static class ModelZoo
 
     public static readonly string[] Names = [LeNet5Name, CnnBnName];
 
+    /// <summary>Fashion-MNIST has 10 classes.</summary>
+    public const int Classes = 10;
+
+    /// <summary>Builds a CLI model through the library's zoo (only the 28x28 single-channel ones are offered here).</summary>
     public static Module Create(string name) => name switch
     {
-        LeNet5Name => new LeNet5(),
-        CnnBnName => new CnnBn(),
+        LeNet5Name or CnnBnName => CnnNative.Models.ModelZoo.Create(name, Classes),
         _ => throw new CliException($"unknown model '{name}' (expected {string.Join(" or ", Names)})."),
     };
 

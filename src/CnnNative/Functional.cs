@@ -39,8 +39,8 @@ public static unsafe partial class Functional
     /// <exception cref="ArgumentException">A shape or option is invalid.</exception>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, Conv2dOptions options, Activation activation = Activation.None)
     {
-        PrepareConv2d(input, weight, bias, options, out int[] outputShape);
-        Tensor output = Tensor.Create(outputShape);
+        CnnConv2dParams p = PrepareConv2d(input, weight, bias, options, out int outHeight, out int outWidth);
+        Tensor output = Tensor.Create([p.Batch, p.OutChannels, outHeight, outWidth]);
         try
         {
             return Conv2d(input, weight, bias, options, activation, output);
@@ -74,8 +74,8 @@ public static unsafe partial class Functional
     /// <exception cref="ArgumentException">A shape or option is invalid.</exception>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, Conv2dOptions options, Activation activation, Tensor output)
     {
-        CnnConv2dParams p = PrepareConv2d(input, weight, bias, options, out int[] outputShape);
-        CheckOutput(output, outputShape);
+        CnnConv2dParams p = PrepareConv2d(input, weight, bias, options, out int outHeight, out int outWidth);
+        CheckOutput(output, [p.Batch, p.OutChannels, outHeight, outWidth]); // a stack span: the output form allocates nothing
         CheckNotAliased(output, input, nameof(input));
         CheckNotAliased(output, weight, nameof(weight));
         if (bias is not null)
@@ -94,7 +94,9 @@ public static unsafe partial class Functional
                 Native.ContextPointer, &p, pi.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
         }
 
+        Inference.Trace.Conv2d(p, input, weight, bias, activation, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("Conv2d", output, weight, bias, output.Length * (weight.Length / weight.Size(0)));
         output.SetGradFn(record
             ? new Conv2dNode(p, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -195,7 +197,9 @@ public static unsafe partial class Functional
                 Native.ContextPointer, s[0], s[1], s[2], s[3], pi.Pointer, po.Pointer));
         }
 
+        Inference.Trace.GlobalAvgPool2d(input, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("GlobalAvgPool2d", output);
         output.SetGradFn(record ? new GlobalAvgPool2dNode(s[0], s[1], s[2], s[3], input, output) : null);
         return output;
     }
@@ -285,7 +289,9 @@ public static unsafe partial class Functional
             throw;
         }
 
+        Inference.Trace.BatchNorm2d(p, input, runningMean, runningVar, weight, bias, activation, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("BatchNorm2d", output, weight, bias);
         output.SetGradFn(record
             ? new BatchNorm2dNode(p, (CnnActivation)activation, batchStatistics: false, input, inputVersion, weight, weightVersion, bias, stats!, output)
             : null);
@@ -366,7 +372,9 @@ public static unsafe partial class Functional
                 Native.ContextPointer, (CnnActivation)activation, input.Length, pi.Pointer, po.Pointer));
         }
 
+        Inference.Trace.Activation(activation, input, output);
         output.MarkWritten();
+        FunctionalRecorder.Record(activation.ToString(), output);
         output.SetGradFn(record ? new ActivationNode((CnnActivation)activation, input, output) : null);
         return output;
     }
@@ -440,7 +448,9 @@ public static unsafe partial class Functional
                 Native.ContextPointer, batch, inFeatures, outFeatures, pi.Pointer, pw.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
         }
 
+        Inference.Trace.Linear(batch, inFeatures, outFeatures, input, weight, bias, activation, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("Linear", output, weight, bias, output.Length * inFeatures);
         output.SetGradFn(record
             ? new LinearNode(batch, inFeatures, outFeatures, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -534,7 +544,9 @@ public static unsafe partial class Functional
                 Native.ContextPointer, a.Length, pa.Pointer, pb.Pointer, (CnnActivation)activation, po.Pointer));
         }
 
+        Inference.Trace.Add(a, b, activation, output);
         output.MarkWritten();
+        FunctionalRecorder.Record("Add", output);
         output.SetGradFn(record ? new AddNode((CnnActivation)activation, a, b, output) : null);
         return output;
     }
@@ -574,7 +586,7 @@ public static unsafe partial class Functional
         return stats;
     }
 
-    private static CnnConv2dParams PrepareConv2d(Tensor input, Tensor weight, Tensor? bias, Conv2dOptions options, out int[] outputShape)
+    private static CnnConv2dParams PrepareConv2d(Tensor input, Tensor weight, Tensor? bias, Conv2dOptions options, out int outHeight, out int outWidth)
     {
         ArgumentNullException.ThrowIfNull(options);
         ReadOnlySpan<int> x = CheckRank(input, 4, "[N, C, H, W]", nameof(input));
@@ -600,8 +612,9 @@ public static unsafe partial class Functional
         };
 
         // The native core validates the hyper-parameters (groups, stride, padding, ...) first.
-        int outHeight, outWidth;
-        Native.Check(NativeMethods.cnn_conv2d_output_size(&p, &outHeight, &outWidth));
+        int height, width;
+        Native.Check(NativeMethods.cnn_conv2d_output_size(&p, &height, &width));
+        (outHeight, outWidth) = (height, width);
 
         int expectedIn = x[1] / options.Groups; // groups divides in_channels: checked natively above
         if (w[1] != expectedIn)
@@ -617,14 +630,13 @@ public static unsafe partial class Functional
                 $"bias has shape {Tensor.FormatShape(bias.Dims)}; expected [{w[0]}] (the weight's out_channels).", nameof(bias));
         }
 
-        outputShape = [x[0], w[0], outHeight, outWidth];
         return p;
     }
 
     private static Tensor Pool2d(CnnPoolKind kind, Tensor input, Pool2dOptions options)
     {
-        PreparePool2d(kind, input, options, out int[] outputShape);
-        Tensor output = Tensor.Create(outputShape);
+        CnnPool2dParams p = PreparePool2d(kind, input, options, out int outHeight, out int outWidth);
+        Tensor output = Tensor.Create([p.Batch, p.Channels, outHeight, outWidth]);
         try
         {
             return Pool2d(kind, input, options, output);
@@ -638,8 +650,8 @@ public static unsafe partial class Functional
 
     private static Tensor Pool2d(CnnPoolKind kind, Tensor input, Pool2dOptions options, Tensor output)
     {
-        CnnPool2dParams p = PreparePool2d(kind, input, options, out int[] outputShape);
-        CheckOutput(output, outputShape);
+        CnnPool2dParams p = PreparePool2d(kind, input, options, out int outHeight, out int outWidth);
+        CheckOutput(output, [p.Batch, p.Channels, outHeight, outWidth]); // a stack span: the output form allocates nothing
         CheckNotAliased(output, input, nameof(input));
         bool record = BeginWrite(output, Autograd.ShouldRecord(input));
         int inputVersion = input.Storage.Version;
@@ -649,12 +661,14 @@ public static unsafe partial class Functional
             Native.Check(NativeMethods.cnn_pool2d_forward(Native.ContextPointer, &p, pi.Pointer, po.Pointer));
         }
 
+        Inference.Trace.Pool2d(p, input, output);
         output.MarkWritten();
+        FunctionalRecorder.Record(kind + "Pool2d", output);
         output.SetGradFn(record ? new Pool2dNode(p, input, inputVersion, output) : null);
         return output;
     }
 
-    private static CnnPool2dParams PreparePool2d(CnnPoolKind kind, Tensor input, Pool2dOptions options, out int[] outputShape)
+    private static CnnPool2dParams PreparePool2d(CnnPoolKind kind, Tensor input, Pool2dOptions options, out int outHeight, out int outWidth)
     {
         ArgumentNullException.ThrowIfNull(options);
         ReadOnlySpan<int> x = CheckRank(input, 4, "[N, C, H, W]", nameof(input));
@@ -685,9 +699,9 @@ public static unsafe partial class Functional
             NormType = options.NormType,
         };
 
-        int outHeight, outWidth;
-        Native.Check(NativeMethods.cnn_pool2d_output_size(&p, &outHeight, &outWidth));
-        outputShape = [x[0], x[1], outHeight, outWidth];
+        int height, width;
+        Native.Check(NativeMethods.cnn_pool2d_output_size(&p, &height, &width));
+        (outHeight, outWidth) = (height, width);
         return p;
     }
 
@@ -772,7 +786,9 @@ public static unsafe partial class Functional
                 Native.ContextPointer, outer, classes, inner, log ? 1 : 0, pi.Pointer, po.Pointer));
         }
 
+        Inference.Trace.Softmax(outer, classes, inner, log, input, output);
         output.MarkWritten();
+        FunctionalRecorder.Record(log ? "LogSoftmax" : "Softmax", output);
         output.SetGradFn(record ? new SoftmaxNode(outer, classes, inner, log, input, output) : null);
         return output;
     }

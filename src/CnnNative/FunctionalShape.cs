@@ -66,6 +66,7 @@ public static unsafe partial class Functional
             Native.Check(NativeMethods.cnn_clip_forward(Native.ContextPointer, input.Length, pi.Pointer, min, max, po.Pointer));
         }
 
+        Inference.Trace.Clamp(min, max, input, output);
         output.MarkWritten();
         output.SetGradFn(record ? new ClampNode(min, max, input, inputVersion, output) : null);
         return output;
@@ -141,6 +142,7 @@ public static unsafe partial class Functional
             }
         }
 
+        Inference.Trace.Concat(inputs, d, output);
         output.MarkWritten();
         output.SetGradFn(record ? new ConcatNode(inputs, outer, blocks, dstStride, output) : null);
         return output;
@@ -196,6 +198,7 @@ public static unsafe partial class Functional
             throw;
         }
 
+        Inference.Trace.Narrow(outer, block, srcStride, offset, input, output);
         output.MarkWritten();
         output.SetGradFn(record ? new NarrowNode(input, outer, block, srcStride, offset, output) : null);
         return output;
@@ -315,6 +318,7 @@ public static unsafe partial class Functional
                 Native.ContextPointer, s[0], s[1], s[2], s[3], outputSize.H, outputSize.W, pi.Pointer, po.Pointer));
         }
 
+        Inference.Trace.AdaptiveAvgPool2d(input, output);
         output.MarkWritten();
         output.SetGradFn(record ? new AdaptiveAvgPool2dNode(s[0], s[1], s[2], s[3], outputSize.H, outputSize.W, input, output) : null);
         return output;
@@ -415,6 +419,7 @@ public static unsafe partial class Functional
             }
         }
 
+        Inference.Trace.ScaleShift(outer, c, inner, s, b, input, output);
         output.MarkWritten();
         output.SetGradFn(record ? new ScaleShiftNode(outer, c, inner, s, input, output) : null);
         return output;

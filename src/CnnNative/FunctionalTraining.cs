@@ -28,6 +28,7 @@ public static unsafe partial class Functional
     public static Tensor BatchNorm2dTraining(Tensor input, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar,
         float momentum, float eps, Activation activation = Activation.None)
     {
+        Inference.Trace.Unsupported("Functional.BatchNorm2dTraining (batch norm in training mode or without running statistics)");
         ReadOnlySpan<int> x = CheckRank(input, 4, "[N, C, H, W]", nameof(input));
         int channels = x[1];
         if ((runningMean is null) != (runningVar is null))
@@ -117,6 +118,7 @@ public static unsafe partial class Functional
     /// <exception cref="ArgumentException">The logits are not 2-D, the label count differs from N, a label is out of range, or the smoothing is outside [0, 1].</exception>
     public static Tensor CrossEntropy(Tensor logits, ReadOnlySpan<int> labels, float labelSmoothing = 0)
     {
+        Inference.Trace.Unsupported("Functional.CrossEntropy");
         ReadOnlySpan<int> x = CheckRank(logits, 2, "[N, C]", nameof(logits));
         if (labels.Length != x[0])
         {
@@ -168,6 +170,7 @@ public static unsafe partial class Functional
     /// <exception cref="ArgumentException">The shapes differ.</exception>
     public static Tensor MseLoss(Tensor prediction, Tensor target)
     {
+        Inference.Trace.Unsupported("Functional.MseLoss");
         ArgumentNullException.ThrowIfNull(prediction);
         ArgumentNullException.ThrowIfNull(target);
         if (!target.HasShape(prediction.Dims))
@@ -237,6 +240,7 @@ public static unsafe partial class Functional
             return input.Reshape(input.Shape);
         }
 
+        Inference.Trace.Unsupported("Functional.Dropout in training mode");
         bool record = Autograd.ShouldRecord(input);
         long count = input.Length;
         Tensor output = Tensor.Create(input.Shape);

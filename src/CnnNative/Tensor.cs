@@ -241,6 +241,7 @@ public sealed unsafe class Tensor : IDisposable
     /// <exception cref="InvalidOperationException">The tensor has more than <see cref="int.MaxValue"/> elements.</exception>
     public Span<float> AsSpan()
     {
+        Inference.Trace.Access(this, "Tensor.AsSpan");
         float* p = Pointer;
         return new Span<float>(p, SpanLength());
     }
@@ -249,6 +250,7 @@ public sealed unsafe class Tensor : IDisposable
     /// <exception cref="InvalidOperationException">The tensor has more than <see cref="int.MaxValue"/> elements.</exception>
     public float[] ToArray()
     {
+        Inference.Trace.Access(this, "Tensor.ToArray");
         using TensorPin pin = Pin();
         return new ReadOnlySpan<float>(pin.Pointer, SpanLength()).ToArray();
     }
@@ -258,6 +260,7 @@ public sealed unsafe class Tensor : IDisposable
     /// <exception cref="ArgumentException">The destination length differs from <see cref="Length"/>.</exception>
     public void CopyTo(Span<float> destination)
     {
+        Inference.Trace.Access(this, "Tensor.CopyTo");
         using TensorPin pin = Pin();
         if (destination.Length != Length)
         {
@@ -273,6 +276,7 @@ public sealed unsafe class Tensor : IDisposable
     /// <exception cref="ArgumentException">The source length differs from <see cref="Length"/>.</exception>
     public void CopyFrom(ReadOnlySpan<float> source)
     {
+        Inference.Trace.Access(this, "Tensor.CopyFrom");
         using TensorPin pin = Pin();
         if (source.Length != Length)
         {
@@ -290,6 +294,7 @@ public sealed unsafe class Tensor : IDisposable
     public void CopyFrom(Tensor source)
     {
         ArgumentNullException.ThrowIfNull(source);
+        Inference.Trace.Access(source, "Tensor.CopyFrom");
         using TensorPin to = Pin();
         using TensorPin from = source.Pin();
         if (!source._shape.AsSpan().SequenceEqual(_shape))
@@ -308,6 +313,7 @@ public sealed unsafe class Tensor : IDisposable
     /// <summary>A new tensor (own storage) with a copy of this one's shape and elements.</summary>
     public Tensor Clone()
     {
+        Inference.Trace.Access(this, "Tensor.Clone");
         using TensorPin pin = Pin();
         Tensor copy = Allocate((int[])_shape.Clone(), Length);
         Buffer.MemoryCopy(pin.Pointer, copy.Pointer, Length * sizeof(float), Length * sizeof(float));
@@ -585,6 +591,7 @@ public sealed unsafe class Tensor : IDisposable
     /// <exception cref="InvalidOperationException">The tensor has more than one element.</exception>
     public float Item()
     {
+        Inference.Trace.Access(this, "Tensor.Item");
         using TensorPin pin = Pin();
         if (_length != 1)
         {

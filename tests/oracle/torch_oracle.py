@@ -38,6 +38,9 @@ Ops (args in the header, tensors by name):
     torchvision_model  [input]             arch resnet18|resnet34|resnet50, num_classes, seed[, path]: the
                                            torchvision model with random BN state; replies "keys" (state-dict
                                            order), "output" for an input; args.path writes the state dict
+    zoo_model          [input]             arch alexnet|vgg11[_bn]|vgg16[_bn]|mobilenet_v2|googlenet|allconvnet|
+                                           inception (see tests/oracle/ops_zoo.py), as torchvision_model
+    onnx_export | onnx_graph | onnx_run | onnx_perturb   ONNX files and their reference (tests/oracle/ops_onnx.py)
     grad | batch_norm_train | cross_entropy | mse_loss | optim | lr_schedule | model_grad | train |
     clip_grad_norm
                                            training: autograd gradients, losses, BN training mode,
@@ -289,17 +292,24 @@ def randomize_batch_norms(model, gen):
                 m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=gen)))
 
 
+# More models by name, filled by ops_zoo.register: name -> fn(args) building the torch module (called right
+# after torch.manual_seed(seed)); build_model knows them too, so model_grad and train can use them.
+ZOO_MODELS = {}
+
+
 def build_model(name, args):
     seed = int(args.get("seed", 0))
     torch.manual_seed(seed)
-    if name == "lenet5":
+    if name in ZOO_MODELS:
+        model = ZOO_MODELS[name](args)
+    elif name == "lenet5":
         model = LeNet5()
     elif name == "basic_block":
         model = make_basic_block(int(args["inplanes"]), int(args["planes"]), int(args.get("stride", 1)))
     elif name == "composite":
         model = make_composite(args)
     else:
-        raise ValueError("unknown model %r (lenet5, basic_block, composite)" % name)
+        raise ValueError("unknown model %r (lenet5, basic_block, composite, %s)" % (name, ", ".join(sorted(ZOO_MODELS))))
     gen = torch.Generator().manual_seed(seed + 1)
     randomize_batch_norms(model, gen)
     model.eval()
@@ -312,12 +322,13 @@ def write_safetensors(path, named, int_as_i64=True):
     for name, t in named:
         t = t.detach().contiguous()
         if t.dtype == torch.int64 and int_as_i64:
-            dtype, data = "I64", t.numpy().astype("<i8", copy=False).tobytes()
+            dtype, data = "I64", t.numpy().astype("<i8", copy=False).reshape(-1)
         else:
-            dtype, data = "F32", t.to(torch.float32).numpy().astype("<f4", copy=False).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+            dtype, data = "F32", t.to(torch.float32).numpy().astype("<f4", copy=False).reshape(-1)
+        # numpy views, written through the buffer protocol: no extra copy of a 500 MB VGG state dict
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + data.nbytes]}
         blobs.append(data)
-        offset += len(data)
+        offset += data.nbytes
     header["__metadata__"] = {"format": "pt", "writer": "tests/oracle/torch_oracle.py"}
     hbytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
     hbytes += b" " * ((8 - len(hbytes) % 8) % 8)
@@ -526,7 +537,12 @@ def op_torchvision_model(args, t):
         raise ValueError("unknown torchvision model %r (resnet18, resnet34, resnet50)" % arch)
     seed = int(args.get("seed", 0))
     torch.manual_seed(seed)
-    model = getattr(torchvision.models, arch)(num_classes=int(args.get("num_classes", 1000)))
+    serve_model(getattr(torchvision.models, arch)(num_classes=int(args.get("num_classes", 1000))), seed, args, t)
+
+
+def serve_model(model, seed, args, t):
+    """The reply of torchvision_model (and ops_zoo's zoo_model) for a freshly built model: random BN state
+    (seeded by seed + 1), eval mode, args.path written, "keys", "param_count" and the "output" for "input"."""
     gen = torch.Generator().manual_seed(seed + 1)
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -545,7 +561,7 @@ def op_torchvision_model(args, t):
     if "input" in t:
         with torch.no_grad():
             out.append(("output", model.to(t["input"].dtype)(t["input"])))
-    reply_ok(out, keys=[k for k, _ in sd])
+    reply_ok(out, keys=[k for k, _ in sd], param_count=sum(p.numel() for p in model.parameters()))
 
 
 OPS = {}
@@ -575,6 +591,9 @@ if torch is not None:
     }
     import ops_shape  # shape / element-wise helper ops: handlers return named tensors, sent here
     OPS.update({k: (lambda f: lambda args, t: reply_ok(f(args, t)))(f) for k, f in ops_shape.OPS.items()})
+    import ops_onnx  # ONNX export and the reference interpreter (tests/oracle/ops_onnx.py)
+
+    ops_onnx.register(sys.modules[__name__])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -931,6 +950,9 @@ if torch is not None:
         "model_grad": op_model_grad,
         "train": op_train,
     })
+    import ops_zoo  # the model zoo (tests/oracle/ops_zoo.py): more models and the zoo_model op
+
+    ops_zoo.register(sys.modules[__name__])
 
 
 # ------------------------------------------------------------------------------------------------

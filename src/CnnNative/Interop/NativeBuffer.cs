@@ -23,6 +23,14 @@ internal sealed unsafe class NativeBuffer : SafeHandle
     /// </summary>
     public int Version;
 
+    private static long s_allocations;
+
+    /// <summary>Allocation order of this buffer, process-wide (a trace tells storage made during it from older storage).</summary>
+    public long Serial { get; } = Interlocked.Increment(ref s_allocations);
+
+    /// <summary>The <see cref="Serial"/> the next buffer will get.</summary>
+    public static long NextSerial => Interlocked.Read(ref s_allocations) + 1;
+
     /// <inheritdoc />
     public override bool IsInvalid => handle == nint.Zero;
 

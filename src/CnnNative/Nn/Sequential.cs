@@ -73,14 +73,23 @@ public sealed class Sequential : Module, IEnumerable<Module>
     public override Tensor Forward(Tensor input)
     {
         ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(input);
-        if (_layers.Count == 0)
-            return input.Reshape(input.Shape); // identity, as a view the caller owns
+        return Run(_layers, input);
+    }
 
+    /// <summary>
+    /// Runs <paramref name="layers"/> in order on <paramref name="input"/>, disposing every intermediate
+    /// tensor as soon as the next layer has consumed it; the input never is. Returns a tensor the caller owns
+    /// (a view of the input when there are no layers). Models whose forward is a chain of named children
+    /// with a step in between (e.g. a flatten before the classifier) use it for each chain.
+    /// </summary>
+    internal static Tensor Run(IEnumerable<Module> layers, Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(input);
         Tensor x = input;
         try
         {
-            foreach (var layer in _layers)
+            foreach (var layer in layers)
             {
                 Tensor y = layer.Forward(x);
                 if (!ReferenceEquals(x, input) && !ReferenceEquals(x, y))
@@ -93,7 +102,7 @@ public sealed class Sequential : Module, IEnumerable<Module>
             if (!ReferenceEquals(x, input)) x.Dispose();
             throw;
         }
-        if (ReferenceEquals(x, input)) // a layer broke the contract and returned its input: still hand back an owned tensor
+        if (ReferenceEquals(x, input)) // no layers, or a layer broke the contract and returned its input: still hand back an owned tensor
             return input.Reshape(input.Shape);
         return x;
     }

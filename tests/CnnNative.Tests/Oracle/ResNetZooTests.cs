@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CnnNative.Interop;
 using CnnNative.Models;
 using CnnNative.Nn;
@@ -26,7 +25,7 @@ public sealed class ResNetZooTests(OracleFixture oracle, ITestOutputHelper outpu
     /// (ResNet-50); the observed normwise error is about 1e-6 (max abs 2.9e-4 on ResNet-50), 10x or more below
     /// this bound, while any wrong name, stride or missing BN moves the logits by O(1).
     /// </summary>
-    private static Tolerance ZooTolerance(OracleTensor expected) =>
+    internal static Tolerance ZooTolerance(OracleTensor expected) =>
         new(1e-4 + (1e-5 * expected.Data.Max(v => Math.Abs(v))), 0);
 
     public static TheoryData<string, CnnIsa, int, int> Rows()
@@ -54,12 +53,7 @@ public sealed class ResNetZooTests(OracleFixture oracle, ITestOutputHelper outpu
     public void ResNet_from_torchvision_safetensors_matches_torchvision(string arch, CnnIsa isa, int batch, int size)
     {
         using IDisposable _ = Isas.Use(isa);
-        int seed = Seeds.Of(arch) % 1000;
-        string path = TestPaths.NewScratchFile(arch, ".safetensors");
         using Tensor x = TestData.NormalTensor(Seeds.Of(arch + "-input-" + size), batch, 3, size, size);
-        OracleReply torch = oracle.Run(
-            "torchvision_model", new { arch, num_classes = Classes, seed, path }, OracleTensor.Of("input", x));
-
         using ResNet model = arch switch
         {
             "resnet18" => ResNet.ResNet18(Classes),
@@ -67,24 +61,7 @@ public sealed class ResNetZooTests(OracleFixture oracle, ITestOutputHelper outpu
             _ => ResNet.ResNet50(Classes),
         };
         Assert.Equal(Classes, model.NumClasses);
-
-        // The state-dict keys, in torch's order and number.
-        var keys = model.StateDict().Select(e => e.Key).ToList();
-        var torchKeys = torch.Header["keys"]!.AsArray().Select(k => k!.GetValue<string>()).ToList();
-        Assert.Equal(torchKeys.Count, keys.Count);
-        Assert.Equal(torchKeys, keys);
-
-        model.Eval();
-        model.LoadSafetensors(path, strict: true);
-        File.Delete(path);
-
-        var watch = Stopwatch.StartNew();
-        using Tensor y = model.Forward(x);
-        watch.Stop();
-        output.WriteLine($"{arch} [{isa}] {batch}x3x{size}x{size}: {keys.Count} state entries, forward {watch.Elapsed.TotalMilliseconds:0} ms");
-
-        OracleTensor expected = torch["output"];
-        OracleErrors.AssertClose(output, "model." + arch, isa, $"batch{batch}-{size}x{size}", y, expected, ZooTolerance(expected));
+        ZooTests.CompareWithTorch(oracle, output, "torchvision_model", model, arch, isa, $"batch{batch}-{size}x{size}", x, new { arch, num_classes = Classes });
     }
 
     [Fact]

@@ -1,0 +1,83 @@
+using CnnNative.Inference;
+using CnnNative.Nn;
+using CnnNative.Tests.Infrastructure;
+
+namespace CnnNative.Tests.Inference;
+
+/// <summary>
+/// After warm-up, a session run and the caller-owned-output forms of conv and pooling allocate nothing: no managed
+/// bytes on the calling thread and no native allocation. In the serial memory collection (the native counter is
+/// process-wide).
+/// </summary>
+[Collection(MemoryCollection.Name)]
+public sealed class InferenceSessionMemoryTests(ITestOutputHelper output)
+{
+    private const int Runs = 20;
+
+    [Theory]
+    [InlineData("lenet5")]
+    [InlineData("resnet18")]
+    public void Run_allocates_nothing_after_warm_up(string name)
+    {
+        (Module model, int[] shape) = SessionTestModels.Build(name);
+        using (model)
+        using (Tensor x = TestData.NormalTensor(3, shape))
+        {
+            using InferenceSession session = InferenceSession.Create(model, shape);
+            using Tensor yTensor = Tensor.Zeros(session.OutputShape);
+            float[] xArray = x.ToArray();
+            var yArray = new float[yTensor.Length];
+            output.WriteLine(session.ToString());
+
+            AssertAllocatesNothing($"{name} Run(span, span)", () => session.Run(xArray, yArray));
+            AssertAllocatesNothing($"{name} Run(tensor, tensor)", () => session.Run(x, yTensor));
+            Assert.Equal(yArray, yTensor.ToArray());
+        }
+    }
+
+    [Fact]
+    public void Conv2d_and_MaxPool2d_into_outputs_allocate_nothing_after_warm_up()
+    {
+        using Tensor x = TestData.NormalTensor(1, 1, 8, 12, 12);
+        using Tensor w = TestData.NormalTensor(2, 16, 8, 3, 3);
+        using Tensor b = TestData.NormalTensor(3, 16);
+        using Tensor y = Tensor.Zeros(1, 16, 12, 12);
+        using Tensor p = Tensor.Zeros(1, 16, 6, 6);
+        var conv = new Conv2dOptions { Padding = Padding2d.Symmetric(1) };
+        var pool = new Pool2dOptions(2);
+        AssertAllocatesNothing("Functional.Conv2d(..., output)", () => Functional.Conv2d(x, w, b, conv, Activation.Relu, y));
+        AssertAllocatesNothing("Functional.MaxPool2d(..., output)", () => Functional.MaxPool2d(y, pool, p));
+    }
+
+    /// <summary>
+    /// Warm-up, then <see cref="Runs"/> calls: 0 managed bytes on this thread, 0 native allocations. Warm-up is up to 10
+    /// windows of <see cref="Runs"/> calls, until one allocates nothing: the runtime may allocate once on the calling
+    /// thread when it re-compiles a hot method (tiered JIT; late under a busy test run). A per-call allocation shows in
+    /// every window and fails the final one.
+    /// </summary>
+    private void AssertAllocatesNothing(string what, Action call)
+    {
+        int warmUp = 1;
+        while (warmUp < 10 && Window(call) != (0, 0))
+        {
+            warmUp++;
+        }
+
+        (long managed, long native) = Window(call);
+        output.WriteLine($"{what}: {Runs} calls after {warmUp} warm-up windows, {managed} managed bytes, {native} native allocations");
+        Assert.Equal(0, managed);
+        Assert.Equal(0, native);
+    }
+
+    private static (long Managed, long Native) Window(Action call)
+    {
+        NativeMemoryStats nativeBefore = Cnn.MemoryStats();
+        long managedBefore = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Runs; i++)
+        {
+            call();
+        }
+
+        return (GC.GetAllocatedBytesForCurrentThread() - managedBefore, Cnn.MemoryStats().TotalAllocations - nativeBefore.TotalAllocations);
+    }
+}

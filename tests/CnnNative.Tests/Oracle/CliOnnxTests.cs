@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using CnnNative.Models;
+using CnnNative.Tests.Infrastructure;
+
+namespace CnnNative.Tests.Oracle;
+
+/// <summary>
+/// <c>cnn inspect</c> and <c>cnn verify</c>, run as the built tool (src/CnnNative.Cli's cnn.dll, a separate
+/// process with its own oracle) on ONNX files exported by torch.
+/// </summary>
+[Collection(OracleCollection.Name)]
+public sealed partial class CliOnnxTests(OracleFixture oracle, ITestOutputHelper output)
+{
+    private static readonly string CnnDll = Path.Combine(
+        TestPaths.RepoRoot, "src", "CnnNative.Cli", "bin",
+        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "cnn.dll");
+
+    private (int ExitCode, string Stdout, string Stderr) Cnn(params string[] args)
+    {
+        Assert.True(File.Exists(CnnDll), $"{CnnDll} is missing: build src/CnnNative.Cli (the test project builds it)");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(CnnDll);
+        foreach (string a in args)
+            psi.ArgumentList.Add(a);
+        using Process p = Process.Start(psi)!;
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"cnn {string.Join(' ', args)} did not finish within 3 minutes");
+        }
+
+        output.WriteLine($"$ cnn {string.Join(' ', args)}  -> exit {p.ExitCode}\n{stdout.Result}{stderr.Result}");
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private string Export(string arch, int[] shape, out long paramCount)
+    {
+        string path = TestPaths.NewScratchFile(arch, ".onnx");
+        OracleReply reply = oracle.Run("onnx_export", new { arch, opset = 13, path, input_shape = shape, num_classes = 10, seed = 5 });
+        paramCount = reply.Header["param_count"]!.GetValue<long>();
+        return path;
+    }
+
+    [GeneratedRegex(@"total: \d+ layers, ([\d,]+) parameters")]
+    private static partial Regex TotalLine();
+
+    private static long Total(string stdout)
+    {
+        Match m = TotalLine().Match(stdout);
+        Assert.True(m.Success, "no total line in:\n" + stdout);
+        return long.Parse(m.Groups[1].Value.Replace(",", ""));
+    }
+
+    [Fact]
+    public void Verify_passes_on_an_exported_model_and_fails_when_a_weight_is_perturbed()
+    {
+        string path = Export("concat_clip", [1, 3, 8, 8], out _);
+        (int code, string stdout, _) = Cnn("verify", "--onnx", path, "--batch", "3", "--seed", "4");
+        Assert.Equal(0, code);
+        Assert.Contains("PASS", stdout, StringComparison.Ordinal);
+
+        (code, stdout, _) = Cnn("verify", "--onnx", path, "--perturb", "fc.bias=0.5");
+        Assert.Equal(1, code);
+        Assert.Contains("FAIL", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_checks_zoo_weights_against_torchvision()
+    {
+        string path = TestPaths.NewScratchFile("resnet18", ".safetensors");
+        oracle.Run("torchvision_model", new { arch = "resnet18", num_classes = 10, seed = 9, path });
+        (int code, string stdout, _) = Cnn("verify", "--weights", path, "--model", "resnet18", "--num-classes", "10", "--input-shape", "2,3,32,32");
+        Assert.Equal(0, code);
+        Assert.Contains("PASS", stdout, StringComparison.Ordinal);
+
+        (code, _, _) = Cnn("verify", "--weights", path, "--model", "resnet18", "--num-classes", "10", "--input-shape", "1,3,32,32",
+            "--perturb", "fc.bias=0.01");
+        Assert.Equal(1, code);
+    }
+
+    [Fact]
+    public void Verify_usage_errors_exit_2()
+    {
+        Assert.Equal(2, Cnn("verify").ExitCode);
+        Assert.Equal(2, Cnn("verify", "--onnx", "x.onnx", "--weights", "w.safetensors", "--model", "resnet18").ExitCode);
+        (int code, _, string stderr) = Cnn("verify", "--onnx", Path.Combine(TestPaths.ScratchDir, "missing.onnx"));
+        Assert.Equal(2, code);
+        Assert.Contains("missing.onnx", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Inspect_totals_equal_the_parameter_count()
+    {
+        string path = Export("lenet5", [1, 1, 28, 28], out long torchCount);
+        (int code, string stdout, _) = Cnn("inspect", path);
+        Assert.Equal(0, code);
+        Assert.Equal(torchCount, Total(stdout));
+        Assert.Contains("[1, 10]", stdout, StringComparison.Ordinal);
+
+        using Nn.Module lenet = ModelZoo.Create("lenet5", 10);
+        (code, stdout, _) = Cnn("inspect", "lenet5", "--num-classes", "10");
+        Assert.Equal(0, code);
+        Assert.Equal(lenet.ParameterCount(), Total(stdout));
+        Assert.Contains("833,040 FLOPs", stdout, StringComparison.Ordinal); // 2 x (235,200 + 480,000 + 48,000 + 10,080 + 840) MACs
+
+        foreach (string name in new[] { "resnet18", "mobilenet_v2", "googlenet" })
+        {
+            using Nn.Module zoo = ModelZoo.Create(name);
+            (code, stdout, _) = Cnn("inspect", name, "--input-shape", "1,3,64,64");
+            Assert.Equal(0, code);
+            Assert.Equal(zoo.ParameterCount(), Total(stdout));
+        }
+    }
+}
