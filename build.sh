@@ -4,7 +4,8 @@
 #   ./build.sh demo       install what is missing, build, run the main job (`cnn demo`)
 #   ./build.sh test       install what is missing, build, run native tests (ctest), the bindings
 #                         drift check and the xunit suite (incl. the libtorch oracle); non-zero on failure
-#   ./build.sh bench      run the BenchmarkDotNet kernel suite and write docs/benchmarks.md
+#   ./build.sh bench      side-by-side benchmarks (kernels vs oneDNN, models vs PyTorch) -> docs/benchmarks.md;
+#                         options: see benchmarks/run.sh (--quick for a smoke run). Also needs libdnnl-dev.
 #   ./build.sh onnxproto  regenerate src/CnnNative/Onnx/Generated/Onnx.g.cs (protoc over onnx.proto)
 #   ./build.sh deps | native | bindings | managed | sanitize | clean
 set -euo pipefail
@@ -26,9 +27,10 @@ log() { printf '\n==> %s\n' "$*"; }
 APT_PACKAGES=(cmake gcc make python3 python3-numpy python3-torch python3-torchvision python3-clang-14 libclang-14-dev
               dataset-fashion-mnist protobuf-compiler python3-onnx)
 
-deps() {
+# Installs the Debian packages among "$@" that are missing (apt-get runs only then).
+install_missing() {
   local missing=()
-  for p in "${APT_PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ((${#missing[@]})); then
@@ -38,11 +40,18 @@ deps() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+}
+
+deps() {
+  install_missing "${APT_PACKAGES[@]}"
   if ! command -v dotnet >/dev/null 2>&1; then
     echo "error: the .NET 10 SDK ('dotnet') is not on PATH; install it (https://dot.net) and re-run." >&2
     exit 1
   fi
 }
+
+# oneDNN is a benchmark peer only (benchmarks/onednn-shim): installed for `bench`, never for test/demo.
+bench_deps() { install_missing libdnnl-dev; }
 
 native() {
   log "native core (CMake, $CONFIG)"
@@ -125,7 +134,7 @@ case "$verb" in
     log "cnn demo"
     dotnet "$ROOT/src/CnnNative.Cli/bin/$CONFIG/net10.0/cnn.dll" demo "$@"
     ;;
-  bench) deps; native; managed; bash "$ROOT/benchmarks/run.sh" "$@" ;;
+  bench) deps; bench_deps; native; managed; bash "$ROOT/benchmarks/run.sh" "$@" ;;
   clean) rm -rf "$ROOT/build" "$ROOT/artifacts"; find "$ROOT" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
   *) echo "usage: $0 [demo|test|bench|deps|native|bindings|onnxproto|managed|sanitize|clean]" >&2; exit 2 ;;
 esac

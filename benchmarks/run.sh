@@ -1,168 +1,114 @@
 #!/usr/bin/env bash
-# benchmarks/run.sh [--quick] [more BenchmarkDotNet arguments]
+# benchmarks/run.sh [options]  (what `./build.sh bench [options]` runs after building)
 #
-# Runs the kernel benchmark suite (benchmarks/CnnNative.Benchmarks, BenchmarkDotNet) and writes
-# docs/benchmarks.md from the CSV that BenchmarkDotNet exports: the machine (/proc/cpuinfo), the
-# date, and per case the median time and GFLOP/s of the reference, AVX2 and AVX-512 paths at 1
-# and 2 threads (and batch, where a class varies it), with the reference/AVX2 and AVX2/AVX-512
-# ratios. Raw exports (CSV, GitHub markdown, logs) stay in
-# docs/benchmarks-raw/ (git-ignored).
-#   --quick            smoke run (1 warm-up, 3 iterations of 100 ms per case; about 2 minutes)
-#   --filter PATTERN   a subset, e.g. --filter '*Conv2dBenchmarks*' (default: everything)
+# Side-by-side benchmarks; writes docs/benchmarks.md (benchmarks/report.py). The machine is shared
+# and noisy, so every claim is a ratio of runs made next to each other in this one run:
+#  1. kernels: the BenchmarkDotNet suite (benchmarks/CnnNative.Benchmarks): each conv/pool/batch-norm
+#     case at batch 1 and 8, 1 and 2 threads, by CnnNative (AVX-512 and AVX2 contexts) and oneDNN
+#     (benchmarks/onednn-shim, built here against Debian's libdnnl-dev), in one process;
+#  2. models: `cnn bench` and benchmarks/torch_models.py (torchvision, Debian's python3-torch) on the
+#     same model, batch and threads, alternating ours/torch per round.
+# Options:
+#   --quick            smoke run: 4 kernel cases at batch 1, short job; resnet18 batch 1, one round
+#   --cases A,B        only kernel cases whose name contains A or B (e.g. "3x3 64->64,maxpool")
+#   --models LIST      comma-separated (default resnet18,resnet50,vgg16,mobilenet_v2,alexnet)
+#   --batches LIST     model batch sizes (default 1,16)
+#   --rounds N         ours/torch rounds per model and batch (default 2)
+#   --threads N        model threads (default 2; the kernel suite always runs 1 and 2)
+#   --runner R         how `cnn bench` runs the model: session (default, InferenceSession) or module
+#   --skip-kernels / --skip-models
+# Raw outputs go to docs/benchmarks-raw/ (git-ignored).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-
+PYTHON="${CNN_PYTHON:-/usr/bin/python3}"
 RAW="$ROOT/docs/benchmarks-raw"
 OUT="${CNN_BENCH_OUTPUT:-$ROOT/docs/benchmarks.md}"
-mode="full"
-for arg in "$@"; do [[ "$arg" == "--quick" ]] && mode="quick"; done
+CLI="$ROOT/src/CnnNative.Cli/bin/Release/net10.0/cnn.dll"
+BENCH_DLL="$ROOT/benchmarks/CnnNative.Benchmarks/bin/Release/net10.0/CnnNative.Benchmarks.dll"
 
-if [[ ! -f "$ROOT/artifacts/native/linux-x64/libcnnnative.so" ]]; then
-  "$ROOT/build.sh" native
+mode=full cases="" models="resnet18,resnet50,vgg16,mobilenet_v2,alexnet" batches="1,16" rounds=2 threads=2 runner=session
+run_kernels=1 run_models=1
+while (($#)); do
+  case "$1" in
+    --quick) mode=quick models=resnet18 batches=1 rounds=1 ;;
+    --cases) cases="$2"; shift ;;
+    --models) models="$2"; shift ;;
+    --batches) batches="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
+    --threads) threads="$2"; shift ;;
+    --runner) runner="$2"; shift ;;
+    --skip-kernels) run_kernels=0 ;;
+    --skip-models) run_models=0 ;;
+    *) echo "run.sh: unknown option '$1' (see the header of benchmarks/run.sh)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ ! -f /usr/include/dnnl.h ]]; then
+  echo "run.sh: oneDNN headers missing; install Debian's libdnnl-dev (./build.sh bench does)." >&2
+  exit 2
+fi
+for f in "$CLI" "$BENCH_DLL" "$ROOT/artifacts/native/linux-x64/libcnnnative.so"; do
+  [[ -f "$f" ]] || { echo "run.sh: $f missing; run ./build.sh bench (it builds first)." >&2; exit 2; }
+done
+
+echo "==> oneDNN shim (benchmarks/onednn-shim)"
+cmake -S "$ROOT/benchmarks/onednn-shim" -B "$ROOT/build/onednn-shim" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$ROOT/build/onednn-shim" >/dev/null
+export CNN_ONEDNN_SHIM="$ROOT/build/onednn-shim/libcnnbench_onednn.so"
+
+rm -rf "$RAW"
+mkdir -p "$RAW/models"
+start=$(date +%s)
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+failures=()
+
+if ((run_kernels)); then
+  echo "==> kernel suite (CnnNative vs oneDNN)"
+  args=(--artifacts "$RAW" --filter '*KernelBenchmarks*')
+  [[ $mode == quick ]] && args+=(--quick)
+  [[ -n $cases ]] && args+=(--cases "$cases")
+  set +e
+  dotnet "$BENCH_DLL" "${args[@]}" 2>&1 | tee "$RAW/console.log" | grep -E '^(// oneDNN|\| |// \*|Global total)' 
+  status=${PIPESTATUS[0]}
+  set -e
+  ((status == 0)) || failures+=("kernel suite exit status $status (see docs/benchmarks-raw/console.log)")
 fi
 
-rm -rf "$RAW/results"
-mkdir -p "$RAW"
-start=$(date +%s)
-load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
-dotnet run -c Release --project "$ROOT/benchmarks/CnnNative.Benchmarks" -- --artifacts "$RAW" "$@" \
-  2>&1 | tee "$RAW/console.log"
-status=${PIPESTATUS[0]}
-elapsed=$(( $(date +%s) - start ))
+if ((run_models)); then
+  IFS=, read -ra model_list <<<"$models"
+  IFS=, read -ra batch_list <<<"$batches"
+  for model in "${model_list[@]}"; do
+    for batch in "${batch_list[@]}"; do
+      # Fewer timed runs for big batches (seconds each); the median is over all rounds.
+      if ((batch >= 8)); then iterations=4 warmup=1; else iterations=10 warmup=2; fi
+      [[ $mode == quick ]] && iterations=5
+      for ((round = 1; round <= rounds; round++)); do
+        echo "==> $model batch $batch, round $round/$rounds"
+        tag="$model-b$batch-r$round"
+        if ! dotnet "$CLI" bench --model "$model" --batch "$batch" --threads "$threads" --runner "$runner" --iterations "$iterations" \
+             --warmup "$warmup" --json "$RAW/models/ours-$tag.json" 2>&1 | tee "$RAW/models/ours-$tag.log"; then
+          failures+=("cnn bench --model $model --batch $batch: $(tail -1 "$RAW/models/ours-$tag.log")")
+          rm -f "$RAW/models/ours-$tag.json"
+        fi
+        if ! "$PYTHON" "$ROOT/benchmarks/torch_models.py" --models "$model" --batch "$batch" --threads "$threads" \
+             --iterations "$iterations" --warmup "$warmup" --json "$RAW/models/torch-$tag.json" 2>&1 | tee "$RAW/models/torch-$tag.log"; then
+          failures+=("torch_models.py $model batch $batch: $(tail -1 "$RAW/models/torch-$tag.log")")
+          rm -f "$RAW/models/torch-$tag.json"
+        fi
+      done
+    done
+  done
+fi
 
-shopt -s nullglob
-csvs=("$RAW"/results/*-report.csv)
-if (( ${#csvs[@]} == 0 )); then
-  echo "run.sh: BenchmarkDotNet exported no CSV (exit $status); see $RAW/console.log" >&2
+elapsed=$(($(date +%s) - start))
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+failure_text="$(printf '%s; ' "${failures[@]+"${failures[@]}"}")"
+/usr/bin/env python3 "$ROOT/benchmarks/report.py" --out "$OUT" --raw "$RAW" --mode "$mode" --elapsed "$elapsed" \
+  --load-before "$load_before" --load-after "$load_after" --failures "${failure_text%; }"
+echo "run.sh: done in $((elapsed / 60)) min $((elapsed % 60)) s"
+if ((${#failures[@]})); then
+  printf 'run.sh: failure: %s\n' "${failures[@]}" >&2
   exit 1
 fi
-
-load_after="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
-/usr/bin/env python3 - "$OUT" "$mode" "$elapsed" "$status" "$load_before" "$load_after" "${csvs[@]}" <<'PY'
-import csv, datetime, os, platform, re, subprocess, sys
-
-out, mode, elapsed, status = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-load_before, load_after, paths = sys.argv[5], sys.argv[6], sys.argv[7:]
-
-def cpuinfo():
-    model, flags, cpus = "unknown", set(), 0
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "processor":
-                    cpus += 1
-                elif key == "model name" and model == "unknown":
-                    model = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:
-        pass
-    return model, flags, cpus
-
-def run(*cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return ""
-
-rows = []
-for path in paths:
-    with open(path, newline="") as f:
-        rows.extend(csv.DictReader(f))
-if not rows:
-    sys.exit("run.sh: the CSV export is empty")
-
-def column(prefix):
-    for name in rows[0].keys():
-        if name == prefix or name.startswith(prefix + " ["):
-            return name
-    return None
-
-median_col, mean_col, alloc_col = column("Median"), column("Mean"), column("Allocated")
-gflops_col = column("GFLOP/s")
-
-def number(text):
-    text = (text or "").replace(",", "").strip()
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-unit = re.search(r"\[(.*)\]", median_col).group(1) if median_col and "[" in median_col else "us"
-unit = {"us": "µs", "μs": "µs"}.get(unit, unit)
-
-cases, order = {}, []
-for r in rows:
-    name = r["Method"].strip("'\"")
-    key = (name, r.get("Threads", "?"), r.get("Batch", "1"))
-    if key not in cases:
-        cases[key] = {}
-        order.append(key)
-    cases[key][r.get("Isa", "?")] = r
-
-job_settings = {}
-for r in rows:
-    settings = f"{r.get('WarmupCount', '?')} warm-up + {r.get('IterationCount', '?')} iterations of {r.get('IterationTime', '?')}"
-    job_settings.setdefault(settings, set()).add(r.get("Type", "?"))
-jobs = "; ".join(f"{', '.join(sorted(types))}: {settings}" for settings, types in job_settings.items())
-
-model, flags, cpus = cpuinfo()
-isas = [isa for isa, flag in (("AVX2", "avx2"), ("FMA", "fma"), ("AVX-512F", "avx512f")) if flag in flags]
-dotnet = run("dotnet", "--version")
-commit = run("git", "rev-parse", "--short", "HEAD") or "uncommitted"
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-def fmt(value, digits=1):
-    return "n/a" if value is None else f"{value:,.{digits}f}"
-
-lines = [
-    "# Kernel benchmarks",
-    "",
-    f"Generated by `benchmarks/run.sh{' --quick' if mode == 'quick' else ''}` on {now} (BenchmarkDotNet, {elapsed // 60} min {elapsed % 60} s"
-    f"{'' if status == 0 else f', exit status {status}: some cases failed'}).",
-    "",
-    f"- Machine: {model}, {cpus} hardware thread(s), {', '.join(isas) or 'no AVX2'}; {platform.system()} {platform.release()}",
-    f"- .NET SDK {dotnet}; commit {commit}",
-    f"- Load average (1/5/15 min) before the run: {load_before}; after: {load_after} (other work on the machine skews the numbers, the 2-thread cases most)",
-    f"- Mode: {'quick smoke run (indicative only)' if mode == 'quick' else 'standard'}; BenchmarkDotNet jobs: {jobs}",
-    "- Batch 1 unless the Batch column says otherwise, float32, NCHW. Each call writes into a caller-owned output tensor allocated in setup (Functional overloads with `output`).",
-    "- GFLOP/s = FLOPs of one call / median time. Conv: 2·N·OC·OH·OW·(IC/groups)·KH·KW; max pool: one op per",
-    "  window element; batch norm: 2 per element. Ref/AVX2 = reference median / AVX2 median (speed-up);",
-    "  AVX2/512 = AVX2 median / AVX-512 median. n/a: the case does not run that ISA (or the CPU lacks it).",
-    "- Managed alloc/call: BenchmarkDotNet's MemoryDiagnoser (managed heap only; native scratch is reused).",
-    "",
-    f"| Case | Threads | Batch | Reference median ({unit}) | Reference GFLOP/s | AVX2 median ({unit}) | AVX2 GFLOP/s | AVX-512 median ({unit}) | AVX-512 GFLOP/s | Ref/AVX2 | AVX2/512 | Managed alloc/call (ref / AVX2) |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-]
-for key in order:
-    name, threads, batch = key
-    ref, avx, avx512 = cases[key].get("Reference"), cases[key].get("Avx2"), cases[key].get("Avx512")
-    zm = number(avx512[median_col]) if avx512 else None
-    zg = number(avx512[gflops_col]) if avx512 and gflops_col else None
-    rm = number(ref[median_col]) if ref else None
-    am = number(avx[median_col]) if avx else None
-    rg = number(ref[gflops_col]) if ref and gflops_col else None
-    ag = number(avx[gflops_col]) if avx and gflops_col else None
-    ratio = f"{rm / am:,.1f}x" if rm and am else "n/a"
-    ratio512 = f"{am / zm:,.2f}x" if am and zm else "n/a"
-    def bytes_of(r):
-        if not r or not alloc_col:
-            return "n/a"
-        value = (r.get(alloc_col) or "").strip()
-        return "0 B" if value in ("", "0", "-") else f"{value} B"
-    alloc = bytes_of(ref) if bytes_of(ref) == bytes_of(avx) else f"{bytes_of(ref)} / {bytes_of(avx)}"
-    lines.append(f"| {name} | {threads} | {batch} | {fmt(rm)} | {fmt(rg, 2)} | {fmt(am)} | {fmt(ag, 2)} | {fmt(zm)} | {fmt(zg, 2)} | {ratio} | {ratio512} | {alloc} |")
-
-lines += [
-    "",
-    "Raw BenchmarkDotNet exports (CSV, GitHub markdown, log) are written to `docs/benchmarks-raw/` (not committed).",
-    "",
-]
-with open(out, "w") as f:
-    f.write("\n".join(lines))
-print(f"run.sh: wrote {out}")
-PY
-exit "$status"

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
@@ -7,21 +6,10 @@ using BenchmarkDotNet.Running;
 namespace CnnNative.Benchmarks;
 
 /// <summary>
-/// The floating-point work of one call of a benchmark method, for the GFLOP/s column.
-/// Convolution: 2 * N * OC * OH * OW * (IC / groups) * KH * KW (a multiply and an add per tap).
-/// Pooling: one comparison per window element. Batch norm: 2 per element (scale and shift
-/// folded per channel).
+/// GFLOP/s = FLOPs of one call / median time. The FLOPs come from the case parameter
+/// (<see cref="KernelCase.Flops"/> at the case's batch size). Convolution: 2 * N * OC * OH * OW *
+/// (IC / groups) * KH * KW; max pool: one comparison per window element; batch norm: 2 per element.
 /// </summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class FlopsAttribute(long flops) : Attribute
-{
-    public long Flops { get; } = flops;
-
-    public static long Conv2d(int n, int inChannels, int outChannels, int outHeight, int outWidth, int kernelH, int kernelW, int groups = 1)
-        => 2L * n * outChannels * outHeight * outWidth * (inChannels / groups) * kernelH * kernelW;
-}
-
-/// <summary>GFLOP/s = FLOPs of the case (see <see cref="FlopsAttribute"/>) / median time.</summary>
 public sealed class GflopsColumn : IColumn
 {
     public string Id => "GFLOP/s";
@@ -33,12 +21,12 @@ public sealed class GflopsColumn : IColumn
     public UnitType UnitType => UnitType.Dimensionless;
     public string Legend => "Floating-point operations of one call divided by the median time (1e9 per second)";
 
-    /// <summary>The method's FLOPs, times its <c>Batch</c> parameter when the class has one (then the attribute is per image).</summary>
     public static long? FlopsOf(BenchmarkCase benchmarkCase)
     {
-        long? flops = benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<FlopsAttribute>()?.Flops;
-        object? batch = benchmarkCase.Parameters.Items.FirstOrDefault(p => p.Name == "Batch")?.Value;
-        return batch is int n ? flops * n : flops;
+        var parameters = benchmarkCase.Parameters;
+        return parameters.Items.Any(p => p.Name == "Case") && parameters["Case"] is KernelCase kernel && parameters["Batch"] is int batch
+            ? kernel.Flops(batch)
+            : null;
     }
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
@@ -46,8 +34,7 @@ public sealed class GflopsColumn : IColumn
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         long? flops = FlopsOf(benchmarkCase);
-        BenchmarkReport? report = summary[benchmarkCase];
-        double? medianNs = report?.ResultStatistics?.Median;
+        double? medianNs = summary[benchmarkCase]?.ResultStatistics?.Median;
         if (flops is null || medianNs is null or <= 0)
         {
             return "NA";

@@ -12,7 +12,6 @@ namespace CnnNative.Benchmarks;
 /// the best ISA of this CPU and all hardware threads (the defaults of the setup thread, which also runs the workload).
 /// </summary>
 [MemoryDiagnoser]
-[SlowCase]
 public class InferenceBenchmarks
 {
     private Module _model = null!;

@@ -3,18 +3,32 @@ using BenchmarkDotNet.Running;
 namespace CnnNative.Benchmarks;
 
 /// <summary>
-/// Runs the kernel suite through BenchmarkDotNet's switcher, so its usual options work
-/// (--filter, --list flat, --job short, --artifacts DIR, ...). Extra switch: --quick, a smoke run
-/// (1 warm-up, 3 iterations of 100 ms per case). With no --filter, everything runs (never the
-/// interactive prompt).
+/// Runs the side-by-side kernel suite (CnnNative vs oneDNN, <see cref="KernelBenchmarks"/>) through
+/// BenchmarkDotNet's switcher, so its usual options work (--list flat, --artifacts DIR, ...).
+/// Extra switches: --quick (a few cases at batch 1, short job: a smoke run) and --cases A,B (only
+/// cases whose name contains A or B, e.g. --cases "3x3 64->64,maxpool"). Everything runs unless
+/// --filter is given (never the interactive prompt).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
-        bool quick = args.Contains("--quick");
-        var rest = args.Where(a => a != "--quick").ToList();
-        BenchSettings.Quick = quick;
+        var rest = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--quick")
+            {
+                BenchSettings.Quick = true;
+            }
+            else if (args[i] == "--cases" && i + 1 < args.Length)
+            {
+                BenchSettings.CasePatterns = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
 
         bool hasFilter = rest.Any(a => a is "--filter" or "-f" || a.StartsWith("--filter=", StringComparison.Ordinal));
         bool wantsListOrHelp = rest.Any(a => a is "--list" or "--help" or "-h" or "--info" or "--version");
@@ -23,8 +37,8 @@ public static class Program
             rest.AddRange(["--filter", "*"]);
         }
 
-        bool userChoseJob = rest.Any(a => a is "--job" or "-j" || a.StartsWith("--job=", StringComparison.Ordinal));
-        var config = BenchConfig.Create(quick, addDefaultJob: !userChoseJob);
+        Console.WriteLine($"// oneDNN: {OneDnnShim.Version()}; CnnNative {Cnn.Version}");
+        var config = BenchConfig.Create(BenchSettings.Quick);
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run([.. rest], config).ToList();
         bool failed = summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success));
         return failed ? 1 : 0;

@@ -4,7 +4,7 @@ using System.CommandLine.Parsing;
 namespace CnnNative.Cli;
 
 /// <summary>
-/// Entry point of the <c>cnn</c> tool. Commands: <c>info</c>, <c>infer</c>, <c>train</c>, <c>eval</c>, <c>demo</c>, <c>inspect</c>, <c>verify</c>.
+/// Entry point of the <c>cnn</c> tool. Commands: <c>info</c>, <c>infer</c>, <c>train</c>, <c>eval</c>, <c>demo</c>, <c>inspect</c>, <c>verify</c>, <c>bench</c>.
 /// Exit codes: 0 success, 1 unexpected failure (a bug), 2 bad usage or missing/invalid input
 /// (unknown option, bad option value, missing dataset, unreadable weights).
 /// </summary>
@@ -83,6 +83,7 @@ public static class Program
 
         root.Add(InspectCommand.Create());
         root.Add(VerifyCommand.Create());
+        root.Add(BenchCommand.Create());
 
         return root;
     }
