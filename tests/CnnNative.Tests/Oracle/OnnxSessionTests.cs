@@ -15,11 +15,10 @@ namespace CnnNative.Tests.Oracle;
 public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper output)
 {
     /// <summary>
-    /// Normwise abs 1e-4 + 1e-5 * max |reference|, as for the ONNX and zoo tests (float32 reductions of up to 4608
-    /// terms against float64 torch); the session folds batch norm and fuses activations, which changes roundings,
-    /// not results. A wrong node order or buffer reuse moves logits by O(0.1).
+    /// <see cref="OnnxTests.Normwise"/> (abs 1e-4 + 1e-5 * max |reference|): the session folds batch norm and fuses
+    /// activations, which changes roundings, not results; a wrong node order or buffer reuse moves logits by O(0.1).
     /// </summary>
-    private static Tolerance Normwise(OracleTensor expected) => new(1e-4 + (1e-5 * expected.Data.Max(v => Math.Abs(v))), 0);
+    private static Tolerance Normwise(OracleTensor expected) => OnnxTests.Normwise(expected);
 
     public static TheoryData<string, CnnIsa> Rows()
     {

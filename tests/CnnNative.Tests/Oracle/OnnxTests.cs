@@ -20,7 +20,7 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
     /// of up to 4608 terms in ResNet-18; the reference is float64). A wrong attribute, padding side or axis
     /// moves outputs by O(0.1) or more.
     /// </summary>
-    private static Tolerance Normwise(OracleTensor expected) => new(1e-4 + (1e-5 * expected.Data.Max(v => Math.Abs(v))), 0);
+    internal static Tolerance Normwise(OracleTensor expected) => new(1e-4 + (1e-5 * expected.Data.Max(v => Math.Abs(v))), 0);
 
     public static TheoryData<string, int> ExportRows()
     {
