@@ -96,7 +96,6 @@ public static unsafe partial class Functional
 
         Inference.Trace.Conv2d(p, input, weight, bias, activation, output);
         output.MarkWritten();
-        FunctionalRecorder.Record("Conv2d", output, weight, bias, output.Length * (weight.Length / weight.Size(0)));
         output.SetGradFn(record
             ? new Conv2dNode(p, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -199,7 +198,6 @@ public static unsafe partial class Functional
 
         Inference.Trace.GlobalAvgPool2d(input, output);
         output.MarkWritten();
-        FunctionalRecorder.Record("GlobalAvgPool2d", output);
         output.SetGradFn(record ? new GlobalAvgPool2dNode(s[0], s[1], s[2], s[3], input, output) : null);
         return output;
     }
@@ -291,7 +289,6 @@ public static unsafe partial class Functional
 
         Inference.Trace.BatchNorm2d(p, input, runningMean, runningVar, weight, bias, activation, output);
         output.MarkWritten();
-        FunctionalRecorder.Record("BatchNorm2d", output, weight, bias);
         output.SetGradFn(record
             ? new BatchNorm2dNode(p, (CnnActivation)activation, batchStatistics: false, input, inputVersion, weight, weightVersion, bias, stats!, output)
             : null);
@@ -374,7 +371,6 @@ public static unsafe partial class Functional
 
         Inference.Trace.Activation(activation, input, output);
         output.MarkWritten();
-        FunctionalRecorder.Record(activation.ToString(), output);
         output.SetGradFn(record ? new ActivationNode((CnnActivation)activation, input, output) : null);
         return output;
     }
@@ -450,7 +446,6 @@ public static unsafe partial class Functional
 
         Inference.Trace.Linear(batch, inFeatures, outFeatures, input, weight, bias, activation, output);
         output.MarkWritten();
-        FunctionalRecorder.Record("Linear", output, weight, bias, output.Length * inFeatures);
         output.SetGradFn(record
             ? new LinearNode(batch, inFeatures, outFeatures, (CnnActivation)activation, input, inputVersion, weight, weightVersion, bias, output)
             : null);
@@ -546,8 +541,56 @@ public static unsafe partial class Functional
 
         Inference.Trace.Add(a, b, activation, output);
         output.MarkWritten();
-        FunctionalRecorder.Record("Add", output);
         output.SetGradFn(record ? new AddNode((CnnActivation)activation, a, b, output) : null);
+        return output;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Mul
+    // ------------------------------------------------------------------------------------------
+
+    /// <summary>Element-wise <c>a * b</c> (gating, e.g. <c>x * sigmoid(conv(x))</c>); no broadcasting.</summary>
+    /// <param name="a">Any shape.</param>
+    /// <param name="b">The shape of <paramref name="a"/>.</param>
+    /// <returns>A new tensor of the inputs' shape.</returns>
+    /// <exception cref="ArgumentException">The shapes differ.</exception>
+    public static Tensor Mul(Tensor a, Tensor b)
+    {
+        CheckSameShape(a, b);
+        Tensor output = Tensor.Create(a.Shape);
+        try
+        {
+            return Mul(a, b, output);
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Element-wise <c>a * b</c> into a caller-owned output.</summary>
+    /// <param name="a">Any shape.</param>
+    /// <param name="b">The shape of <paramref name="a"/>.</param>
+    /// <param name="output">The inputs' shape; may be <paramref name="a"/> or <paramref name="b"/> (in place; backward then reports the overwritten input).</param>
+    /// <returns><paramref name="output"/>.</returns>
+    /// <exception cref="ArgumentException">The shapes differ.</exception>
+    public static Tensor Mul(Tensor a, Tensor b, Tensor output)
+    {
+        CheckSameShape(a, b);
+        CheckOutput(output, a.Dims);
+        bool record = BeginWrite(output, Autograd.ShouldRecord(a, b));
+        int aVersion = a.Storage.Version, bVersion = b.Storage.Version;
+        using (TensorPin pa = a.Pin())
+        using (TensorPin pb = b.Pin())
+        using (TensorPin po = output.Pin())
+        {
+            Native.Check(NativeMethods.cnn_mul_forward(Native.ContextPointer, a.Length, pa.Pointer, pb.Pointer, po.Pointer));
+        }
+
+        Inference.Trace.Mul(a, b, output);
+        output.MarkWritten();
+        output.SetGradFn(record ? new MulNode(a, aVersion, b, bVersion, output) : null);
         return output;
     }
 
@@ -663,7 +706,6 @@ public static unsafe partial class Functional
 
         Inference.Trace.Pool2d(p, input, output);
         output.MarkWritten();
-        FunctionalRecorder.Record(kind + "Pool2d", output);
         output.SetGradFn(record ? new Pool2dNode(p, input, inputVersion, output) : null);
         return output;
     }
@@ -788,7 +830,6 @@ public static unsafe partial class Functional
 
         Inference.Trace.Softmax(outer, classes, inner, log, input, output);
         output.MarkWritten();
-        FunctionalRecorder.Record(log ? "LogSoftmax" : "Softmax", output);
         output.SetGradFn(record ? new SoftmaxNode(outer, classes, inner, log, input, output) : null);
         return output;
     }

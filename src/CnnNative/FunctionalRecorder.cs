@@ -1,3 +1,6 @@
+using CnnNative.Inference;
+using CnnNative.Interop;
+
 namespace CnnNative;
 
 /// <summary>One Functional op observed by <see cref="FunctionalRecorder"/>.</summary>
@@ -10,50 +13,75 @@ namespace CnnNative;
 internal sealed record FunctionalRecord(string Op, string? Scope, string? ScopeOp, int[] OutputShape, Tensor[] Parameters, long Macs);
 
 /// <summary>
-/// Lets a caller observe the Functional ops run on its thread (the layer table of <c>cnn inspect</c>):
-/// each op reports its output shape, parameters and MACs to the list given to <see cref="Start"/>.
-/// Costs one thread-static null check per op when nobody records.
+/// Lets a caller observe the Functional ops run on its thread (the layer table of <c>cnn inspect</c>): a consumer
+/// of the ops' <see cref="Trace"/> hooks that turns each op into its output shape, parameters and MACs, and each
+/// ONNX node into one more record of the node's result (so views and copies get a row too).
 /// </summary>
-internal static class FunctionalRecorder
+internal sealed class FunctionalRecorder : OpListener
 {
-    [ThreadStatic]
-    private static List<FunctionalRecord>? t_sink;
+    private readonly List<FunctionalRecord> _sink;
+    private (string Name, string Op)? _scope;
 
-    [ThreadStatic]
-    private static (string Name, string Op)? t_scope;
+    private FunctionalRecorder(List<FunctionalRecord> sink) => _sink = sink;
 
     /// <summary>Records the ops of this thread into <paramref name="sink"/> until the result is disposed.</summary>
-    public static IDisposable Start(List<FunctionalRecord> sink)
+    public static IDisposable Start(List<FunctionalRecord> sink) => Trace.Listen(new FunctionalRecorder(sink));
+
+    public override void Conv2d(in CnnConv2dParams p, Tensor input, Tensor weight, Tensor? bias, Activation activation, Tensor output) =>
+        Record("Conv2d", output, weight, bias, output.Length * (weight.Length / weight.Size(0)));
+
+    public override void Pool2d(in CnnPool2dParams p, Tensor input, Tensor output) => Record(p.Kind + "Pool2d", output);
+
+    public override void GlobalAvgPool2d(Tensor input, Tensor output) => Record("GlobalAvgPool2d", output);
+
+    public override void BatchNorm2d(in CnnBatchNorm2dParams p, Tensor input, Tensor mean, Tensor variance, Tensor? weight, Tensor? bias,
+        Activation activation, Tensor output) =>
+        Record("BatchNorm2d", output, weight, bias);
+
+    public override void Activation(Activation activation, Tensor input, Tensor output) => Record(activation.ToString(), output);
+
+    public override void Linear(int batch, int inFeatures, int outFeatures, Tensor input, Tensor weight, Tensor? bias, Activation activation,
+        Tensor output) =>
+        Record("Linear", output, weight, bias, output.Length * inFeatures);
+
+    public override void Softmax(int outer, int classes, int inner, bool log, Tensor input, Tensor output) =>
+        Record(log ? "LogSoftmax" : "Softmax", output);
+
+    public override void Add(Tensor a, Tensor b, Activation activation, Tensor output) => Record("Add", output);
+
+    public override void Mul(Tensor a, Tensor b, Tensor output) => Record("Mul", output);
+
+    public override void Clamp(float min, float max, Tensor input, Tensor output) => Record("Clamp", output);
+
+    public override void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output) => Record("Concat", output);
+
+    public override void Narrow(long outer, long block, long srcStride, long offset, Tensor input, Tensor output) => Record("Narrow", output);
+
+    public override void AdaptiveAvgPool2d(Tensor input, Tensor output) => Record("AdaptiveAvgPool2d", output);
+
+    // A constant scale/shift (ONNX Mul or Add by a constant) counts as the layer's parameter.
+    public override void ScaleShift(long outer, long channels, long inner, float[]? scale, float[]? shift, Tensor? scaleTensor, Tensor? shiftTensor,
+        Tensor input, Tensor output) =>
+        Record("ScaleShift", output, scaleTensor, shiftTensor);
+
+    public override void BeginNode(string name, string op) => _scope = (name, op);
+
+    public override void EndNode(Tensor result)
     {
-        List<FunctionalRecord>? previous = t_sink;
-        t_sink = sink;
-        return new Restore(() => t_sink = previous);
+        if (_scope is { } scope)
+            Record(scope.Op, result);
+        _scope = null;
     }
 
-    /// <summary>Names the ops run until the result is disposed (an ONNX node); nothing if nobody records.</summary>
-    public static IDisposable? BeginScope(string name, string op)
+    private void Record(string op, Tensor output, Tensor? weight = null, Tensor? bias = null, long macs = 0)
     {
-        if (t_sink == null)
-            return null;
-        var previous = t_scope;
-        t_scope = (name, op);
-        return new Restore(() => t_scope = previous);
-    }
-
-    /// <summary>Called by each Functional op after it wrote its output.</summary>
-    public static void Record(string op, Tensor output, Tensor? weight = null, Tensor? bias = null, long macs = 0)
-    {
-        List<FunctionalRecord>? sink = t_sink;
-        if (sink == null)
-            return;
-        Tensor[] parameters = weight == null ? [] : bias == null ? [weight] : [weight, bias];
-        if (weight == null && bias != null)
-            parameters = [bias];
-        sink.Add(new FunctionalRecord(op, t_scope?.Name, t_scope?.Op, output.Shape, parameters, macs));
-    }
-
-    private sealed class Restore(Action restore) : IDisposable
-    {
-        public void Dispose() => restore();
+        Tensor[] parameters = (weight, bias) switch
+        {
+            (null, null) => [],
+            (null, { } b) => [b],
+            ({ } w, null) => [w],
+            ({ } w, { } b) => [w, b],
+        };
+        _sink.Add(new FunctionalRecord(op, _scope?.Name, _scope?.Op, output.Shape, parameters, macs));
     }
 }

@@ -419,7 +419,7 @@ public static unsafe partial class Functional
             }
         }
 
-        Inference.Trace.ScaleShift(outer, c, inner, s, b, input, output);
+        Inference.Trace.ScaleShift(outer, c, inner, s, b, scale, shift, input, output);
         output.MarkWritten();
         output.SetGradFn(record ? new ScaleShiftNode(outer, c, inner, s, input, output) : null);
         return output;

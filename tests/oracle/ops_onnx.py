@@ -9,7 +9,7 @@ Two references for CnnNative.Onnx:
     available here.
 
 Ops:
-    onnx_export  [input]   arch (lenet5 | concat_clip | pad_conv | any name of torch_oracle.build_model /
+    onnx_export  [input]   arch (lenet5 | concat_clip | pad_conv | gated | any name of torch_oracle.build_model /
                            its ZOO_MODELS | a torchvision classifier), num_classes, seed, opset, path,
                            input_shape (the export's example input): writes the ONNX file (eval mode,
                            dynamic batch axis, input "input", output "output"); replies "output" = the torch
@@ -77,7 +77,24 @@ class PadConv(nn.Module):
         return torch.matmul(y.flatten(1), self.weight)
 
 
-LOCAL_MODELS = {"concat_clip": ConcatClip, "pad_conv": PadConv}
+class Gated(nn.Module):
+    """Gating: Mul of two computed tensors of one shape, y * sigmoid(conv(y)), and a square y * y (one tensor
+    as both operands), then a classifier. Input [N, 3, 8, 8]."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.gate = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(8, num_classes)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        y = y * torch.sigmoid(self.gate(y))
+        y = y * y
+        return self.fc(F.adaptive_avg_pool2d(y, 1).flatten(1))
+
+
+LOCAL_MODELS = {"concat_clip": ConcatClip, "pad_conv": PadConv, "gated": Gated}
 
 
 def build(oracle, args):

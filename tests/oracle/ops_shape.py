@@ -1,5 +1,5 @@
 """ops_shape.py — oracle handlers for the shape / element-wise helper ops (ReLU6, clamp, hardtanh,
-concatenation, narrow, adaptive average pooling to any size, per-channel scale/shift, conv1d).
+concatenation, narrow, adaptive average pooling to any size, per-channel scale/shift, element-wise mul, conv1d).
 
 One request op, "shape": args.forward names the torch function below, the tensors are its inputs
 (float64 unless args.dtype = "float32"), plus an optional "grad_output". The reply holds "output" and,
@@ -48,6 +48,7 @@ FORWARDS = {
     "narrow": (("input",), lambda t, a: torch.narrow(t["input"], int(a["dim"]), int(a["start"]), int(a["length"]))),
     "adaptive_avg_pool2d": (("input",), lambda t, a: F.adaptive_avg_pool2d(t["input"], tuple(int(v) for v in a["output_size"]))),
     "scale_shift": (("input",), lambda t, a: _scale_shift(t, a)),
+    "mul": (("a", "b"), lambda t, a: t["a"] * t["b"]),
     "conv1d": (("input", "weight", "bias"), lambda t, a: _activate(
         F.conv1d(t["input"], t["weight"], t.get("bias"), stride=int(a.get("stride", 1)), padding=int(a.get("padding", 0)),
                  dilation=int(a.get("dilation", 1)), groups=int(a.get("groups", 1))), a.get("activation"))),

@@ -13,6 +13,7 @@ internal enum OpKind
     Linear,
     Softmax,
     Add,
+    Mul,
     Clamp,
     AdaptiveAvgPool2d,
     ScaleShift,

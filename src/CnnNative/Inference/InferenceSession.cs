@@ -303,6 +303,7 @@ public sealed unsafe class InferenceSession : IDisposable
                     OpKind.Linear => NativeMethods.cnn_linear_forward(ctx, s.D0, s.D1, s.D2, x, k + s.Weight, Optional(k, s.Bias), s.Activation, y),
                     OpKind.Softmax => NativeMethods.cnn_softmax_forward(ctx, s.D0, s.D1, s.D2, s.D3, x, y),
                     OpKind.Add => NativeMethods.cnn_add_forward(ctx, s.Count, x, At(s.In1, input, output, arena, k), s.Activation, y),
+                    OpKind.Mul => NativeMethods.cnn_mul_forward(ctx, s.Count, x, At(s.In1, input, output, arena, k), y),
                     OpKind.Clamp => NativeMethods.cnn_clip_forward(ctx, s.Count, x, s.Min, s.Max, y),
                     OpKind.AdaptiveAvgPool2d => NativeMethods.cnn_adaptive_avg_pool2d_forward(ctx, s.D0, s.D1, s.D2, s.D3, s.D4, s.D5, x, y),
                     OpKind.ScaleShift => NativeMethods.cnn_scale_shift_forward(ctx, s.Outer, s.Count, s.Inner, x, Optional(k, s.Weight),

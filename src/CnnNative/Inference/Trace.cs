@@ -3,9 +3,10 @@ using CnnNative.Interop;
 namespace CnnNative.Inference;
 
 /// <summary>
-/// Records the <see cref="Functional"/> ops one forward pass runs on the calling thread, for
-/// <see cref="InferenceSession.Create"/>. Each op calls one hook after it computed its output; outside a
-/// trace a hook is a null check. A tensor is identified by its storage: an op's output storage becomes a new
+/// The one hook per <see cref="Functional"/> op: each op calls it after it computed its output, and it forwards
+/// to the thread's <see cref="OpListener"/> (outside a listener a hook is a null check). <see cref="Recorder"/>
+/// records the ops one forward pass runs, for <see cref="InferenceSession.Create"/>; <see cref="FunctionalRecorder"/>
+/// builds the layer table of <c>cnn inspect</c>. A tensor is identified by its storage: an op's output storage becomes a new
 /// value (in-place ops included), and views (reshape, flatten, eval-mode dropout, identity) share their
 /// source's storage, so they cost nothing in the plan. A data input that is not a traced value is a constant
 /// if its tensor existed before the trace (a model's own constant operand), and unsupported if it was
@@ -15,74 +16,91 @@ namespace CnnNative.Inference;
 internal static class Trace
 {
     [ThreadStatic]
-    private static Recorder? t_recorder;
+    private static OpListener? t_listener;
 
     /// <summary>Starts recording on this thread with <paramref name="input"/> as value 0.</summary>
     internal static Recorder Begin(Tensor input)
     {
-        if (t_recorder is not null)
+        if (t_listener is not null)
         {
             throw new InvalidOperationException("A trace is already running on this thread (InferenceSession.Create is not reentrant).");
         }
 
-        t_recorder = new Recorder(input);
-        return t_recorder;
+        var recorder = new Recorder(input);
+        t_listener = recorder;
+        return recorder;
     }
 
     /// <summary>Stops recording on this thread.</summary>
-    internal static void End() => t_recorder = null;
+    internal static void End() => t_listener = null;
+
+    /// <summary>Sends this thread's ops to <paramref name="listener"/> until the result is disposed (then to the previous listener).</summary>
+    internal static IDisposable Listen(OpListener listener)
+    {
+        OpListener? previous = t_listener;
+        t_listener = listener;
+        return new Restore(previous);
+    }
 
     internal static void Conv2d(in CnnConv2dParams p, Tensor input, Tensor weight, Tensor? bias, Activation activation, Tensor output) =>
-        t_recorder?.Conv2d(p, input, weight, bias, activation, output);
+        t_listener?.Conv2d(p, input, weight, bias, activation, output);
 
-    internal static void Pool2d(in CnnPool2dParams p, Tensor input, Tensor output) => t_recorder?.Pool2d(p, input, output);
+    internal static void Pool2d(in CnnPool2dParams p, Tensor input, Tensor output) => t_listener?.Pool2d(p, input, output);
 
-    internal static void GlobalAvgPool2d(Tensor input, Tensor output) => t_recorder?.GlobalAvgPool2d(input, output);
+    internal static void GlobalAvgPool2d(Tensor input, Tensor output) => t_listener?.GlobalAvgPool2d(input, output);
 
     internal static void BatchNorm2d(in CnnBatchNorm2dParams p, Tensor input, Tensor mean, Tensor variance, Tensor? weight, Tensor? bias,
         Activation activation, Tensor output) =>
-        t_recorder?.BatchNorm2d(p, input, mean, variance, weight, bias, activation, output);
+        t_listener?.BatchNorm2d(p, input, mean, variance, weight, bias, activation, output);
 
-    internal static void Activation(Activation activation, Tensor input, Tensor output) => t_recorder?.Activation(activation, input, output);
+    internal static void Activation(Activation activation, Tensor input, Tensor output) => t_listener?.Activation(activation, input, output);
 
     internal static void Linear(int batch, int inFeatures, int outFeatures, Tensor input, Tensor weight, Tensor? bias, Activation activation,
         Tensor output) =>
-        t_recorder?.Linear(batch, inFeatures, outFeatures, input, weight, bias, activation, output);
+        t_listener?.Linear(batch, inFeatures, outFeatures, input, weight, bias, activation, output);
 
     internal static void Softmax(int outer, int classes, int inner, bool log, Tensor input, Tensor output) =>
-        t_recorder?.Softmax(outer, classes, inner, log, input, output);
+        t_listener?.Softmax(outer, classes, inner, log, input, output);
 
-    internal static void Add(Tensor a, Tensor b, Activation activation, Tensor output) => t_recorder?.Add(a, b, activation, output);
+    internal static void Add(Tensor a, Tensor b, Activation activation, Tensor output) => t_listener?.Add(a, b, activation, output);
 
-    internal static void Clamp(float min, float max, Tensor input, Tensor output) => t_recorder?.Clamp(min, max, input, output);
+    internal static void Mul(Tensor a, Tensor b, Tensor output) => t_listener?.Mul(a, b, output);
 
-    internal static void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output) => t_recorder?.Concat(inputs, dim, output);
+    internal static void Clamp(float min, float max, Tensor input, Tensor output) => t_listener?.Clamp(min, max, input, output);
+
+    internal static void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output) => t_listener?.Concat(inputs, dim, output);
 
     internal static void Narrow(long outer, long block, long srcStride, long offset, Tensor input, Tensor output) =>
-        t_recorder?.Narrow(outer, block, srcStride, offset, input, output);
+        t_listener?.Narrow(outer, block, srcStride, offset, input, output);
 
-    internal static void AdaptiveAvgPool2d(Tensor input, Tensor output) => t_recorder?.AdaptiveAvgPool2d(input, output);
+    internal static void AdaptiveAvgPool2d(Tensor input, Tensor output) => t_listener?.AdaptiveAvgPool2d(input, output);
 
-    internal static void ScaleShift(long outer, long channels, long inner, float[]? scale, float[]? shift, Tensor input, Tensor output) =>
-        t_recorder?.ScaleShift(outer, channels, inner, scale, shift, input, output);
+    internal static void ScaleShift(long outer, long channels, long inner, float[]? scale, float[]? shift, Tensor? scaleTensor, Tensor? shiftTensor,
+        Tensor input, Tensor output) =>
+        t_listener?.ScaleShift(outer, channels, inner, scale, shift, scaleTensor, shiftTensor, input, output);
 
     /// <summary>An op an inference session cannot run (training ops, losses): throws while tracing.</summary>
-    internal static void Unsupported(string op)
-    {
-        if (t_recorder is not null)
-        {
-            throw Recorder.NotSupported($"{op} is not supported in an inference session (it has no inference-time equivalent).");
-        }
-    }
+    internal static void Unsupported(string op) => t_listener?.Unsupported(op);
 
     /// <summary>
-    /// Element access to a tensor (<c>AsSpan</c>, <c>ToArray</c>, <c>CopyFrom</c>, ...): on a traced value
+    /// Element access to a tensor (<c>AsSpan</c>, <c>ToArray</c>, <c>CopyTo</c>, <c>CopyFrom</c>, ...): on a traced value
     /// it means data-dependent control flow or computation outside the ops, which a trace cannot replay.
     /// </summary>
-    internal static void Access(Tensor tensor, string what) => t_recorder?.Access(tensor, what);
+    internal static void Access(Tensor tensor, string what) => t_listener?.Access(tensor, what);
+
+    /// <summary>A named group of ops (an ONNX node) starts; see <see cref="OpListener.BeginNode"/>.</summary>
+    internal static void BeginNode(string name, string op) => t_listener?.BeginNode(name, op);
+
+    /// <summary>The node begun last produced <paramref name="result"/>.</summary>
+    internal static void EndNode(Tensor result) => t_listener?.EndNode(result);
+
+    private sealed class Restore(OpListener? previous) : IDisposable
+    {
+        public void Dispose() => t_listener = previous;
+    }
 
     /// <summary>Builds the <see cref="Graph"/> of one trace.</summary>
-    internal sealed class Recorder
+    internal sealed class Recorder : OpListener
     {
         private readonly Dictionary<NativeBuffer, int> _valueOf = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<NativeBuffer, int> _constantOf = new(ReferenceEqualityComparer.Instance);
@@ -114,7 +132,7 @@ internal static class Trace
             Graph.OutputShape = output.Shape;
         }
 
-        public void Conv2d(in CnnConv2dParams p, Tensor input, Tensor weight, Tensor? bias, Activation activation, Tensor output)
+        public override void Conv2d(in CnnConv2dParams p, Tensor input, Tensor weight, Tensor? bias, Activation activation, Tensor output)
         {
             const string op = "Functional.Conv2d";
             Node node = Add(OpKind.Conv2d, op, output, Data(input, op));
@@ -124,13 +142,13 @@ internal static class Trace
             node.Bias = Constant(bias, op, nameof(bias));
         }
 
-        public void Pool2d(in CnnPool2dParams p, Tensor input, Tensor output)
+        public override void Pool2d(in CnnPool2dParams p, Tensor input, Tensor output)
         {
             string op = "Functional." + p.Kind switch { CnnPoolKind.Max => "MaxPool2d", CnnPoolKind.Average => "AvgPool2d", _ => "LpPool2d" };
             Add(OpKind.Pool2d, op, output, Data(input, op)).Pool = p;
         }
 
-        public void GlobalAvgPool2d(Tensor input, Tensor output)
+        public override void GlobalAvgPool2d(Tensor input, Tensor output)
         {
             const string op = "Functional.GlobalAvgPool2d";
             Node node = Add(OpKind.GlobalAvgPool2d, op, output, Data(input, op));
@@ -138,7 +156,7 @@ internal static class Trace
             (node.D0, node.D1, node.D2, node.D3) = (s[0], s[1], s[2], s[3]);
         }
 
-        public void BatchNorm2d(in CnnBatchNorm2dParams p, Tensor input, Tensor mean, Tensor variance, Tensor? weight, Tensor? bias,
+        public override void BatchNorm2d(in CnnBatchNorm2dParams p, Tensor input, Tensor mean, Tensor variance, Tensor? weight, Tensor? bias,
             Activation activation, Tensor output)
         {
             const string op = "Functional.BatchNorm2d";
@@ -151,7 +169,7 @@ internal static class Trace
             node.Bias = Constant(bias, op, nameof(bias));
         }
 
-        public void Activation(Activation activation, Tensor input, Tensor output)
+        public override void Activation(Activation activation, Tensor input, Tensor output)
         {
             string op = "Functional." + (activation == CnnNative.Activation.None ? "Activate" : activation.ToString());
             Node node = Add(OpKind.Activation, op, output, Data(input, op));
@@ -159,7 +177,7 @@ internal static class Trace
             node.Count = input.Length;
         }
 
-        public void Linear(int batch, int inFeatures, int outFeatures, Tensor input, Tensor weight, Tensor? bias, Activation activation, Tensor output)
+        public override void Linear(int batch, int inFeatures, int outFeatures, Tensor input, Tensor weight, Tensor? bias, Activation activation, Tensor output)
         {
             const string op = "Functional.Linear";
             Node node = Add(OpKind.Linear, op, output, Data(input, op));
@@ -169,14 +187,14 @@ internal static class Trace
             node.Bias = Constant(bias, op, nameof(bias));
         }
 
-        public void Softmax(int outer, int classes, int inner, bool log, Tensor input, Tensor output)
+        public override void Softmax(int outer, int classes, int inner, bool log, Tensor input, Tensor output)
         {
             string op = log ? "Functional.LogSoftmax" : "Functional.Softmax";
             Node node = Add(OpKind.Softmax, op, output, Data(input, op));
             (node.D0, node.D1, node.D2, node.D3) = (outer, classes, inner, log ? 1 : 0);
         }
 
-        public void Add(Tensor a, Tensor b, Activation activation, Tensor output)
+        public override void Add(Tensor a, Tensor b, Activation activation, Tensor output)
         {
             const string op = "Functional.Add";
             Node node = Add(OpKind.Add, op, output, Data(a, op), Data(b, op));
@@ -184,14 +202,20 @@ internal static class Trace
             node.Count = a.Length;
         }
 
-        public void Clamp(float min, float max, Tensor input, Tensor output)
+        public override void Mul(Tensor a, Tensor b, Tensor output)
+        {
+            const string op = "Functional.Mul";
+            Add(OpKind.Mul, op, output, Data(a, op), Data(b, op)).Count = a.Length;
+        }
+
+        public override void Clamp(float min, float max, Tensor input, Tensor output)
         {
             const string op = "Functional.Clamp";
             Node node = Add(OpKind.Clamp, op, output, Data(input, op));
             (node.Min, node.Max, node.Count) = (min, max, input.Length);
         }
 
-        public void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output)
+        public override void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output)
         {
             const string op = "Functional.Concat";
             ReadOnlySpan<int> shape = output.Dims;
@@ -226,7 +250,7 @@ internal static class Trace
                 (outer, offset, blocks, blocks, new long[inputs.Count], dstOffsets);
         }
 
-        public void Narrow(long outer, long block, long srcStride, long offset, Tensor input, Tensor output)
+        public override void Narrow(long outer, long block, long srcStride, long offset, Tensor input, Tensor output)
         {
             const string op = "Functional.Narrow";
             Node node = Add(OpKind.Narrow, op, output, Data(input, op));
@@ -234,7 +258,7 @@ internal static class Trace
                 (outer, block, [block], [srcStride], [offset], [0]);
         }
 
-        public void AdaptiveAvgPool2d(Tensor input, Tensor output)
+        public override void AdaptiveAvgPool2d(Tensor input, Tensor output)
         {
             const string op = "Functional.AdaptiveAvgPool2d";
             Node node = Add(OpKind.AdaptiveAvgPool2d, op, output, Data(input, op));
@@ -242,7 +266,8 @@ internal static class Trace
             (node.D0, node.D1, node.D2, node.D3, node.D4, node.D5) = (s[0], s[1], s[2], s[3], o[2], o[3]);
         }
 
-        public void ScaleShift(long outer, long channels, long inner, float[]? scale, float[]? shift, Tensor input, Tensor output)
+        public override void ScaleShift(long outer, long channels, long inner, float[]? scale, float[]? shift, Tensor? scaleTensor, Tensor? shiftTensor,
+            Tensor input, Tensor output)
         {
             const string op = "Functional.ScaleShift";
             Node node = Add(OpKind.ScaleShift, op, output, Data(input, op));
@@ -251,7 +276,10 @@ internal static class Trace
             node.Bias = (float[]?)shift?.Clone();
         }
 
-        public void Access(Tensor tensor, string what)
+        public override void Unsupported(string op) =>
+            throw NotSupported($"{op} is not supported in an inference session (it has no inference-time equivalent).");
+
+        public override void Access(Tensor tensor, string what)
         {
             if (_valueOf.ContainsKey(tensor.Storage))
             {

@@ -353,14 +353,13 @@ internal sealed partial class OnnxCompiler
         if (!c0 && !c1)
         {
             string x0 = Runtime(node, 0), x1 = Runtime(node, 1);
-            if (!add)
-                throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: Mul of two computed values ('{x0}', '{x1}') is not supported (only by a constant scalar or per-channel vector).");
-            (Activation act, string output, string opType) = FuseActivation(node);
+            // Add fuses a following activation; Mul (gating, e.g. x * sigmoid(conv(x))) does not.
+            (Activation act, string? output, string? opType) = add ? FuseActivation(node) : (Activation.None, null, null);
             Emit(node, [x0, x1], x =>
             {
                 if (!x[0].Shape.SequenceEqual(x[1].Shape))
                     throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: broadcasting {Tensor.FormatShape(x[0].Shape)} with {Tensor.FormatShape(x[1].Shape)} is not supported (only equal shapes, or a constant scalar/per-channel operand).");
-                return Functional.Add(x[0], x[1], act);
+                return add ? Functional.Add(x[0], x[1], act) : Functional.Mul(x[0], x[1]);
             }, output, opType);
             return;
         }
@@ -377,9 +376,7 @@ internal sealed partial class OnnxCompiler
             int dim = ChannelDim(c.Dims, s);
             if (dim < 0)
                 throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: broadcasting {Tensor.FormatShape(s)} with the constant '{c.Name}' {c.ShapeText} is not supported (only a scalar or one value per channel).");
-            Tensor y = add ? Functional.ScaleShift(x[0], dim, null, vector) : Functional.ScaleShift(x[0], dim, vector, null);
-            FunctionalRecorder.Record("ScaleShift", y, full); // its constant counts as the layer's parameter
-            return y;
+            return add ? Functional.ScaleShift(x[0], dim, null, vector) : Functional.ScaleShift(x[0], dim, vector, null);
         });
     }
 

@@ -231,18 +231,17 @@ public sealed class OnnxModel : Module
                 OnnxStep step = _steps[i];
                 Tensor[] args = step.Inputs.Select(n => env[n]).ToArray();
                 Tensor result;
-                using (FunctionalRecorder.BeginScope(step.NodeName, step.OpType))
+                Inference.Trace.BeginNode(step.NodeName, step.OpType);
+                try
                 {
-                    try
-                    {
-                        result = step.Run(args);
-                        FunctionalRecorder.Record(step.OpType, result); // a row per node, views and copies too
-                    }
-                    catch (ArgumentException e)
-                    {
-                        throw new ArgumentException($"ONNX node '{step.NodeName}' ({step.OpType}): {e.Message}", e);
-                    }
+                    result = step.Run(args);
                 }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException($"ONNX node '{step.NodeName}' ({step.OpType}): {e.Message}", e);
+                }
+
+                Inference.Trace.EndNode(result); // a row per node in cnn inspect, views and copies too
 
                 env[step.Output] = result;
                 owned.Add(step.Output);

@@ -7,7 +7,7 @@ namespace CnnNative.Tests.Oracle;
 
 /// <summary>
 /// ONNX import against torch: models built in torch (LeNet-5, torchvision ResNet-18 / MobileNetV2 / GoogLeNet /
-/// AlexNet with random BatchNorm state, and small modules for Concat, Clip, Pad) and exported with
+/// AlexNet with random BatchNorm state, and small modules for Concat, Clip, Pad, Mul gating) and exported with
 /// torch.onnx.export (eval mode, dynamic batch) are loaded with <see cref="OnnxModel"/> and compared with torch's own output; hand-made graphs
 /// (auto_pad, asymmetric pads, 1-D conv, Gemm transB=0, MatMul, Softmax axis semantics per opset) are compared
 /// with the reference interpreter of tests/oracle/ops_onnx.py (torch functional ops in float64).
@@ -20,14 +20,14 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
     /// of up to 4608 terms in ResNet-18; the reference is float64). A wrong attribute, padding side or axis
     /// moves outputs by O(0.1) or more.
     /// </summary>
-    private static Tolerance Normwise(OracleTensor expected) => new(1e-4 + (1e-5 * expected.Data.Max(v => Math.Abs(v))), 0);
+    internal static Tolerance Normwise(OracleTensor expected) => new(1e-4 + (1e-5 * expected.Data.Max(v => Math.Abs(v))), 0);
 
     public static TheoryData<string, int> ExportRows()
     {
         var rows = new TheoryData<string, int>();
         for (int opset = 11; opset <= 17; opset++)
             rows.Add("lenet5", opset);
-        foreach (string arch in new[] { "resnet18", "mobilenet_v2", "googlenet", "concat_clip", "pad_conv" })
+        foreach (string arch in new[] { "resnet18", "mobilenet_v2", "googlenet", "concat_clip", "pad_conv", "gated" })
         {
             rows.Add(arch, 11);
             rows.Add(arch, 17);
@@ -74,7 +74,7 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
         OracleErrors.AssertClose(output, "onnx." + arch, Cnn.Isa, $"opset{opset}", y, expected, Normwise(expected));
     }
 
-    public static TheoryData<string, CnnIsa> IsaRows() => Isas.Cross(["lenet5", "concat_clip", "pad_conv"]);
+    public static TheoryData<string, CnnIsa> IsaRows() => Isas.Cross(["lenet5", "concat_clip", "pad_conv", "gated"]);
 
     [Theory]
     [MemberData(nameof(IsaRows))]

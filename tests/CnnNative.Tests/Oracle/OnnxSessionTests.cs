@@ -1,0 +1,55 @@
+using CnnNative.Inference;
+using CnnNative.Interop;
+using CnnNative.Onnx;
+using CnnNative.Tests.Infrastructure;
+
+namespace CnnNative.Tests.Oracle;
+
+/// <summary>
+/// An imported ONNX model compiled into an <see cref="InferenceSession"/>: torch exports the model
+/// (torch.onnx.export, tests/oracle/ops_onnx.py), <see cref="OnnxModel"/> loads it, the session traces
+/// <see cref="OnnxModel.Forward(Tensor)"/>; its output is compared with the eager forward and with torch.
+/// ResNet-18 (10 classes, 64x64) on the default ISA; the Mul-gating module on every ISA.
+/// </summary>
+[Collection(OracleCollection.Name)]
+public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper output)
+{
+    /// <summary>
+    /// <see cref="OnnxTests.Normwise"/> (abs 1e-4 + 1e-5 * max |reference|): the session folds batch norm and fuses
+    /// activations, which changes roundings, not results; a wrong node order or buffer reuse moves logits by O(0.1).
+    /// </summary>
+    private static Tolerance Normwise(OracleTensor expected) => OnnxTests.Normwise(expected);
+
+    public static TheoryData<string, CnnIsa> Rows()
+    {
+        var rows = new TheoryData<string, CnnIsa> { { "resnet18", Cnn.Isa } };
+        foreach (CnnIsa isa in Isas.Tested)
+            rows.Add("gated", isa);
+        return rows;
+    }
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void Session_of_an_imported_model_matches_its_forward_and_torch(string arch, CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        int[] shape = arch == "resnet18" ? [1, 3, 64, 64] : [2, 3, 8, 8];
+        string path = TestPaths.NewScratchFile($"session-{arch}-{isa}", ".onnx");
+        using Tensor x = TestData.NormalTensor(Seeds.Of(arch + "-session-input"), shape);
+        OracleReply torch = oracle.Run("onnx_export",
+            new { arch, opset = 13, path, input_shape = shape, num_classes = 10, seed = Seeds.Of(arch) % 1000 }, OracleTensor.Of("input", x));
+        using OnnxModel model = OnnxModel.Load(path);
+        File.Delete(path);
+
+        using Tensor eager = model.Forward(x);
+        using InferenceSession session = InferenceSession.Create(model, shape);
+        output.WriteLine(session.ToString());
+        Assert.Equal([shape[0], 10], session.OutputShape);
+        using Tensor y = Tensor.Zeros(session.OutputShape);
+        session.Run(x, y);
+
+        OracleTensor forward = OracleTensor.Of("forward", eager);
+        OracleErrors.AssertClose(output, "onnx-session-vs-forward." + arch, isa, "opset13", y, forward, Normwise(forward));
+        OracleErrors.AssertClose(output, "onnx-session." + arch, isa, "opset13", y, torch["output"], Normwise(torch["output"]));
+    }
+}
