@@ -10,7 +10,10 @@ namespace CnnNative;
 /// </summary>
 public static unsafe class Cnn
 {
-    private static readonly SharedRandom s_rng = new();
+    // Per thread, like Isa and NumThreads: a host running sessions or tests on several threads gets
+    // reproducible initialisation on each thread without one thread's ManualSeed reseeding another's.
+    [ThreadStatic]
+    private static Random? t_rng;
 
     /// <summary>
     /// The kernel family the calling thread's ops use. Reading gives the resolved family (never
@@ -76,12 +79,13 @@ public static unsafe class Cnn
     }
 
     /// <summary>
-    /// Seeds the generator that layers (<c>CnnNative.Nn</c>) draw their initial parameters from, so
-    /// that the same seed and the same sequence of layer constructions give the same parameters.
-    /// Until it is called, the generator is seeded arbitrarily.
+    /// Seeds the calling thread's generator that layers (<c>CnnNative.Nn</c>) draw their initial
+    /// parameters (and training-mode dropout seeds) from, so that the same seed and the same sequence
+    /// of layer constructions on a thread give the same parameters. Per thread, like <see cref="Isa"/>
+    /// and <see cref="NumThreads"/>; until it is called, a thread's generator is seeded arbitrarily.
     /// </summary>
     /// <param name="seed">The seed.</param>
-    public static void ManualSeed(int seed) => s_rng.Reseed(seed);
+    public static void ManualSeed(int seed) => t_rng = new Random(seed);
 
     /// <summary>
     /// Counters of the native memory the library owns (tensors and per-thread scratch): blocks and
@@ -103,113 +107,10 @@ public static unsafe class Cnn
     public static void TrimMemory() => NativeMethods.cnn_trim_memory();
 
     /// <summary>
-    /// The shared generator for layer initialisation, seeded by <see cref="ManualSeed"/>. Thread-safe
-    /// (every call is serialized); keep the reference, <see cref="ManualSeed"/> reseeds this same object.
+    /// The calling thread's generator for layer initialisation, seeded by <see cref="ManualSeed"/>
+    /// (read it again after ManualSeed: seeding replaces the generator).
     /// </summary>
-    internal static Random Rng => s_rng;
-
-    /// <summary>A <see cref="Random"/> that can be reseeded in place and is safe to share between threads.</summary>
-    private sealed class SharedRandom : Random
-    {
-        private readonly object _gate = new();
-        private Random _inner = new();
-
-        public void Reseed(int seed)
-        {
-            lock (_gate)
-            {
-                _inner = new Random(seed);
-            }
-        }
-
-        public override int Next()
-        {
-            lock (_gate)
-            {
-                return _inner.Next();
-            }
-        }
-
-        public override int Next(int maxValue)
-        {
-            lock (_gate)
-            {
-                return _inner.Next(maxValue);
-            }
-        }
-
-        public override int Next(int minValue, int maxValue)
-        {
-            lock (_gate)
-            {
-                return _inner.Next(minValue, maxValue);
-            }
-        }
-
-        public override long NextInt64()
-        {
-            lock (_gate)
-            {
-                return _inner.NextInt64();
-            }
-        }
-
-        public override long NextInt64(long maxValue)
-        {
-            lock (_gate)
-            {
-                return _inner.NextInt64(maxValue);
-            }
-        }
-
-        public override long NextInt64(long minValue, long maxValue)
-        {
-            lock (_gate)
-            {
-                return _inner.NextInt64(minValue, maxValue);
-            }
-        }
-
-        public override double NextDouble()
-        {
-            lock (_gate)
-            {
-                return _inner.NextDouble();
-            }
-        }
-
-        public override float NextSingle()
-        {
-            lock (_gate)
-            {
-                return _inner.NextSingle();
-            }
-        }
-
-        public override void NextBytes(byte[] buffer)
-        {
-            lock (_gate)
-            {
-                _inner.NextBytes(buffer);
-            }
-        }
-
-        public override void NextBytes(Span<byte> buffer)
-        {
-            lock (_gate)
-            {
-                _inner.NextBytes(buffer);
-            }
-        }
-
-        protected override double Sample()
-        {
-            lock (_gate)
-            {
-                return _inner.NextDouble();
-            }
-        }
-    }
+    internal static Random Rng => t_rng ??= new Random();
 }
 
 /// <summary>Native memory counters (see <see cref="Cnn.MemoryStats"/>).</summary>

@@ -23,7 +23,9 @@ public static class MemoryBaseline
         NativeMemoryStats after = Settled();
         output.WriteLine($"{isa}: baseline {baseline}, after {after}");
         Assert.True(after.TotalAllocations > baseline.TotalAllocations, "the loop allocated nothing natively?");
-        Assert.Equal(baseline.LiveBlocks, after.LiveBlocks);
-        Assert.Equal(baseline.LiveBytes, after.LiveBytes);
+        // A leak can only raise the counts. They may drop below the baseline: a thread-pool thread that
+        // retires during the loop lets its per-thread native context (and scratch) be finalized.
+        Assert.True(after.LiveBlocks <= baseline.LiveBlocks, $"live native blocks grew from {baseline.LiveBlocks} to {after.LiveBlocks}");
+        Assert.True(after.LiveBytes <= baseline.LiveBytes, $"live native bytes grew from {baseline.LiveBytes} to {after.LiveBytes}");
     }
 }
