@@ -6,6 +6,8 @@
 #                         drift check and the xunit suite (incl. the libtorch oracle); non-zero on failure
 #   ./build.sh bench      side-by-side benchmarks (kernels vs oneDNN, models vs PyTorch) -> docs/benchmarks.md;
 #                         options: see benchmarks/run.sh (--quick for a smoke run). Also needs libdnnl-dev.
+#   ./build.sh verify     every zoo model exported by PyTorch (safetensors and ONNX) through `cnn verify`
+#                         (tests/verify/verify_zoo.sh; ~10 min: the 224x224 models in float64 on the torch side)
 #   ./build.sh onnxproto  regenerate src/CnnNative/Onnx/Generated/Onnx.g.cs (protoc over onnx.proto)
 #   ./build.sh deps | native | bindings | managed | sanitize | clean
 set -euo pipefail
@@ -134,7 +136,8 @@ case "$verb" in
     log "cnn demo"
     dotnet "$ROOT/src/CnnNative.Cli/bin/$CONFIG/net10.0/cnn.dll" demo "$@"
     ;;
+  verify) deps; native; managed; bash "$ROOT/tests/verify/verify_zoo.sh" "$@" ;;
   bench) deps; bench_deps; native; managed; bash "$ROOT/benchmarks/run.sh" "$@" ;;
   clean) rm -rf "$ROOT/build" "$ROOT/artifacts"; find "$ROOT" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  *) echo "usage: $0 [demo|test|bench|deps|native|bindings|onnxproto|managed|sanitize|clean]" >&2; exit 2 ;;
+  *) echo "usage: $0 [demo|test|verify|bench|deps|native|bindings|onnxproto|managed|sanitize|clean]" >&2; exit 2 ;;
 esac
