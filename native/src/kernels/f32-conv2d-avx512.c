@@ -10,17 +10,24 @@ static inline __mmask16 lanes(int64_t n) {
 }
 
 /* dst[i] = src[i*stride], 16 at a time: stride 2 as two loads and one two-source permute (the
- * stem and downsampling convs), larger strides as a gather; the tail with masks, so nothing
- * past src[(n-1)*stride] is read. */
+ * stem and downsampling convs), stride 4 as four loads and three permutes (AlexNet's stem),
+ * other strides as a gather; the tail with masks, so nothing past src[(n-1)*stride] is read. */
 static void copy_strided(float* dst, const float* src, int64_t n, int64_t stride) {
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    if (stride == 2) {
-        const __m512i even = _mm512_add_epi32(lane, lane);
-        for (int64_t i = 0; i < n; i += 16, src += 32) {
-            const int64_t span = 2 * (n - i) - 1; /* floats of src still needed */
-            const __m512 lo = _mm512_maskz_loadu_ps(lanes(span), src);
-            const __m512 hi = _mm512_maskz_loadu_ps(lanes(span - 16), src + 16);
-            _mm512_mask_storeu_ps(dst + i, lanes(n - i), _mm512_permutex2var_ps(lo, even, hi));
+    if (stride == 2 || stride == 4) {
+        /* lanes 0..15 (stride 2) or 0..7 (stride 4) of a two-source permute: every stride-th */
+        const __m512i pick = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)stride));
+        for (int64_t i = 0; i < n; i += 16, src += 16 * stride) {
+            const int64_t span = stride * (n - i) - (stride - 1); /* floats of src still needed */
+            const __m512 v0 = _mm512_maskz_loadu_ps(lanes(span), src);
+            const __m512 v1 = _mm512_maskz_loadu_ps(lanes(span - 16), src + 16);
+            __m512 out = _mm512_permutex2var_ps(v0, pick, v1);
+            if (stride == 4) { /* lanes 8..15 from the next 32 floats */
+                const __m512 v2 = _mm512_maskz_loadu_ps(lanes(span - 32), src + 32);
+                const __m512 v3 = _mm512_maskz_loadu_ps(lanes(span - 48), src + 48);
+                out = _mm512_shuffle_f32x4(out, _mm512_permutex2var_ps(v2, pick, v3), 0x44);
+            }
+            _mm512_mask_storeu_ps(dst + i, lanes(n - i), out);
         }
         return;
     }

@@ -44,6 +44,8 @@ typedef struct {
     float* padded;
     const int64_t* offsets;
     int64_t padded_h, padded_w, virtual_pixels;
+    /* im2col only: floats per column phase of an input row, 0 = no phases (see im2col_tile) */
+    int64_t phase_len;
 } conv_gemm_job;
 
 /* Writes `count` values of column-row kn/nr for pixels pix.. of a tile into the panel layout
@@ -59,10 +61,8 @@ static void im2col_write(const cnn_f32_gemm_ukernel* uk, float* col, int64_t pan
         float* d = col + (pix / nr) * panel_stride + kn + lane;
         if (src == NULL) {
             for (int64_t i = 0; i < n; i++) d[i] = 0.0f;
-        } else if (stride == 1 && n == nr) { /* the common case: a whole panel row */
-            memcpy(d, src + offset, (size_t)nr * sizeof(float));
         } else if (stride == 1) {
-            for (int64_t i = 0; i < n; i++) d[i] = src[offset + i];
+            memcpy(d, src + offset, (size_t)n * sizeof(float));
         } else if (uk->copy_strided != NULL) {
             uk->copy_strided(d, src + offset, n, stride);
         } else {
@@ -74,41 +74,63 @@ static void im2col_write(const cnn_f32_gemm_ukernel* uk, float* col, int64_t pan
     }
 }
 
+/* Zeros where the conv row falls in the padding, src[(x0 + i*stride)] where 0 <= x0 + i*stride
+ * < size, for i in [0, n): into im2col row kn (panel layout), or into a contiguous scratch row
+ * with kn = 0 and panel_stride = NR. */
+static void im2col_row(const conv_gemm_job* job, float* dst, int64_t panel_stride, int64_t kn,
+                       int64_t pix, int64_t n, const float* src, int64_t x0, int64_t stride,
+                       int64_t size) {
+    int64_t lo, hi; /* valid i in [lo, hi) */
+    cnn_conv_valid_range(x0, stride, size, n, &lo, &hi);
+    im2col_write(job->uk, dst, panel_stride, kn, pix, lo, NULL, 0);
+    if (hi > lo)
+        im2col_write(job->uk, dst, panel_stride, kn, pix + lo, hi - lo, src + (x0 + lo * stride),
+                     stride);
+    im2col_write(job->uk, dst, panel_stride, kn, pix + hi, n - hi, NULL, 0);
+}
+
 /* im2col of pixels [p0, p0 + np) of one (image, group). Lanes past np in the last panel are
- * left unwritten: the micro-kernel masks them. */
+ * left unwritten: the micro-kernel masks them.
+ * With job->phase_len > 0, each run of outputs [ow, ow + run) of an input row is first split by
+ * column phase into `phases`: phase r, element i = the zero-padded row at x = (ow + i)*sw + r.
+ * The im2col row of kernel column kw is then phase (kw*dw) % sw from element (kw*dw) / sw on,
+ * contiguous: each input value goes through the strided gather once, not once per kernel
+ * column, and the panel rows are plain copies. */
 static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t p0, int64_t np,
-                        float* col) {
+                        float* col, float* phases) {
     const cnn_conv2d_params* p = job->p;
     const int64_t in_h = p->in_height, in_w = p->in_width, out_w = job->out_width;
-    const int64_t sh = p->stride_height, sw = p->stride_width;
-    const int64_t nr = job->uk->nr, panel_stride = job->k * nr;
+    const int64_t sh = p->stride_height, sw = p->stride_width, dw = p->dilation_width;
+    const int64_t kwn = p->kernel_width, nr = job->uk->nr, panel_stride = job->k * nr;
+    const int64_t len = job->phase_len, reach = (kwn - 1) * dw / sw; /* phase overhang */
     const int64_t oh0 = p0 / out_w, ow0 = p0 % out_w; /* first pixel of the tile */
-    int64_t k = 0;
     for (int64_t ic = 0; ic < job->ic_per_group; ic++) {
         for (int64_t kh = 0; kh < p->kernel_height; kh++) {
-            for (int64_t kw = 0; kw < p->kernel_width; kw++, k++) {
-                const int64_t kn = k * nr;
-                int64_t pix = 0, oh = oh0, ow = ow0;
-                while (pix < np) {
-                    const int64_t run = out_w - ow < np - pix ? out_w - ow : np - pix;
-                    const int64_t ih = oh * sh - p->pad_top + kh * p->dilation_height;
-                    if (ih < 0 || ih >= in_h) {
-                        im2col_write(job->uk, col, panel_stride, kn, pix, run, NULL, 0);
-                    } else {
-                        const int64_t iw0 = ow * sw - p->pad_left + kw * p->dilation_width;
-                        int64_t lo, hi; /* valid i in [lo, hi): 0 <= iw0 + i*sw < in_w */
-                        cnn_conv_valid_range(iw0, sw, in_w, run, &lo, &hi);
-                        const float* row = in_group + (ic * in_h + ih) * in_w;
-                        im2col_write(job->uk, col, panel_stride, kn, pix, lo, NULL, 0);
-                        if (hi > lo)
-                            im2col_write(job->uk, col, panel_stride, kn, pix + lo, hi - lo,
-                                         row + (iw0 + lo * sw), sw);
-                        im2col_write(job->uk, col, panel_stride, kn, pix + hi, run - hi, NULL, 0);
-                    }
-                    pix += run;
-                    oh++;
-                    ow = 0;
+            const int64_t kn0 = (ic * p->kernel_height + kh) * kwn * nr; /* row of kw = 0 */
+            int64_t pix = 0, oh = oh0, ow = ow0;
+            while (pix < np) {
+                const int64_t run = out_w - ow < np - pix ? out_w - ow : np - pix;
+                const int64_t ih = oh * sh - p->pad_top + kh * p->dilation_height;
+                const float* row = in_group + (ic * in_h + (ih < 0 || ih >= in_h ? 0 : ih)) * in_w;
+                if (ih < 0 || ih >= in_h) {
+                    for (int64_t kw = 0; kw < kwn; kw++)
+                        im2col_write(job->uk, col, panel_stride, kn0 + kw * nr, pix, run, NULL,
+                                     0);
+                } else if (len > 0) {
+                    for (int64_t r = 0; r < sw && r <= (kwn - 1) * dw; r++)
+                        im2col_row(job, phases + r * len, nr, 0, 0, run + reach, row,
+                                   ow * sw + r - p->pad_left, sw, in_w);
+                    for (int64_t kw = 0; kw < kwn; kw++)
+                        im2col_write(job->uk, col, panel_stride, kn0 + kw * nr, pix, run,
+                                     phases + (kw * dw % sw) * len + kw * dw / sw, 1);
+                } else {
+                    for (int64_t kw = 0; kw < kwn; kw++)
+                        im2col_row(job, col, panel_stride, kn0 + kw * nr, pix, run, row,
+                                   ow * sw - p->pad_left + kw * dw, sw, in_w);
                 }
+                pix += run;
+                oh++;
+                ow = 0;
             }
         }
     }
@@ -163,7 +185,7 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
         const int64_t first_plane = n * p->in_channels + g * job->ic_per_group;
         const float* in_group = job->input + first_plane * job->in_plane;
         if (mode == CONV_IM2COL && tile_id != built_tile) {
-            im2col_tile(job, in_group, t0, nt, buf);
+            im2col_tile(job, in_group, t0, nt, buf, buf + job->k * tile_len);
             built_tile = tile_id;
         }
         const int64_t oc_begin = ocb * job->oc_block;
@@ -315,7 +337,13 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
 
     const int32_t chunks = cnn_parallel_chunks(ctx, items, 1);
     if (job.mode == CONV_IM2COL) {
-        job.col_floats = (size_t)(job.k * tile);
+        /* [im2col panels: K x tile][column phases of one row: sw x phase_len], phases only
+         * where several kernel columns share them and they stay small (huge strides or
+         * dilations: the direct gather). */
+        const int64_t sw = p->stride_width, dw = p->dilation_width, kw = p->kernel_width;
+        const int64_t phase_len = out_width + (kw - 1) * dw / sw;
+        if (kw > 1 && sw * phase_len <= 16384) job.phase_len = round_up(phase_len, 16);
+        job.col_floats = (size_t)round_up(job.k * tile + sw * job.phase_len, 16);
         job.scratch =
             (float*)cnn_context_scratch(ctx, (size_t)chunks * job.col_floats * sizeof(float));
         if (job.scratch == NULL) return CNN_STATUS_OUT_OF_MEMORY;
