@@ -238,10 +238,10 @@ static void test_sweep(void) {
             sweep_case(p, idx % 2, (cnn_activation)((idx + 1) % 5));
         }
 
-    /* Kernel size x stride x padding x dilation. */
+    /* Kernel size x stride x padding x dilation (stride 4: the AVX-512 four-phase strided copy). */
     static const int kernels[] = {1, 3, 5, 7};
     for (int ki = 0; ki < 4; ki++)
-        for (int s = 1; s <= 3; s++)
+        for (int s = 1; s <= 4; s++)
             for (int pad = 0; pad <= 3; pad++)
                 for (int d = 1; d <= 3; d++, idx++) {
                     cnn_conv2d_params p = test_conv2d_params(1 + 2 * (idx % 2), 5, 15, 17,
