@@ -1,8 +1,6 @@
 /* f32-dwconv2d-driver.c — the plain-C half of the depthwise convolution (see f32-dwconv2d.h):
  * staging of the input planes, work partition, the per-thread task; the vector output-plane
  * routine comes from the ISA's kernel file. */
-#include <string.h>
-
 #include "f32-dwconv2d.h"
 
 /* Stage one zero-padded, phase-split input plane: buf[(r*phases + phase)*PW + pos]. Only the
