@@ -17,11 +17,23 @@
     ((left) >= 8 ? _mm256_storeu_ps(ptr, y)                                      \
                  : _mm256_maskstore_ps(ptr, cnn_avx2_tail_mask(left), y))
 #define DW_ACTIVATION_SPAN(act, in, out, n) cnn_avx2_activation_span(act, in, out, n)
+#define DW_LOAD_RANGE(ptr, a, b) \
+    _mm256_maskload_ps(ptr, _mm256_andnot_si256(cnn_avx2_tail_mask(a), cnn_avx2_tail_mask(b)))
+#define DW_SPLIT2(a, b, even, odd)                                                       \
+    do {                                                                                 \
+        const __m256 lo_ = (a), hi_ = (b); /* shuffle_ps pairs within 128-bit halves */ \
+        even = _mm256_castpd_ps(_mm256_permute4x64_pd(                                   \
+            _mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, _MM_SHUFFLE(2, 0, 2, 0))),      \
+            _MM_SHUFFLE(3, 1, 2, 0)));                                                   \
+        odd = _mm256_castpd_ps(_mm256_permute4x64_pd(                                    \
+            _mm256_castps_pd(_mm256_shuffle_ps(lo_, hi_, _MM_SHUFFLE(3, 1, 3, 1))),      \
+            _MM_SHUFFLE(3, 1, 2, 0)));                                                   \
+    } while (0)
 #include "f32-dwconv2d-tile.h"
 
 cnn_status cnn_f32_dwconv2d_avx2(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
                                  int32_t out_width, const float* input, const float* weight,
                                  const float* bias, cnn_activation activation, float* output) {
     return cnn_f32_dwconv2d_run(ctx, p, out_height, out_width, input, weight, bias, activation,
-                                output, dw_output_plane, DW_LANES);
+                                output, dw_output_plane, dw_stage_row, DW_LANES);
 }

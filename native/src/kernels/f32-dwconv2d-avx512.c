@@ -6,7 +6,7 @@
 #include "avx2-math.h"
 #include "f32-gemm.h"
 
-/* lanes [0, n) of one vector, n >= 1 */
+/* lanes [0, n) of one vector, n >= 0 */
 static inline __mmask16 dw_lanes(int64_t n) {
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 }
@@ -21,6 +21,15 @@ static inline __mmask16 dw_lanes(int64_t n) {
 #define DW_RELU(x) _mm512_max_ps(_mm512_setzero_ps(), x)
 #define DW_STORE(ptr, left, y) _mm512_mask_storeu_ps(ptr, dw_lanes(left), y)
 #define DW_ACTIVATION_SPAN(act, in, out, n) cnn_avx2_activation_span(act, in, out, n)
+#define DW_LOAD_RANGE(ptr, a, b) _mm512_maskz_loadu_ps(dw_lanes(b) & ~dw_lanes(a), ptr)
+#define DW_SPLIT2(a, b, even, odd)                                                          \
+    do {                                                                                    \
+        const __m512i even_ = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, \
+                                                24, 26, 28, 30);                            \
+        const __m512 lo_ = (a), hi_ = (b);                                                  \
+        even = _mm512_permutex2var_ps(lo_, even_, hi_);                                     \
+        odd = _mm512_permutex2var_ps(lo_, _mm512_add_epi32(even_, _mm512_set1_epi32(1)), hi_); \
+    } while (0)
 #include "f32-dwconv2d-tile.h"
 
 cnn_status cnn_f32_dwconv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p,
@@ -28,5 +37,5 @@ cnn_status cnn_f32_dwconv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p,
                                    const float* weight, const float* bias,
                                    cnn_activation activation, float* output) {
     return cnn_f32_dwconv2d_run(ctx, p, out_height, out_width, input, weight, bias, activation,
-                                output, dw_output_plane, DW_LANES);
+                                output, dw_output_plane, dw_stage_row, DW_LANES);
 }

@@ -1,18 +1,22 @@
 /* f32-dwconv2d-driver.c — the plain-C half of the depthwise convolution (see f32-dwconv2d.h):
  * staging of the input planes, work partition, the per-thread task; the vector output-plane
  * routine comes from the ISA's kernel file. */
-#include <string.h>
-
 #include "f32-dwconv2d.h"
 
 /* Stage one zero-padded, phase-split input plane: buf[(r*phases + phase)*PW + pos]. Only the
- * phases a tap can read are staged: min(sw, (KW-1)*dw + 1). */
+ * phases a tap can read are staged: min(sw, (KW-1)*dw + 1). Strides 1 and 2 (two phases) go
+ * through the ISA's vector stage_row; the scalar gather below serves the other strides. */
 static void dw_stage_plane(const cnn_dwconv_job* job, const float* in, float* buf) {
     const cnn_conv2d_params* p = job->p;
     const int64_t sw = p->stride_width, pw = job->phase_width, in_w = p->in_width;
+    const int vector_rows = sw == 1 || (sw == 2 && job->phases == 2);
     for (int64_t r = 0; r < job->rows; r++) {
         const int64_t ih = r - p->pad_top;
         const int row_valid = ih >= 0 && ih < p->in_height;
+        if (vector_rows) {
+            job->stage_row(job, row_valid ? in + ih * in_w : NULL, buf + r * job->phases * pw);
+            continue;
+        }
         for (int64_t phase = 0; phase < job->phases; phase++) {
             float* dst = buf + (r * job->phases + phase) * pw;
             /* position pos holds input column iw = pos*sw + phase - pad_left */
@@ -25,10 +29,6 @@ static void dw_stage_plane(const cnn_dwconv_job* job, const float* in, float* bu
             if (hi < lo) hi = lo;
             int64_t pos = 0;
             for (; pos < lo; pos++) dst[pos] = 0.0f;
-            if (sw == 1 && hi > lo) {
-                memcpy(dst + lo, in + (ih * in_w + first + lo), (size_t)(hi - lo) * sizeof(float));
-                pos = hi;
-            }
             for (; pos < hi; pos++) dst[pos] = in[ih * in_w + first + pos * sw];
             for (; pos < pw; pos++) dst[pos] = 0.0f;
         }
@@ -67,10 +67,12 @@ cnn_status cnn_f32_dwconv2d_run(cnn_context* ctx, const cnn_conv2d_params* p, in
                                 const float* bias, cnn_activation activation, float* output,
                                 void (*output_plane)(const cnn_dwconv_job*, const float*,
                                                      const float*, float, float*),
+                                void (*stage_row)(const cnn_dwconv_job*, const float*, float*),
                                 int32_t lanes) {
     cnn_dwconv_job job = {0};
     job.p = p;
     job.output_plane = output_plane;
+    job.stage_row = stage_row;
     job.out_height = out_height;
     job.out_width = out_width;
     job.mult = p->out_channels / p->in_channels;

@@ -10,7 +10,9 @@
  * bounds checks. Phases are padded to a multiple of the vector width so the last vector may run
  * past out_width (it is stored masked). Taps are accumulated in (kh, kw) order, bias added last.
  * Work items are (n, input channel, block of multiplier outputs); a thread stages a plane once
- * for consecutive items. */
+ * for consecutive items. Strides 1 and 2 stage each row with the ISA's stage_row (masked vector
+ * loads at the edges, stride 2 deinterleaved with shuffles: the scalar strided gather cost more
+ * than the convolution itself); other strides use the plain-C gather. */
 #ifndef CNN_F32_DWCONV2D_H
 #define CNN_F32_DWCONV2D_H
 
@@ -31,15 +33,19 @@ typedef struct cnn_dwconv_job {
     /* the ISA's routine: one output plane from a staged input plane, its taps w and bias */
     void (*output_plane)(const struct cnn_dwconv_job* job, const float* staged, const float* w,
                          float bias, float* out);
+    /* the ISA's staging of one row (stride 1, or stride 2 with two phases): its phases from
+     * input row src, or zeros when src is NULL (a padding row) */
+    void (*stage_row)(const struct cnn_dwconv_job* job, const float* src, float* dst);
 } cnn_dwconv_job;
 
 /* Runs the depthwise conv with the given output-plane routine, whose vectors hold `lanes`
- * floats (the staged phases are padded to a multiple of it). */
+ * floats (the staged phases are padded to a multiple of it), and row-staging routine. */
 cnn_status cnn_f32_dwconv2d_run(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
                                 int32_t out_width, const float* input, const float* weight,
                                 const float* bias, cnn_activation activation, float* output,
                                 void (*output_plane)(const cnn_dwconv_job*, const float*,
                                                      const float*, float, float*),
+                                void (*stage_row)(const cnn_dwconv_job*, const float*, float*),
                                 int32_t lanes);
 
 #endif /* CNN_F32_DWCONV2D_H */
