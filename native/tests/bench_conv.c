@@ -84,10 +84,8 @@ int main(int argc, char** argv) {
         const char* isa_names[3] = {"reference", "avx2", "avx512"};
         for (int i = with_reference ? 0 : 1; i < 3; i++) {
             for (int threads = 1; threads <= 2; threads++) {
-                cnn_context* ctx = NULL;
-                if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS) return 1;
-                if (cnn_context_set_isa(ctx, isas[i]) != CNN_STATUS_SUCCESS) return 1;
-                cnn_context_set_num_threads(ctx, threads);
+                cnn_context* ctx = bench_context(isas[i], threads);
+                if (ctx == NULL) return 1;
                 if (cnn_conv2d_forward(ctx, &p, in, w, bias, CNN_ACTIVATION_RELU, out) !=
                     CNN_STATUS_SUCCESS) {
                     fprintf(stderr, "%s\n", cnn_get_last_error());

@@ -70,10 +70,8 @@ int main(int argc, char** argv) {
         for (int weights = 0; weights < 2; weights++)
             for (int i = 0; i < 2; i++)
                 for (int threads = 1; threads <= 2; threads++) {
-                    cnn_context* ctx = NULL;
-                    if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS) return 1;
-                    if (cnn_context_set_isa(ctx, isas[i]) != CNN_STATUS_SUCCESS) return 1;
-                    cnn_context_set_num_threads(ctx, threads);
+                    cnn_context* ctx = bench_context(isas[i], threads);
+                    if (ctx == NULL) return 1;
                     backward_run run = {ctx, &p, weights, x, w, dy, dx, dw, db};
                     const bench_times t = bench_measure(run_backward, &run, threads, 1);
                     printf("%-22s %3d %-7s %-7s %3d %10.3f %8.1f %8.1f %8.1f\n", b->name, b->n,

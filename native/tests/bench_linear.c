@@ -85,10 +85,8 @@ int main(int argc, char** argv) {
         const char* isa_names[2] = {"avx2", "avx512"};
         for (int i = 0; i < 2; i++) {
             for (int threads = 1; threads <= 2; threads++) {
-                cnn_context* ctx = NULL;
-                if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS) return 1;
-                if (cnn_context_set_isa(ctx, isas[i]) != CNN_STATUS_SUCCESS) return 1;
-                cnn_context_set_num_threads(ctx, threads);
+                cnn_context* ctx = bench_context(isas[i], threads);
+                if (ctx == NULL) return 1;
                 linear_run run = {ctx, b, in, w, bias, out, grad_in, grad_w, grad_b};
                 const bench_times t = bench_measure(backward ? run_linear_backward : run_linear,
                                                     &run, threads, 1);

@@ -10,27 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cnn/cnn.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float* rnd(size_t n, unsigned seed) {
-    float* v = (float*)malloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = (float)((seed >> 8) & 0xFFFF) / 32768.0f - 1.0f;
-    }
-    return v;
-}
-
-static int cmp(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return x < y ? -1 : x > y;
-}
+#include "bench_util.h" /* now, random_buffer, compare_double */
 
 typedef struct {
     int conv; /* 1 conv, 0 linear */
@@ -77,7 +57,7 @@ static double time_ms(cnn_context* ctx, const layer* l, int what) {
         } while (now() - t0 < 2e-3);
         t[i] = (now() - t0) / reps * 1e3;
     }
-    qsort(t, runs, sizeof(double), cmp);
+    qsort(t, runs, sizeof(double), compare_double);
     return t[0]; /* best: the machine is shared, the median is noisy */
 }
 
@@ -93,8 +73,8 @@ static layer make_conv(int n, int ic, int h, int oc, int k, int pad) {
     int32_t oh, ow;
     cnn_conv2d_output_size(p, &oh, &ow);
     size_t in = (size_t)n * ic * h * h, w = (size_t)oc * ic * k * k, out = (size_t)n * oc * oh * ow;
-    l.x = rnd(in, 1), l.w = rnd(w, 2), l.b = rnd(oc, 3), l.y = rnd(out, 4), l.dy = rnd(out, 5);
-    l.gx = rnd(in, 6), l.gw = rnd(w, 7), l.gb = rnd(oc, 8);
+    l.x = random_buffer(in, 1), l.w = random_buffer(w, 2), l.b = random_buffer(oc, 3), l.y = random_buffer(out, 4), l.dy = random_buffer(out, 5);
+    l.gx = random_buffer(in, 6), l.gw = random_buffer(w, 7), l.gb = random_buffer(oc, 8);
     return l;
 }
 
@@ -103,8 +83,8 @@ static layer make_linear(int n, int in_f, int out_f) {
     memset(&l, 0, sizeof l);
     l.batch = n, l.in_f = in_f, l.out_f = out_f;
     size_t in = (size_t)n * in_f, w = (size_t)out_f * in_f, out = (size_t)n * out_f;
-    l.x = rnd(in, 1), l.w = rnd(w, 2), l.b = rnd(out_f, 3), l.y = rnd(out, 4), l.dy = rnd(out, 5);
-    l.gx = rnd(in, 6), l.gw = rnd(w, 7), l.gb = rnd(out_f, 8);
+    l.x = random_buffer(in, 1), l.w = random_buffer(w, 2), l.b = random_buffer(out_f, 3), l.y = random_buffer(out, 4), l.dy = random_buffer(out, 5);
+    l.gx = random_buffer(in, 6), l.gw = random_buffer(w, 7), l.gb = random_buffer(out_f, 8);
     return l;
 }
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cnn/cnn.h"
+#include "test_util.h" /* test_conv2d_params (inline) */
 
 static double now(void) {
     struct timespec ts;
@@ -63,20 +64,24 @@ static bench_times bench_measure(void (*run)(void*), void* arg, int threads, int
     return t;
 }
 
+/* A context running `isa` on `threads` threads, or NULL (destroyed) when the CPU lacks it. */
+static inline cnn_context* bench_context(cnn_isa isa, int threads) {
+    cnn_context* ctx = NULL;
+    if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS ||
+        cnn_context_set_isa(ctx, isa) != CNN_STATUS_SUCCESS ||
+        cnn_context_set_num_threads(ctx, threads) != CNN_STATUS_SUCCESS) {
+        cnn_context_destroy(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
 /* A square-kernel conv2d shape: symmetric padding, dilation 1. */
 static inline cnn_conv2d_params bench_conv_params(int n, int ic, int h, int w, int oc, int k,
                                                   int stride, int pad, int groups) {
-    cnn_conv2d_params p;
-    memset(&p, 0, sizeof p);
-    p.batch = n;
-    p.in_channels = ic;
-    p.in_height = h;
-    p.in_width = w;
-    p.out_channels = oc;
-    p.kernel_height = p.kernel_width = k;
+    cnn_conv2d_params p = test_conv2d_params(n, ic, h, w, oc, k, k);
     p.stride_height = p.stride_width = stride;
     p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = pad;
-    p.dilation_height = p.dilation_width = 1;
     p.groups = groups;
     return p;
 }

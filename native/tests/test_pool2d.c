@@ -7,28 +7,6 @@
 
 #include "test_util.h"
 
-static cnn_pool2d_params make_params(cnn_pool_kind kind, int n, int c, int h, int w, int kh, int kw,
-                                     int sh, int sw, int ph, int pw) {
-    cnn_pool2d_params p;
-    memset(&p, 0, sizeof p);
-    p.kind = kind;
-    p.batch = n;
-    p.channels = c;
-    p.in_height = h;
-    p.in_width = w;
-    p.kernel_height = kh;
-    p.kernel_width = kw;
-    p.stride_height = sh;
-    p.stride_width = sw;
-    p.pad_height = ph;
-    p.pad_width = pw;
-    p.dilation_height = 1;
-    p.dilation_width = 1;
-    p.count_include_pad = 1;
-    p.norm_type = 2.0f;
-    return p;
-}
-
 /* ------------------------------------------------------------ independent double reference */
 
 static double window_value(const cnn_pool2d_params* p, const float* plane, int oh, int ow) {
@@ -124,7 +102,7 @@ static void test_hand_cases(cnn_context* ctx) {
     for (int i = 0; i < 25; i++) ramp25[i] = (float)i;
 
     /* 4x4 ramp, max 2x2 stride 2: the bottom-right element of each quadrant. */
-    cnn_pool2d_params p = make_params(CNN_POOL_MAX, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0);
+    cnn_pool2d_params p = test_pool2d_params(CNN_POOL_MAX, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0);
     run_hand_case(ctx, "max 2x2/2", &p, ramp16, 2, 2, (const float[]){5, 7, 13, 15});
 
     /* avg 2x2 stride 2: quadrant means (0+1+4+5)/4 = 2.5, ... */
@@ -136,7 +114,7 @@ static void test_hand_cases(cnn_context* ctx) {
      * where the last one is cut at in+pad = 5 -> pool extent 2.
      * count_include_pad=1: (0,0) = (0+1+4+5)/9, (0,1) = (1+2+3+5+6+7)/9 = 24/9,
      * (0,2) = (3+7)/(3*2), (1,1) = (5+6+7+9+10+11+13+14+15)/9 = 10, (2,2) = 15/(2*2). */
-    p = make_params(CNN_POOL_AVERAGE, 1, 1, 4, 4, 3, 3, 2, 2, 1, 1);
+    p = test_pool2d_params(CNN_POOL_AVERAGE, 1, 1, 4, 4, 3, 3, 2, 2, 1, 1);
     p.ceil_mode = 1;
     run_hand_case(ctx, "avg 3x3/2 pad 1 ceil include_pad", &p, ramp16, 3, 3,
                   (const float[]){10.0f / 9, 24.0f / 9, 10.0f / 6, 51.0f / 9, 10.0f, 33.0f / 6,
@@ -158,7 +136,7 @@ static void test_hand_cases(cnn_context* ctx) {
 
     /* 5x5 ramp, avg 2x2/2 ceil: 3x3 with 1-wide partial windows at the right/bottom edge
      * (no padding, so pool extent = valid count): (0,2) = (4+9)/2, (2,2) = 24. */
-    p = make_params(CNN_POOL_AVERAGE, 1, 1, 5, 5, 2, 2, 2, 2, 0, 0);
+    p = test_pool2d_params(CNN_POOL_AVERAGE, 1, 1, 5, 5, 2, 2, 2, 2, 0, 0);
     p.ceil_mode = 1;
     run_hand_case(ctx, "avg 2x2/2 ceil 5x5", &p, ramp25, 3, 3,
                   (const float[]){3.0f, 5.0f, 6.5f, 13.0f, 15.0f, 16.5f, 20.5f, 22.5f, 24.0f});
@@ -180,24 +158,24 @@ static void test_hand_cases(cnn_context* ctx) {
 
     /* max 2x2/2 pad 1 ceil on 5x5: floor((5+2-2+1)/2)+1 = 4, but (4-1)*2 = 6 >= 5+1 starts in
      * the right padding only, so out = 3; windows [-1,1), [1,3), [3,5). */
-    p = make_params(CNN_POOL_MAX, 1, 1, 5, 5, 2, 2, 2, 2, 1, 1);
+    p = test_pool2d_params(CNN_POOL_MAX, 1, 1, 5, 5, 2, 2, 2, 2, 1, 1);
     p.ceil_mode = 1;
     run_hand_case(ctx, "max 2x2/2 pad 1 ceil 5x5", &p, ramp25, 3, 3,
                   (const float[]){0, 2, 4, 10, 12, 14, 20, 22, 24});
 
     /* max with dilation 2: taps {0, 2} per axis, out 3x3: (0,0) = max(0, 2, 10, 12). */
-    p = make_params(CNN_POOL_MAX, 1, 1, 5, 5, 2, 2, 1, 1, 0, 0);
+    p = test_pool2d_params(CNN_POOL_MAX, 1, 1, 5, 5, 2, 2, 1, 1, 0, 0);
     p.dilation_height = p.dilation_width = 2;
     run_hand_case(ctx, "max 2x2 dilation 2", &p, ramp25, 3, 3,
                   (const float[]){12, 13, 14, 17, 18, 19, 22, 23, 24});
 
     /* NaN propagates through max (torch: a NaN in the window gives NaN). */
     const float with_nan[4] = {1.0f, NAN, 3.0f, 4.0f};
-    p = make_params(CNN_POOL_MAX, 1, 1, 1, 4, 1, 2, 1, 2, 0, 0);
+    p = test_pool2d_params(CNN_POOL_MAX, 1, 1, 1, 4, 1, 2, 1, 2, 0, 0);
     run_hand_case(ctx, "max NaN", &p, with_nan, 1, 2, (const float[]){NAN, 4.0f});
     /* Padding counts as -inf: an all-negative row with padding keeps the negative max. */
     const float negative[3] = {-3.0f, -1.0f, -2.0f};
-    p = make_params(CNN_POOL_MAX, 1, 1, 1, 3, 1, 3, 1, 1, 0, 1);
+    p = test_pool2d_params(CNN_POOL_MAX, 1, 1, 1, 3, 1, 3, 1, 1, 0, 1);
     run_hand_case(ctx, "max pad -inf", &p, negative, 1, 3, (const float[]){-1.0f, -1.0f, -1.0f});
 }
 
@@ -272,7 +250,7 @@ static void test_sweep(void) {
                             if (kind == CNN_POOL_LP && pad > 0) continue;
                             const int* hw = sizes[config % 4];
                             const int kw = 1 + (k + (int)config) % 5; /* non-square kernels too */
-                            cnn_pool2d_params p = make_params(
+                            cnn_pool2d_params p = test_pool2d_params(
                                 (cnn_pool_kind)kind, batches[config % 2],
                                 channels[(config / 2) % 4], hw[0], hw[1], k, kw, s,
                                 1 + (s + variant) % 3, pad, pad <= kw / 2 ? pad : kw / 2);
@@ -289,7 +267,7 @@ static void test_sweep(void) {
                         }
     /* A NaN inside the vectorized interior of a wide row. */
     {
-        cnn_pool2d_params p = make_params(CNN_POOL_MAX, 1, 2, 3, 67, 3, 3, 1, 1, 1, 1);
+        cnn_pool2d_params p = test_pool2d_params(CNN_POOL_MAX, 1, 2, 3, 67, 3, 3, 1, 1, 1, 1);
         sweep_one(ctx, isas, nctx, &p, stats, tolerance);
         float* in = test_random_floats(2 * 3 * 67, 99);
         in[67 + 30] = NAN;
@@ -306,7 +284,7 @@ static void test_sweep(void) {
     }
     /* Large enough to split into many row chunks across threads (still vs the double reference). */
     for (int kind = 0; kind < 3; kind++) {
-        cnn_pool2d_params p = make_params((cnn_pool_kind)kind, 3, 17, 67, 71, 3, 3, 2, 2,
+        cnn_pool2d_params p = test_pool2d_params((cnn_pool_kind)kind, 3, 17, 67, 71, 3, 3, 2, 2,
                                           kind == CNN_POOL_LP ? 0 : 1, kind == CNN_POOL_LP ? 0 : 1);
         p.ceil_mode = 1;
         p.count_include_pad = 0;
@@ -338,7 +316,7 @@ static void expect_invalid(cnn_context* ctx, const cnn_pool2d_params* p, const c
 }
 
 static void test_validation(cnn_context* ctx) {
-    const cnn_pool2d_params good = make_params(CNN_POOL_MAX, 2, 3, 8, 8, 3, 3, 2, 2, 1, 1);
+    const cnn_pool2d_params good = test_pool2d_params(CNN_POOL_MAX, 2, 3, 8, 8, 3, 3, 2, 2, 1, 1);
     float in[2 * 3 * 8 * 8], out[2 * 3 * 4 * 4];
     int32_t oh = 0, ow = 0;
     EXPECT_STATUS(cnn_pool2d_output_size(&good, &oh, &ow), CNN_STATUS_SUCCESS);
@@ -427,11 +405,11 @@ static void test_validation(cnn_context* ctx) {
         }
     }
     { /* output must be >= 1 and products must not overflow */
-        cnn_pool2d_params p = make_params(CNN_POOL_MAX, 1, 1, 2, 2, 3, 3, 1, 1, 0, 0);
+        cnn_pool2d_params p = test_pool2d_params(CNN_POOL_MAX, 1, 1, 2, 2, 3, 3, 1, 1, 0, 0);
         expect_invalid(ctx, &p, "kernel 3 on 2x2");
-        p = make_params(CNN_POOL_MAX, 65536, 65536, 65536, 65536, 1, 1, 1, 1, 0, 0);
+        p = test_pool2d_params(CNN_POOL_MAX, 65536, 65536, 65536, 65536, 1, 1, 1, 1, 0, 0);
         expect_invalid(ctx, &p, "input element count overflows");
-        p = make_params(CNN_POOL_AVERAGE, 1, 1, 2000000000, 2000000000, 1, 1, 1, 1, 0, 0);
+        p = test_pool2d_params(CNN_POOL_AVERAGE, 1, 1, 2000000000, 2000000000, 1, 1, 1, 1, 0, 0);
         expect_invalid(ctx, &p, "plane too large");
     }
     /* A message names the function, the argument, its value and the range. */
@@ -452,7 +430,7 @@ static void test_thread_invariance(void) {
     cnn_context* ctx[4];
     cnn_isa isas[4];
     const int nctx = test_contexts(ctx, isas);
-    cnn_pool2d_params p = make_params(CNN_POOL_AVERAGE, 2, 16, 97, 101, 3, 3, 1, 1, 1, 1);
+    cnn_pool2d_params p = test_pool2d_params(CNN_POOL_AVERAGE, 2, 16, 97, 101, 3, 3, 1, 1, 1, 1);
     const size_t in_n = (size_t)2 * 16 * 97 * 101;
     float* in = test_random_floats(in_n, 5);
     float* one = (float*)malloc(in_n * sizeof(float)); /* stride 1, pad 1: out <= in */

@@ -11,22 +11,10 @@
 
 #include "test_util.h"
 
+/* Square kernel, stride and padding. */
 static cnn_pool2d_params make(cnn_pool_kind kind, int n, int c, int h, int w, int k, int s,
                               int pad) {
-    cnn_pool2d_params p;
-    memset(&p, 0, sizeof p);
-    p.kind = kind;
-    p.batch = n;
-    p.channels = c;
-    p.in_height = h;
-    p.in_width = w;
-    p.kernel_height = p.kernel_width = k;
-    p.stride_height = p.stride_width = s;
-    p.pad_height = p.pad_width = pad;
-    p.dilation_height = p.dilation_width = 1;
-    p.count_include_pad = 1;
-    p.norm_type = 2.0f;
-    return p;
+    return test_pool2d_params(kind, n, c, h, w, k, k, s, s, pad, pad);
 }
 
 static int sizes(const cnn_pool2d_params* p, int32_t* oh, int32_t* ow) {

@@ -66,19 +66,25 @@ int test_contexts(cnn_context* contexts[4], cnn_isa isas[4]) {
     return n;
 }
 
-cnn_conv2d_params test_conv2d_params(int n, int ic, int h, int w, int oc, int kh, int kw) {
-    cnn_conv2d_params p;
+cnn_pool2d_params test_pool2d_params(cnn_pool_kind kind, int n, int c, int h, int w, int kh,
+                                     int kw, int sh, int sw, int ph, int pw) {
+    cnn_pool2d_params p;
     memset(&p, 0, sizeof p);
+    p.kind = kind;
     p.batch = n;
-    p.in_channels = ic;
+    p.channels = c;
     p.in_height = h;
     p.in_width = w;
-    p.out_channels = oc;
     p.kernel_height = kh;
     p.kernel_width = kw;
-    p.stride_height = p.stride_width = 1;
-    p.dilation_height = p.dilation_width = 1;
-    p.groups = 1;
+    p.stride_height = sh;
+    p.stride_width = sw;
+    p.pad_height = ph;
+    p.pad_width = pw;
+    p.dilation_height = 1;
+    p.dilation_width = 1;
+    p.count_include_pad = 1;
+    p.norm_type = 2.0f;
     return p;
 }
 

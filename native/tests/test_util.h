@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cnn/cnn.h"
 
@@ -44,8 +45,28 @@ double test_max_rel_diff(const float* a, const float* b, size_t count);
 int test_contexts(cnn_context* contexts[4], cnn_isa isas[4]);
 const char* test_isa_name(cnn_isa isa);
 
-/* A conv2d shape with stride 1, no padding, dilation 1, groups 1; tests adjust the rest. */
-cnn_conv2d_params test_conv2d_params(int n, int ic, int h, int w, int oc, int kh, int kw);
+/* A conv2d shape with stride 1, no padding, dilation 1, groups 1; tests adjust the rest.
+ * Inline so the hand-built benchmarks (bench_util.h) share it without linking test_util.c. */
+static inline cnn_conv2d_params test_conv2d_params(int n, int ic, int h, int w, int oc, int kh,
+                                                   int kw) {
+    cnn_conv2d_params p;
+    memset(&p, 0, sizeof p);
+    p.batch = n;
+    p.in_channels = ic;
+    p.in_height = h;
+    p.in_width = w;
+    p.out_channels = oc;
+    p.kernel_height = kh;
+    p.kernel_width = kw;
+    p.stride_height = p.stride_width = 1;
+    p.dilation_height = p.dilation_width = 1;
+    p.groups = 1;
+    return p;
+}
+
+/* A pool2d shape with dilation 1, count_include_pad 1 and norm_type 2; tests adjust the rest. */
+cnn_pool2d_params test_pool2d_params(cnn_pool_kind kind, int n, int c, int h, int w, int kh,
+                                     int kw, int sh, int sw, int ph, int pw);
 
 /* Prints "<name>: N passed, N failed" and returns the process exit code. */
 int test_finish(const char* name);

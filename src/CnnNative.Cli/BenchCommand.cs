@@ -29,15 +29,8 @@ internal static class BenchCommand
 
     public static int Run(BenchSettings settings, TextWriter output)
     {
-        CnnIsa isa = IsaNames.Parse(settings.Isa);
-        if (isa != CnnIsa.Auto && !Cnn.IsSupported(isa))
-        {
-            string supported = string.Join(", ", IsaNames.Concrete.Where(Cnn.IsSupported).Select(IsaNames.ToName));
-            throw new CliException($"this CPU does not support --isa {settings.Isa} (supported: {supported}).");
-        }
         // Per calling thread: this thread runs every forward pass.
-        Cnn.Isa = isa;
-        Cnn.NumThreads = settings.Threads == 0 ? Cnn.HardwareThreads : settings.Threads;
+        Execution.Configure(settings.Isa, settings.Threads);
 
         Cnn.ManualSeed(settings.Seed);
         // A model-zoo name (unknown: usage error), in eval mode, at its default input shape with our batch.

@@ -26,14 +26,7 @@ internal static class InferCommand
     public static int Run(InferSettings settings, TextWriter output)
     {
         // 1. Execution settings (per calling thread: this one runs every forward pass).
-        CnnIsa isa = IsaNames.Parse(settings.Isa);
-        if (isa != CnnIsa.Auto && !Cnn.IsSupported(isa))
-        {
-            string supported = string.Join(", ", IsaNames.Concrete.Where(Cnn.IsSupported).Select(IsaNames.ToName));
-            throw new CliException($"this CPU does not support --isa {settings.Isa} (supported: {supported}).");
-        }
-        Cnn.Isa = isa;
-        Cnn.NumThreads = settings.Threads == 0 ? Cnn.HardwareThreads : settings.Threads;
+        Execution.Configure(settings.Isa, settings.Threads);
 
         // 2. Data (not timed).
         var loadClock = Stopwatch.StartNew();
