@@ -447,15 +447,13 @@ static void test_thread_counts(void) {
 static float g_x[64], g_w[64], g_dy[64], g_gx[64], g_gw[64], g_gb[8];
 
 static void fill_grads(void) {
-    for (int i = 0; i < 64; i++) g_gx[i] = g_gw[i] = 5.0f;
-    for (int i = 0; i < 8; i++) g_gb[i] = 5.0f;
+    test_fill(g_gx, 64, 5.0f);
+    test_fill(g_gw, 64, 5.0f);
+    test_fill(g_gb, 8, 5.0f);
 }
 
 static int grads_untouched(void) {
-    int ok = 1;
-    for (int i = 0; i < 64; i++) ok &= g_gx[i] == 5.0f && g_gw[i] == 5.0f;
-    for (int i = 0; i < 8; i++) ok &= g_gb[i] == 5.0f;
-    return ok;
+    return test_all_equal(g_gx, 64, 5.0f) && test_all_equal(g_gw, 64, 5.0f) && test_all_equal(g_gb, 8, 5.0f);
 }
 
 static void expect_message(const char* what, const char* fn, const char* text) {

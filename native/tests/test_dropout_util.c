@@ -9,16 +9,6 @@
 
 #include "test_util.h"
 
-#define EXPECT_MESSAGE(...) expect_message(__LINE__, __VA_ARGS__, NULL)
-
-static void expect_message(int line, const char* first, ...) {
-    const char* msg = cnn_get_last_error();
-    va_list ap;
-    va_start(ap, first);
-    for (const char* f = first; f != NULL; f = va_arg(ap, const char*))
-        EXPECT(strstr(msg, f) != NULL, "(line %d) message '%s' lacks '%s'", line, msg, f);
-    va_end(ap);
-}
 
 static int same_bits(const float* a, const float* b, int64_t n) {
     return memcmp(a, b, (size_t)n * sizeof(float)) == 0;

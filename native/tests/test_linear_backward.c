@@ -240,21 +240,13 @@ static void test_thread_counts(void) {
 static float g_x[32], g_w[32], g_dy[32], g_gx[32], g_gw[32], g_gb[8];
 
 static void fill_grads(void) {
-    for (int i = 0; i < 32; i++) g_gx[i] = g_gw[i] = 5.0f;
-    for (int i = 0; i < 8; i++) g_gb[i] = 5.0f;
+    test_fill(g_gx, 32, 5.0f);
+    test_fill(g_gw, 32, 5.0f);
+    test_fill(g_gb, 8, 5.0f);
 }
 
 static int grads_untouched(void) {
-    int ok = 1;
-    for (int i = 0; i < 32; i++) ok &= g_gx[i] == 5.0f && g_gw[i] == 5.0f;
-    for (int i = 0; i < 8; i++) ok &= g_gb[i] == 5.0f;
-    return ok;
-}
-
-static void expect_message(const char* fn, const char* text) {
-    const char* msg = cnn_get_last_error();
-    EXPECT(strstr(msg, fn) != NULL, "message '%s' lacks '%s'", msg, fn);
-    EXPECT(strstr(msg, text) != NULL, "message '%s' lacks '%s'", msg, text);
+    return test_all_equal(g_gx, 32, 5.0f) && test_all_equal(g_gw, 32, 5.0f) && test_all_equal(g_gb, 8, 5.0f);
 }
 
 #define DATA "cnn_linear_backward_data"
@@ -272,28 +264,28 @@ static void test_validation(void) {
     /* NULL pointers (grad_bias may be NULL). */
     EXPECT_STATUS(cnn_linear_backward_data(NULL, 2, 3, 4, g_dy, g_w, 0, g_gx),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(DATA, "'context' is NULL");
+    EXPECT_MESSAGE(DATA, "'context' is NULL");
     EXPECT_STATUS(cnn_linear_backward_data(ctx, 2, 3, 4, NULL, g_w, 0, g_gx),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(DATA, "'grad_output' is NULL");
+    EXPECT_MESSAGE(DATA, "'grad_output' is NULL");
     EXPECT_STATUS(cnn_linear_backward_data(ctx, 2, 3, 4, g_dy, NULL, 0, g_gx),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(DATA, "'weight' is NULL");
+    EXPECT_MESSAGE(DATA, "'weight' is NULL");
     EXPECT_STATUS(cnn_linear_backward_data(ctx, 2, 3, 4, g_dy, g_w, 0, NULL),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(DATA, "'grad_input' is NULL");
+    EXPECT_MESSAGE(DATA, "'grad_input' is NULL");
     EXPECT_STATUS(cnn_linear_backward_weights(NULL, 2, 3, 4, g_x, g_dy, 0, g_gw, g_gb),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(WEIGHTS, "'context' is NULL");
+    EXPECT_MESSAGE(WEIGHTS, "'context' is NULL");
     EXPECT_STATUS(cnn_linear_backward_weights(ctx, 2, 3, 4, NULL, g_dy, 0, g_gw, g_gb),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(WEIGHTS, "'input' is NULL");
+    EXPECT_MESSAGE(WEIGHTS, "'input' is NULL");
     EXPECT_STATUS(cnn_linear_backward_weights(ctx, 2, 3, 4, g_x, NULL, 0, g_gw, g_gb),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(WEIGHTS, "'grad_output' is NULL");
+    EXPECT_MESSAGE(WEIGHTS, "'grad_output' is NULL");
     EXPECT_STATUS(cnn_linear_backward_weights(ctx, 2, 3, 4, g_x, g_dy, 0, NULL, g_gb),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(WEIGHTS, "'grad_weight' is NULL");
+    EXPECT_MESSAGE(WEIGHTS, "'grad_weight' is NULL");
     /* Sizes and accumulate out of range, naming the value and the range. */
     static const struct {
         int batch, in_f, out_f, acc;
@@ -313,40 +305,40 @@ static void test_validation(void) {
         EXPECT_STATUS(cnn_linear_backward_data(ctx, bad[i].batch, bad[i].in_f, bad[i].out_f, g_dy,
                                                g_w, bad[i].acc, g_gx),
                       CNN_STATUS_INVALID_ARGUMENT);
-        expect_message(DATA, bad[i].text);
+        EXPECT_MESSAGE(DATA, bad[i].text);
         EXPECT_STATUS(cnn_linear_backward_weights(ctx, bad[i].batch, bad[i].in_f, bad[i].out_f, g_x,
                                                   g_dy, bad[i].acc, g_gw, g_gb),
                       CNN_STATUS_INVALID_ARGUMENT);
-        expect_message(WEIGHTS, bad[i].text);
+        EXPECT_MESSAGE(WEIGHTS, bad[i].text);
     }
     EXPECT(grads_untouched(), "an invalid call wrote a gradient");
     /* Overlaps (input 6, weight 12, output 8, bias 4). */
     static float buf[64];
     EXPECT_STATUS(cnn_linear_backward_data(ctx, 2, 3, 4, buf, g_w, 0, buf + 7),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(DATA, "grad_input");
-    expect_message(DATA, "overlaps grad_output");
+    EXPECT_MESSAGE(DATA, "grad_input");
+    EXPECT_MESSAGE(DATA, "overlaps grad_output");
     EXPECT_STATUS(cnn_linear_backward_data(ctx, 2, 3, 4, g_dy, buf + 5, 0, buf),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(DATA, "overlaps weight");
+    EXPECT_MESSAGE(DATA, "overlaps weight");
     EXPECT_STATUS(cnn_linear_backward_data(ctx, 2, 3, 4, buf, buf + 8, 0, buf + 20),
                   CNN_STATUS_SUCCESS);
     EXPECT_STATUS(cnn_linear_backward_weights(ctx, 2, 3, 4, buf, g_dy, 0, buf + 5, g_gb),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(WEIGHTS, "overlaps input");
+    EXPECT_MESSAGE(WEIGHTS, "overlaps input");
     EXPECT_STATUS(cnn_linear_backward_weights(ctx, 2, 3, 4, g_x, buf, 0, buf + 7, g_gb),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(WEIGHTS, "overlaps grad_output");
+    EXPECT_MESSAGE(WEIGHTS, "overlaps grad_output");
     EXPECT_STATUS(cnn_linear_backward_weights(ctx, 2, 3, 4, buf, g_dy, 0, g_gw, buf + 5),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(WEIGHTS, "grad_bias");
-    expect_message(WEIGHTS, "overlaps input");
+    EXPECT_MESSAGE(WEIGHTS, "grad_bias");
+    EXPECT_MESSAGE(WEIGHTS, "overlaps input");
     EXPECT_STATUS(cnn_linear_backward_weights(ctx, 2, 3, 4, g_x, buf, 0, g_gw, buf + 7),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(WEIGHTS, "overlaps grad_output");
+    EXPECT_MESSAGE(WEIGHTS, "overlaps grad_output");
     EXPECT_STATUS(cnn_linear_backward_weights(ctx, 2, 3, 4, g_x, g_dy, 0, buf, buf + 11),
                   CNN_STATUS_INVALID_ARGUMENT);
-    expect_message(WEIGHTS, "overlaps grad_weight");
+    EXPECT_MESSAGE(WEIGHTS, "overlaps grad_weight");
     EXPECT_STATUS(cnn_linear_backward_weights(ctx, 2, 3, 4, buf, buf + 6, 0, buf + 14, buf + 26),
                   CNN_STATUS_SUCCESS);
 }

@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,4 +93,23 @@ int test_finish(const char* name) {
     printf("%s: %d passed, %d failed\n", name, cnn_test_checks - cnn_test_failures,
            cnn_test_failures);
     return cnn_test_failures == 0 ? 0 : 1;
+}
+
+void test_expect_message(int line, const char* first, ...) {
+    const char* msg = cnn_get_last_error();
+    va_list ap;
+    va_start(ap, first);
+    for (const char* f = first; f != NULL; f = va_arg(ap, const char*))
+        EXPECT(strstr(msg, f) != NULL, "(line %d) message '%s' lacks '%s'", line, msg, f);
+    va_end(ap);
+}
+
+void test_fill(float* a, size_t count, float value) {
+    for (size_t i = 0; i < count; i++) a[i] = value;
+}
+
+int test_all_equal(const float* a, size_t count, float value) {
+    int ok = 1;
+    for (size_t i = 0; i < count; i++) ok &= a[i] == value;
+    return ok;
 }

@@ -34,6 +34,15 @@ extern int cnn_test_failures;
             EXPECT(cnn_get_last_error()[0] != '\0', "failed call left no error message");      \
     } while (0)
 
+/* Checks that the thread-local error message contains every given fragment (NULL-terminated list;
+ * a NULL first fragment checks nothing). EXPECT_MESSAGE adds the caller's line and the NULL. */
+void test_expect_message(int line, const char* first, ...);
+#define EXPECT_MESSAGE(...) test_expect_message(__LINE__, __VA_ARGS__, NULL)
+
+/* a[0..count) = value, and whether every a[i] == value (for "nothing was written" checks). */
+void test_fill(float* a, size_t count, float value);
+int test_all_equal(const float* a, size_t count, float value);
+
 /* Deterministic uniform values in [-1, 1) (xorshift); caller frees with free(). */
 float* test_random_floats(size_t count, uint32_t seed);
 
