@@ -7,6 +7,7 @@
  * (nested cnn_parallel_for calls from inside a task run inline the same way).
  */
 #include <stdatomic.h>
+#include <time.h>
 
 #include "cnn_internal.h"
 
@@ -25,6 +26,7 @@ typedef once_flag cnn_once;
 #  define cnn_signal cnd_signal
 #  define cnn_broadcast cnd_broadcast
 #  define cnn_call_once call_once
+#  define cnn_yield thrd_yield
 static int cnn_start_thread(int (*fn)(void*)) {
     thrd_t t;
     if (thrd_create(&t, fn, NULL) != thrd_success) return 0;
@@ -33,6 +35,7 @@ static int cnn_start_thread(int (*fn)(void*)) {
 }
 #else
 #  include <pthread.h>
+#  include <sched.h>
 typedef pthread_mutex_t cnn_mutex;
 typedef pthread_cond_t cnn_cond;
 typedef pthread_once_t cnn_once;
@@ -45,6 +48,7 @@ typedef pthread_once_t cnn_once;
 #  define cnn_signal pthread_cond_signal
 #  define cnn_broadcast pthread_cond_broadcast
 #  define cnn_call_once pthread_once
+#  define cnn_yield sched_yield
 static int (*g_thread_fn)(void*);
 static void* cnn_thread_trampoline(void* arg) {
     g_thread_fn(arg);
@@ -59,22 +63,36 @@ static int cnn_start_thread(int (*fn)(void*)) {
 }
 #endif
 
+/* How long a worker that ran out of work keeps polling for the next job before it sleeps, and
+ * how long a caller polls for its workers to finish before it sleeps. Consecutive calls (the
+ * layers of one inference, a benchmark loop) come microseconds apart, while waking a thread
+ * from a condition variable takes tens of microseconds in a VM. Measured on this machine (2 vCPUs,
+ * quiet, medians of 20000 calls, 2 threads): a 3x3 128->128 conv at 28x28 733-757 us with
+ * sleep-only waits, 698-710 us with the poll; 64->64 at 14x14 88 -> 80 us; a parallel_for of two
+ * ~2.8 us chunks returns in 2.9 us. The poll is bounded: between two bursts of work the pool
+ * burns at most this long per job, never while idle. */
+#define CNN_POOL_SPIN_NS 100000LL
+
 typedef struct {
     cnn_once once;
     int ok;          /* 1 once the workers started */
     int num_workers; /* hardware threads - 1: the caller is the remaining one */
     cnn_mutex lock;
-    cnn_cond wake;      /* workers wait here for a new generation */
-    cnn_cond finished;  /* the caller waits here for pending == 0 */
+    cnn_cond wake;      /* sleeping workers wait here for a new generation */
+    cnn_cond finished;  /* a sleeping caller waits here for pending == 0 */
     atomic_flag busy;
-    /* The current job, written under `lock` before `generation` is bumped. */
-    unsigned long long generation;
+    /* The current job, written before `generation` is bumped (release) and read by a worker
+     * after it sees the bump (acquire). It is not rewritten before every worker has finished
+     * with it (pending == 0). */
+    atomic_ullong generation;
     cnn_task_fn fn;
     void* arg;
     int64_t n;
     int32_t chunks;
     atomic_int next_chunk;
-    int pending;     /* workers that have not yet finished the current generation */
+    atomic_int pending; /* workers that have not yet finished the current generation */
+    int sleepers;       /* workers waiting on `wake` (under lock) */
+    int caller_waiting; /* 1 while the caller waits on `finished` (under lock) */
 } cnn_pool;
 
 static cnn_pool g_pool = {.once = CNN_ONCE_INIT, .busy = ATOMIC_FLAG_INIT};
@@ -95,21 +113,58 @@ static void run_chunks(cnn_task_fn fn, void* arg, int64_t n, int32_t chunks) {
     }
 }
 
+static long long now_ns(void) {
+    struct timespec t;
+    timespec_get(&t, TIME_UTC); /* C11; a clock step only shortens or lengthens one poll */
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Polls `done(arg)` for up to CNN_POOL_SPIN_NS; 1 if it became true. After the first ~2 us it
+ * yields the CPU between polls: if the thread it waits for shares this CPU (the scheduler put
+ * a woken worker beside its waker, or the host is oversubscribed), the yield lets that thread
+ * run instead of burning its time slice. No PAUSE: under KVM a run of PAUSEs triggers
+ * pause-loop exiting, which deschedules the virtual CPU for longer than the wait itself. */
+static int spin_until(int (*done)(const void*), const void* arg) {
+    long long deadline = 0;
+    for (int i = 0;; i++) {
+        if (done(arg)) return 1;
+        if ((i & 63) == 0) {
+            long long t = now_ns();
+            if (deadline == 0) deadline = t + CNN_POOL_SPIN_NS;
+            else if (t > deadline) return 0;
+        }
+        if (i >= 4096) cnn_yield();
+    }
+}
+
+static int generation_changed(const void* seen) {
+    return atomic_load_explicit(&g_pool.generation, memory_order_acquire) !=
+           *(const unsigned long long*)seen;
+}
+
+static int all_finished(const void* unused) {
+    (void)unused;
+    return atomic_load_explicit(&g_pool.pending, memory_order_acquire) == 0;
+}
+
 static int worker_main(void* unused) {
     (void)unused;
     unsigned long long seen = 0;
-    cnn_lock(&g_pool.lock);
     for (;;) {
-        while (g_pool.generation == seen) cnn_wait(&g_pool.wake, &g_pool.lock);
-        seen = g_pool.generation;
-        cnn_task_fn fn = g_pool.fn;
-        void* arg = g_pool.arg;
-        int64_t n = g_pool.n;
-        int32_t chunks = g_pool.chunks;
-        cnn_unlock(&g_pool.lock);
-        run_chunks(fn, arg, n, chunks);
-        cnn_lock(&g_pool.lock);
-        if (--g_pool.pending == 0) cnn_signal(&g_pool.finished);
+        if (!spin_until(generation_changed, &seen)) {
+            cnn_lock(&g_pool.lock);
+            g_pool.sleepers++;
+            while (!generation_changed(&seen)) cnn_wait(&g_pool.wake, &g_pool.lock);
+            g_pool.sleepers--;
+            cnn_unlock(&g_pool.lock);
+        }
+        seen = atomic_load_explicit(&g_pool.generation, memory_order_acquire);
+        run_chunks(g_pool.fn, g_pool.arg, g_pool.n, g_pool.chunks);
+        if (atomic_fetch_sub_explicit(&g_pool.pending, 1, memory_order_acq_rel) == 1) {
+            cnn_lock(&g_pool.lock); /* the last one out wakes a caller that went to sleep */
+            if (g_pool.caller_waiting) cnn_signal(&g_pool.finished);
+            cnn_unlock(&g_pool.lock);
+        }
     }
     return 0;
 }
@@ -149,21 +204,29 @@ void cnn_parallel_for(const cnn_context* context, int64_t n, int64_t grain, cnn_
         }
         return;
     }
-    cnn_lock(&g_pool.lock);
+    /* Every worker takes part in every generation (pending counts them all), so the job fields
+     * are free to rewrite: the previous call returned only after pending reached 0. */
     g_pool.fn = fn;
     g_pool.arg = arg;
     g_pool.n = n;
     g_pool.chunks = chunks;
-    atomic_store(&g_pool.next_chunk, 0);
-    g_pool.pending = g_pool.num_workers;
-    g_pool.generation++;
-    cnn_broadcast(&g_pool.wake);
+    atomic_store_explicit(&g_pool.next_chunk, 0, memory_order_relaxed);
+    atomic_store_explicit(&g_pool.pending, g_pool.num_workers, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g_pool.generation, 1, memory_order_release);
+    /* A worker checks the generation and registers as a sleeper under the lock, so either it
+     * saw the bump or it is counted here and gets the broadcast. */
+    cnn_lock(&g_pool.lock);
+    if (g_pool.sleepers > 0) cnn_broadcast(&g_pool.wake);
     cnn_unlock(&g_pool.lock);
 
     run_chunks(fn, arg, n, chunks);
 
-    cnn_lock(&g_pool.lock);
-    while (g_pool.pending > 0) cnn_wait(&g_pool.finished, &g_pool.lock);
-    cnn_unlock(&g_pool.lock);
+    if (!spin_until(all_finished, NULL)) {
+        cnn_lock(&g_pool.lock);
+        g_pool.caller_waiting = 1;
+        while (!all_finished(NULL)) cnn_wait(&g_pool.finished, &g_pool.lock);
+        g_pool.caller_waiting = 0;
+        cnn_unlock(&g_pool.lock);
+    }
     atomic_flag_clear(&g_pool.busy);
 }
