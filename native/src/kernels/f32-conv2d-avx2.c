@@ -9,7 +9,7 @@ cnn_status cnn_f32_conv2d_avx2(cnn_context* ctx, const cnn_conv2d_params* p, int
     if (p->groups > 1 && p->groups == p->in_channels)
         return cnn_f32_dwconv2d_avx2(ctx, p, out_height, out_width, input, weight, bias, activation,
                                      output);
-    if (cnn_f32_conv2d_winograd_suits(p, out_height, out_width))
+    if (cnn_f32_conv2d_winograd_suits(p, out_height, out_width, &cnn_f32_ukernel_6x16_avx2))
         return cnn_f32_conv2d_winograd(ctx, p, out_height, out_width, input, weight, bias,
                                        activation, output, &cnn_f32_ukernel_6x16_avx2,
                                        &cnn_f32_winograd_4x4_avx2);

@@ -50,7 +50,7 @@ cnn_status cnn_f32_conv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p, i
     if (p->groups > 1 && p->groups == p->in_channels)
         return cnn_f32_dwconv2d_avx512(ctx, p, out_height, out_width, input, weight, bias,
                                        activation, output);
-    if (cnn_f32_conv2d_winograd_suits(p, out_height, out_width))
+    if (cnn_f32_conv2d_winograd_suits(p, out_height, out_width, &g_ukernel))
         return cnn_f32_conv2d_winograd(ctx, p, out_height, out_width, input, weight, bias,
                                        activation, output, &g_ukernel,
                                        &cnn_f32_winograd_4x4_avx512);

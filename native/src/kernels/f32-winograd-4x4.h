@@ -63,9 +63,8 @@ static inline __attribute__((always_inline)) void wino_at(const WV m[6], WV y[4]
  * never straddles a panel: WV_LANES divides nr). Vectors of output channels: gathers at stride
  * 9*IC. */
 static void wino_weights(const float* w, int64_t in_channels, int64_t out_channels, int64_t nr,
-                         int64_t ic_begin, int64_t ic_end, float* u) {
+                         int64_t ic_begin, int64_t ic_end, float* u, int64_t xi_stride) {
     const WV_INDEX idx = WV_MAKE_INDEX(9 * in_channels);
-    const int64_t xi_stride = (out_channels + nr - 1) / nr * nr * in_channels;
     /* Input channels innermost: the gathers walk each filter row forward (the cache lines of
      * one step serve the next ones), and each of the 36 stores advances by one panel row. */
     for (int64_t oc = 0; oc < out_channels; oc += WV_LANES) {
