@@ -10,14 +10,21 @@
  * whole 32-column vectors of the micro-kernel; the tile count only sets how many row slices
  * share a panel of U.
  *
- * One call = two parallel regions:
- *  1. U for every filter (over input channels; small layers stay on the calling thread),
- *     [36][OC/NR][IC][NR]: the weights may change between calls (the API is stateless), and at
- *     these sizes the transform costs little next to the GEMMs (measured, see docs/design.md).
- *  2. Blocks of T tiles (across the batch, so batch > 1 gives more blocks): per block the
- *     thread transforms the input tiles into its V [36][T][IC], runs the 36 GEMMs into its M
- *     [36][T][OC], and transforms M into the output (bias + activation fused). V and M are
- *     sized to stay in L2 while U streams through.
+ * The weights may change between calls (the API is stateless), so U is transformed on every
+ * call. Two schedules, by which operand is smaller and stays whole, U (36 x IC x OC) or V and M
+ * of every tile (36 x tiles x (IC + OC)):
+ *  - blocked (many tiles: 64@56, batches), two parallel regions: (1) all of U,
+ *    [36][OC/NR][IC][NR], over input channels (small layers stay on the calling thread);
+ *    (2) blocks of T tiles across the batch: per block the thread transforms its input tiles
+ *    into its V [36][T][IC], runs the 36 GEMMs into its M [36][T][OC] and transforms M into the
+ *    output (bias + activation fused); V and M sized to stay in L2 while U streams through;
+ *  - panels (few tiles, many channels: 256@14, 512@7), three regions: (1) V of every tile;
+ *    (2) per NR-column panel of output channels, the thread transforms that panel of U into
+ *    its own buffer (36 x IC x NR) and runs the 36 GEMMs over every tile at once, so U is
+ *    never written out to memory (writing all of U and reading it back cost more than the
+ *    GEMMs at 256@14); (3) the output transforms of every tile.
+ * Each xi slice of U, V and M starts one cache line past a multiple of the matrix size: with
+ * power-of-two strides the transforms' 36 streams all hit one L1 set (256@14 ran 1.8x slower).
  * The reductions (over IC in the micro-kernel, and the transforms) never depend on the block
  * partition, so results are the same for every thread count. */
 #include "f32-gemm.h"

@@ -44,9 +44,10 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
 
     /// <summary>
     /// Shapes the native Winograd F(4x4, 3x3) path takes (3x3, stride 1, groups 1, at least 32 channels each
-    /// way and 32 4x4 output tiles per call; f32-conv2d-winograd.c): channels that are not multiples of the
-    /// 8/16-lane transform vectors or the 6/8-row and 16/32-column GEMM tiles, odd sizes (clipped edge tiles),
-    /// padding 0..2 and asymmetric, batches whose tile blocks span images, every activation.
+    /// way and 4 output tiles of 4x4 per call; f32-conv2d-winograd.c), both schedules (tile blocks, channel
+    /// panels): channels that are not multiples of the 8/16-lane transform vectors or the 6/8-row and
+    /// 16/32-column GEMM tiles, odd sizes (clipped edge tiles), padding 0..2 and asymmetric, batches whose tile
+    /// blocks span images, every activation.
     /// </summary>
     public static IReadOnlyList<ConvCase> WinogradCases { get; } =
     [
