@@ -3,11 +3,16 @@
  *  (2) every ISA against the reference over a sweep of shapes (channels around the 6x16 AVX2 and
  *      8x32 AVX-512 GEMM tiles, K blocks, kernels 1..11, strides, asymmetric padding, dilation, groups, depthwise, bias,
  *      activations, batch 1 and 3, odd sizes), with a stated tolerance and the max error printed,
- *  (3) every validation path: CNN_STATUS_INVALID_ARGUMENT, a message, output untouched. */
+ *  (3) every validation path: CNN_STATUS_INVALID_ARGUMENT, a message, output untouched,
+ *  (4) the Winograd F(4x4, 3x3) driver called directly on both micro-kernels (whatever the
+ *      routing heuristic picks), channels below / at / above the GEMM tiles and the transform
+ *      vectors, odd sizes, padding, batch, activations, 1 and 2 threads (bit-identical). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnn_internal.h"
+#include "kernels/f32-gemm.h"
 #include "test_util.h"
 
 static cnn_context* g_ctx[4];
@@ -452,6 +457,98 @@ static void test_thread_counts(void) {
     free(out);
 }
 
+/* ------------------------------------------------------------------------------- Winograd */
+
+static double g_wino_max_ratio;
+static int g_wino_cases;
+
+/* One shape through cnn_f32_conv2d_winograd on every vector ISA, 1 and 2 threads, against the
+ * reference kernel; the tolerance of the sweep (1e-5 * sqrt(K), relative above |1|). */
+static void winograd_case(int n, int ic, int h, int w, int oc, int pt, int pb, int pl, int pr,
+                          int with_bias, cnn_activation act) {
+    cnn_conv2d_params p = test_conv2d_params(n, ic, h, w, oc, 3, 3);
+    p.pad_top = pt;
+    p.pad_bottom = pb;
+    p.pad_left = pl;
+    p.pad_right = pr;
+    int32_t oh = 0, ow = 0;
+    if (cnn_conv2d_output_size(&p, &oh, &ow) != CNN_STATUS_SUCCESS) return;
+    const size_t in_n = (size_t)n * ic * h * w, w_n = (size_t)oc * ic * 9;
+    const size_t out_n = (size_t)n * oc * oh * ow;
+    const uint32_t seed = 1000u + (uint32_t)g_wino_cases * 5u;
+    float* in = test_random_floats(in_n, seed);
+    float* wt = test_random_floats(w_n, seed + 1);
+    float* b = with_bias ? test_random_floats((size_t)oc, seed + 2) : NULL;
+    float* ref = (float*)malloc(out_n * sizeof(float));
+    float* out = (float*)malloc((out_n + 1) * sizeof(float));
+    float* out2 = (float*)malloc((out_n + 1) * sizeof(float));
+    g_wino_cases++;
+    EXPECT_STATUS(cnn_conv2d_forward(g_ctx[0], &p, in, wt, b, act, ref), CNN_STATUS_SUCCESS);
+    const double tol = 1e-5 * sqrt(9.0 * ic);
+    for (int c = 1; c < g_num_ctx; c++) {
+        const int avx512 = g_isa[c] == CNN_ISA_AVX512;
+        if (!avx512 && g_isa[c] != CNN_ISA_AVX2) continue;
+        const cnn_f32_gemm_ukernel* uk =
+            avx512 ? &cnn_f32_ukernel_8x32_avx512 : &cnn_f32_ukernel_6x16_avx2;
+        const cnn_f32_winograd_transforms* tr =
+            avx512 ? &cnn_f32_winograd_4x4_avx512 : &cnn_f32_winograd_4x4_avx2;
+        for (int threads = 1; threads <= 2; threads++) {
+            float* o = threads == 1 ? out : out2;
+            test_fill(o, out_n + 1, 777.0f);
+            EXPECT_STATUS(cnn_context_set_num_threads(g_ctx[c], threads), CNN_STATUS_SUCCESS);
+            EXPECT_STATUS(cnn_f32_conv2d_winograd(g_ctx[c], &p, oh, ow, in, wt, b, act, o, uk, tr),
+                          CNN_STATUS_SUCCESS);
+            EXPECT(o[out_n] == 777.0f, "[%s] winograd wrote past the output",
+                   test_isa_name(g_isa[c]));
+        }
+        EXPECT_STATUS(cnn_context_set_num_threads(g_ctx[c], 0), CNN_STATUS_SUCCESS);
+        const double err = test_max_rel_diff(out, ref, out_n);
+        if (err / tol > g_wino_max_ratio) g_wino_max_ratio = err / tol;
+        EXPECT(err <= tol,
+               "[%s] winograd N=%d C=%d %dx%d -> OC=%d pad=%d,%d,%d,%d bias=%d act=%d: max error "
+               "%.3g > tolerance %.3g",
+               test_isa_name(g_isa[c]), n, ic, h, w, oc, pt, pb, pl, pr, with_bias, (int)act, err,
+               tol);
+        EXPECT(memcmp(out, out2, out_n * sizeof(float)) == 0,
+               "[%s] winograd C=%d %dx%d -> OC=%d: 2 threads differ from 1",
+               test_isa_name(g_isa[c]), ic, h, w, oc);
+    }
+    free(in);
+    free(wt);
+    free(b);
+    free(ref);
+    free(out);
+    free(out2);
+}
+
+static void test_winograd(void) {
+    /* Channels below / at / above the 6- and 8-row, 16- and 32-column tiles and the 8- and
+     * 16-lane transform vectors. */
+    static const int channels[] = {1, 5, 8, 16, 17, 31, 32, 33, 64, 65, 130};
+    const int nch = (int)(sizeof channels / sizeof channels[0]);
+    int idx = 0;
+    for (int a = 0; a < nch; a++)
+        for (int b = 0; b < nch; b++, idx++)
+            winograd_case(1 + (idx % 3 == 0), channels[a], 13, 17, channels[b], 1, 1, 1, 1,
+                          idx % 2, (cnn_activation)(idx % 5));
+    /* Padding 0..2 and asymmetric, output sizes not multiples of 4 (clipped edge tiles), sizes
+     * smaller than one tile, batch 3 (blocks spanning images). */
+    static const int cfg[][8] = {
+        /* n  h   w  pt pb pl pr */
+        {1, 13, 17, 0, 0, 0, 0, 0}, {2, 13, 17, 2, 2, 2, 2, 0}, {1, 9, 10, 0, 1, 2, 0, 0},
+        {1, 7, 7, 1, 1, 1, 1, 0},   {3, 6, 5, 2, 0, 0, 1, 0},   {1, 3, 3, 0, 0, 0, 0, 0},
+        {1, 1, 1, 1, 1, 1, 1, 0},   {2, 22, 9, 1, 2, 0, 2, 0},  {1, 30, 30, 1, 1, 1, 1, 0},
+    };
+    for (int i = 0; i < (int)(sizeof cfg / sizeof cfg[0]); i++, idx++)
+        for (int act = 0; act < 5; act++)
+            winograd_case(cfg[i][0], 33 + 7 * (i % 3), cfg[i][1], cfg[i][2], 40 - 5 * (i % 2),
+                          cfg[i][3], cfg[i][4], cfg[i][5], cfg[i][6], (act + i) % 2,
+                          (cnn_activation)act);
+    /* Long reductions (K = 9 * 300). */
+    winograd_case(1, 300, 8, 9, 70, 1, 1, 1, 1, 1, CNN_ACTIVATION_RELU);
+    printf("winograd: %d cases, max error %.3f of tolerance\n", g_wino_cases, g_wino_max_ratio);
+}
+
 /* ------------------------------------------------------------------------------ validation */
 
 static float g_in[64], g_w[64], g_b[8], g_out[64];
@@ -620,6 +717,7 @@ int main(void) {
         printf("  %-9s max error %.3g (%.3f of tolerance)\n", test_isa_name(g_isa[c]), g_max_err[c],
                g_max_ratio[c]);
     test_thread_counts();
+    test_winograd();
     test_validation();
     for (int c = 0; c < g_num_ctx; c++) cnn_context_destroy(g_ctx[c]);
     return test_finish("test_conv2d");

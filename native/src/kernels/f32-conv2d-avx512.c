@@ -1,5 +1,6 @@
-/* f32-conv2d-avx512.c — conv2d on AVX-512: depthwise convs to f32-dwconv2d-avx512.c, everything
- * else to the GEMM driver (f32-conv2d-gemm.c) on the 8x32 AVX-512 micro-kernel. */
+/* f32-conv2d-avx512.c — conv2d on AVX-512: depthwise convs to f32-dwconv2d-avx512.c, 3x3
+ * stride-1 convs where it wins to Winograd (f32-conv2d-winograd.c), everything else to the GEMM
+ * driver (f32-conv2d-gemm.c); both on the 8x32 AVX-512 micro-kernel. */
 #include <immintrin.h>
 
 #include "f32-gemm.h"
@@ -49,6 +50,10 @@ cnn_status cnn_f32_conv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p, i
     if (p->groups > 1 && p->groups == p->in_channels)
         return cnn_f32_dwconv2d_avx512(ctx, p, out_height, out_width, input, weight, bias,
                                        activation, output);
+    if (cnn_f32_conv2d_winograd_suits(p, out_height, out_width, &g_ukernel))
+        return cnn_f32_conv2d_winograd(ctx, p, out_height, out_width, input, weight, bias,
+                                       activation, output, &g_ukernel,
+                                       &cnn_f32_winograd_4x4_avx512);
     return cnn_f32_conv2d_gemm(ctx, p, out_height, out_width, input, weight, bias, activation,
                                output, &g_ukernel);
 }

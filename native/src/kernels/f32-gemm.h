@@ -211,4 +211,38 @@ static inline __attribute__((always_inline)) __m512 cnn_f32_avx512_activate(__m5
 }
 #endif
 
+/* Winograd F(4x4, 3x3) convolution (3x3, stride 1, dilation 1, groups 1): the three transforms
+ * per ISA (f32-winograd-4x4.h, instanced by f32-winograd-4x4-{avx2,avx512}.c) and the driver
+ * that runs the 36 products on the GEMM micro-kernel (f32-conv2d-winograd.c). */
+typedef struct cnn_f32_winograd_transforms {
+    /* Filters w (OIHW) of input channels [ic_begin, ic_end) -> U[xi][oc panel][ic][nr]:
+     * element (xi, ic, oc) at u + xi*xi_stride + (oc/nr)*IC*nr + ic*nr + oc%nr, i.e. per xi the
+     * NR-column panels the micro-kernel streams (nr: a multiple of the vector). */
+    void (*weights)(const float* w, int64_t in_channels, int64_t out_channels, int64_t nr,
+                    int64_t ic_begin, int64_t ic_end, float* u, int64_t xi_stride);
+    /* The 6x6 input window at (y0, x0) (zero outside in_h x in_w) of every channel of `in` ->
+     * V[xi][ic] at v + xi*xi_stride + ic. */
+    void (*input)(const float* in, int64_t in_h, int64_t in_w, int64_t channels, int64_t y0,
+                  int64_t x0, float* v, int64_t xi_stride);
+    /* M[xi][oc] at m + xi*xi_stride -> act(A^T m A + bias), the top-left rows x cols of the
+     * 4x4 tile, into out[oc*plane + i*out_w + j]. */
+    void (*output)(const float* m, int64_t xi_stride, int64_t channels, const float* bias,
+                   cnn_activation act, float* out, int64_t plane, int64_t out_w, int rows,
+                   int cols);
+} cnn_f32_winograd_transforms;
+
+extern const cnn_f32_winograd_transforms cnn_f32_winograd_4x4_avx2;
+extern const cnn_f32_winograd_transforms cnn_f32_winograd_4x4_avx512;
+
+/* Whether Winograd beats the GEMM driver on this shape (the measured rule is in
+ * f32-conv2d-winograd.c); the conv2d kernels route there when it does. */
+int cnn_f32_conv2d_winograd_suits(const cnn_conv2d_params* p, int32_t out_height,
+                                  int32_t out_width, const cnn_f32_gemm_ukernel* ukernel);
+cnn_status cnn_f32_conv2d_winograd(cnn_context* ctx, const cnn_conv2d_params* p,
+                                   int32_t out_height, int32_t out_width, const float* input,
+                                   const float* weight, const float* bias,
+                                   cnn_activation activation, float* output,
+                                   const cnn_f32_gemm_ukernel* ukernel,
+                                   const cnn_f32_winograd_transforms* transforms);
+
 #endif /* CNN_F32_GEMM_H */

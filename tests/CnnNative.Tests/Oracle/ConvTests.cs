@@ -42,8 +42,29 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Shapes the native Winograd F(4x4, 3x3) path takes (3x3, stride 1, groups 1, at least 32 channels each
+    /// way and 4 output tiles of 4x4 per call; f32-conv2d-winograd.c), both schedules (tile blocks, channel
+    /// panels): channels that are not multiples of the 8/16-lane transform vectors or the 6/8-row and
+    /// 16/32-column GEMM tiles, odd sizes (clipped edge tiles), padding 0..2 and asymmetric, batches whose tile
+    /// blocks span images, every activation.
+    /// </summary>
+    public static IReadOnlyList<ConvCase> WinogradCases { get; } =
+    [
+        new(1, 32, 29, 31, 32, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Act: Activation.Relu),
+        new(2, 33, 13, 17, 40, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Act: Activation.Sigmoid),
+        new(1, 64, 23, 23, 70, 3, 3, Bias: false, Act: Activation.Relu6),
+        new(1, 130, 22, 26, 65, 3, 3, PT: 2, PB: 2, PL: 2, PR: 2, Act: Activation.Tanh),
+        new(2, 48, 15, 17, 36, 3, 3, PT: 0, PB: 1, PL: 2, PR: 0, Act: Activation.Relu),
+        new(1, 96, 28, 28, 96, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1),
+        new(2, 64, 14, 14, 64, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Act: Activation.Relu),
+        new(3, 40, 9, 13, 56, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Bias: false, Act: Activation.Sigmoid),
+        new(2, 257, 13, 17, 33, 3, 3, PT: 1, PB: 2, PL: 2, PR: 1, Act: Activation.Relu6),
+    ];
+
     /// <summary>The sweep: hand-picked shapes (network layers, corner cases) plus a generated grid.</summary>
-    public static IReadOnlyList<ConvCase> Cases { get; } = [.. BuildCases(), .. RandomCases(count: 300, seed: 20261122)];
+    public static IReadOnlyList<ConvCase> Cases { get; } =
+        [.. BuildCases(), .. WinogradCases, .. RandomCases(count: 300, seed: 20261122)];
 
     private static readonly Dictionary<string, ConvCase> s_byName = Cases.DistinctBy(c => c.Name).ToDictionary(c => c.Name);
 
@@ -108,6 +129,14 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
             Cnn.NumThreads = threads;
         }
     }
+
+    public static TheoryData<string, CnnIsa> WinogradSingleThreadRows => Isas.Cross(WinogradCases.Select(c => c.Name));
+
+    /// <summary>The Winograd shapes on 1 thread too (the default budget splits their tile blocks across threads).</summary>
+    [Theory]
+    [MemberData(nameof(WinogradSingleThreadRows))]
+    public void Conv2d_winograd_single_thread_matches_torch(string name, CnnIsa isa) =>
+        Conv2d_single_thread_matches_torch(name, isa);
 
     /// <summary>
     /// A seeded random sweep (the same every run): batch 1..3, channels per group 1..9, groups 1 / 2..4 /
