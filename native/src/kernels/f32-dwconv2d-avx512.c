@@ -20,11 +20,13 @@ static inline __mmask16 dw_lanes(int64_t n) {
 #define DW_ADD(a, b) _mm512_add_ps(a, b)
 #define DW_RELU6(x) _mm512_min_ps(_mm512_set1_ps(6.0f), _mm512_max_ps(_mm512_setzero_ps(), x)) /* NaN kept, as cnn_avx2_relu6_ps */
 #define DW_RELU(x) _mm512_max_ps(_mm512_setzero_ps(), x)
-#define DW_STORE(ptr, left, y) _mm512_mask_storeu_ps(ptr, dw_lanes(left), y)
+#define DW_STORE(ptr, left, y)                                                   \
+    ((left) >= 16 ? _mm512_storeu_ps(ptr, y) : _mm512_mask_storeu_ps(ptr, dw_lanes(left), y))
 #define DW_ACTIVATION_SPAN(act, in, out, n) cnn_avx2_activation_span(act, in, out, n)
 #define DW_MASK_T __mmask16
 #define DW_MASK(a, b) ((__mmask16)(dw_lanes(b) & ~dw_lanes(a)))
 #define DW_LOADM(ptr, m) _mm512_maskz_loadu_ps(m, ptr)
+#define DW_MASKZ(v, m) _mm512_maskz_mov_ps(m, v)
 #define DW_LOAD_RANGE(ptr, a, b) DW_LOADM(ptr, DW_MASK(a, b))
 #define DW_SPLIT2(a, b, even, odd)                                                          \
     do {                                                                                    \

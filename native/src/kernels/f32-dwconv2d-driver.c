@@ -91,10 +91,13 @@ static cnn_status dwconv_direct_run(cnn_context* ctx, cnn_dwconv_job* job) {
     job->band_rows = (job->out_height + job->bands - 1) / job->bands;
     job->band_rows = (job->band_rows + 3) / 4 * 4;
     job->bands = (job->out_height + job->band_rows - 1) / job->band_rows;
-    float* zero_row = (float*)cnn_context_scratch(ctx, (size_t)p->in_width * sizeof(float));
+    /* the zero row is read like an input row, whole vectors from zero_row - 1 on */
+    const int64_t zeros = job->out_width + 2 * 16 + 3;
+    float* zero_row = (float*)cnn_context_scratch(ctx, (size_t)zeros * sizeof(float));
     if (zero_row == NULL) return CNN_STATUS_OUT_OF_MEMORY;
-    for (int64_t i = 0; i < p->in_width; i++) zero_row[i] = 0.0f;
-    job->zero_row = zero_row;
+    for (int64_t i = 0; i < zeros; i++) zero_row[i] = 0.0f;
+    job->zero_row = zero_row + 1;
+    job->input_end = job->input + (int64_t)p->batch * p->in_channels * p->in_height * p->in_width;
     cnn_parallel_for(ctx, planes * job->bands, 1, dwconv_direct_task, job);
     return CNN_STATUS_SUCCESS;
 }

@@ -11,6 +11,7 @@
  *   DW_SPLIT2(a, b, even, odd)  even/odd lanes of the 2*DW_LANES floats a, b (a first)
  *   DW_MASK_T            a lane mask; DW_MASK(a, b) lanes [a, b) (0 <= a <= b <= DW_LANES)
  *   DW_LOADM(ptr, m)     the lanes m of ptr, others zero and not accessed
+ *   DW_MASKZ(v, m)       the lanes m of v, others zero
  *   DW_RELU6(x)          min(6, max(0, x)), NaN kept
  * and it defines `static void dw_output_plane(...)`, `static void dw_stage_row(...)` and (in
  * f32-dwconv2d-3x3s1.h) `static void dw3_direct_plane(...)`, the job's output_plane,

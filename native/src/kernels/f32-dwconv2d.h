@@ -40,7 +40,8 @@ typedef struct cnn_dwconv_job {
      * of one plane straight from its input plane; rows outside the input read zero_row */
     void (*direct_plane)(const struct cnn_dwconv_job* job, const float* in, const float* w,
                          float bias, float* out, int64_t oh, int64_t oh_end);
-    const float* zero_row; /* in_width zeros */
+    const float* zero_row; /* zeros, readable from zero_row[-1] to zero_row[out_width + 2 * 16 + 1] */
+    const float* input_end; /* input + its size */
     int64_t bands, band_rows; /* direct: row bands per plane, output rows per band */
 } cnn_dwconv_job;
 
