@@ -332,7 +332,7 @@ static void test_sweep(void) {
             p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
             sweep_case(p, 1, (cnn_activation)(idx % 5));
         }
-        /* Depthwise 3x3 stride 1 (the direct path, f32-dwconv2d-3x3s1.h) and 2: every width
+        /* Depthwise 3x3 stride 1 (the direct path, f32-dwconv2d-3x3.h) and 2: every width
          * 1..40, odd and even heights, padding 0 / 1 with asymmetric right / bottom, channels
          * 1 / 3 / 17, multiplier 1 / 2, batch 1 / 3, every activation. */
         for (int w = 1; w <= 40; w++)

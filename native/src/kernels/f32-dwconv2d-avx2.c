@@ -22,6 +22,9 @@
 #define DW_MASK(a, b) _mm256_andnot_si256(cnn_avx2_tail_mask(a), cnn_avx2_tail_mask(b))
 #define DW_LOADM(ptr, m) _mm256_maskload_ps(ptr, m)
 #define DW_MASKZ(v, m) _mm256_and_ps(v, _mm256_castsi256_ps(m))
+#define DW_SHIFT_IN(v, x)                                                                    \
+    _mm256_blend_ps(_mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0)), x, \
+                    0x80)
 #define DW_LOAD_RANGE(ptr, a, b) DW_LOADM(ptr, DW_MASK(a, b))
 #define DW_SPLIT2(a, b, even, odd)                                                       \
     do {                                                                                 \

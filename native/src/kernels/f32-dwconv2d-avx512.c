@@ -27,6 +27,8 @@ static inline __mmask16 dw_lanes(int64_t n) {
 #define DW_MASK(a, b) ((__mmask16)(dw_lanes(b) & ~dw_lanes(a)))
 #define DW_LOADM(ptr, m) _mm512_maskz_loadu_ps(m, ptr)
 #define DW_MASKZ(v, m) _mm512_maskz_mov_ps(m, v)
+#define DW_SHIFT_IN(v, x)                                                                   \
+    _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(x), _mm512_castps_si512(v), 1))
 #define DW_LOAD_RANGE(ptr, a, b) DW_LOADM(ptr, DW_MASK(a, b))
 #define DW_SPLIT2(a, b, even, odd)                                                          \
     do {                                                                                    \

@@ -62,7 +62,7 @@ static void dwconv_task(void* arg, int64_t begin, int64_t end, int32_t thread_in
     }
 }
 
-/* Direct 3x3 stride 1: items are (n, output channel, row band); no staging. */
+/* Direct 3x3 stride 1 / 2: items are (n, output channel, row band); no staging. */
 static void dwconv_direct_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
     (void)thread_index;
     const cnn_dwconv_job* job = (const cnn_dwconv_job*)arg;
@@ -81,7 +81,7 @@ static void dwconv_direct_task(void* arg, int64_t begin, int64_t end, int32_t th
     }
 }
 
-/* Direct 3x3 stride 1 run. Few planes (batch 1 with few channels) are split into row bands of
+/* Direct 3x3 stride 1 / 2 run. Few planes (batch 1 with few channels) are split into row bands of
  * a multiple of 4 rows (the routine's block height) so that every thread gets work. */
 static cnn_status dwconv_direct_run(cnn_context* ctx, cnn_dwconv_job* job) {
     const cnn_conv2d_params* p = job->p;
@@ -92,7 +92,7 @@ static cnn_status dwconv_direct_run(cnn_context* ctx, cnn_dwconv_job* job) {
     job->band_rows = (job->band_rows + 3) / 4 * 4;
     job->bands = (job->out_height + job->band_rows - 1) / job->band_rows;
     /* the zero row is read like an input row, whole vectors from zero_row - 1 on */
-    const int64_t zeros = job->out_width + 2 * 16 + 3;
+    const int64_t zeros = 2 * (job->out_width + 2 * 16) + 3;
     float* zero_row = (float*)cnn_context_scratch(ctx, (size_t)zeros * sizeof(float));
     if (zero_row == NULL) return CNN_STATUS_OUT_OF_MEMORY;
     for (int64_t i = 0; i < zeros; i++) zero_row[i] = 0.0f;
@@ -125,8 +125,8 @@ cnn_status cnn_f32_dwconv2d_run(cnn_context* ctx, const cnn_conv2d_params* p, in
     job.activation = activation;
     job.output = output;
     job.direct_plane = direct_plane;
-    if (p->kernel_height == 3 && p->kernel_width == 3 && p->stride_height == 1 &&
-        p->stride_width == 1 && p->dilation_height == 1 && p->dilation_width == 1 &&
+    if (p->kernel_height == 3 && p->kernel_width == 3 && p->stride_height == p->stride_width &&
+        p->stride_width <= 2 && p->dilation_height == 1 && p->dilation_width == 1 &&
         p->pad_left <= 1)
         return dwconv_direct_run(ctx, &job);
     const int64_t sw = p->stride_width;

@@ -273,7 +273,7 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
             }
         }
 
-        // Depthwise 3x3 (the direct stride-1 path of f32-dwconv2d-3x3s1.h, and stride 2) at its
+        // Depthwise 3x3 (the direct stride-1 path of f32-dwconv2d-3x3.h, and stride 2) at its
         // edges: widths 1..40 across the vector widths (8 / 16, pairs of vectors), odd heights,
         // padding 0 / 1 and asymmetric, channels 1 / 3 / 17, multiplier 2, batch 1 / 3, ReLU6.
         int[] widths = [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 34, 40];
