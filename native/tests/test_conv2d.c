@@ -337,6 +337,22 @@ static void test_sweep(void) {
             p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
             sweep_case(p, 1, (cnn_activation)(idx % 5));
         }
+        /* Depthwise 3x3 stride 1 (the direct path, f32-dwconv2d-3x3.h) and 2: every width
+         * 1..40, odd and even heights, padding 0 / 1 with asymmetric right / bottom, channels
+         * 1 / 3 / 17, multiplier 1 / 2, batch 1 / 3, every activation. */
+        for (int w = 1; w <= 40; w++)
+            for (int s = 1; s <= 2; s++, idx++) {
+                const int chs[] = {1, 3, 17};
+                const int c = chs[(w + s) % 3], pad = (w + s) % 4 != 0;
+                cnn_conv2d_params p = test_conv2d_params(1 + 2 * (w % 7 == 0), c, 1 + (w * 3 + s) % 11,
+                                                         w, c * (1 + (w % 5 == 0)), 3, 3);
+                p.groups = c;
+                p.stride_height = p.stride_width = s;
+                p.pad_top = p.pad_left = pad;
+                p.pad_bottom = w % 3 == 0 ? 1 - pad : pad;
+                p.pad_right = w % 4 == 1 ? 1 - pad : pad;
+                sweep_case(p, w % 2, (cnn_activation)(idx % 5));
+            }
     }
 
     /* 300 random combinations of everything above (deterministic xorshift), shapes kept small. */

@@ -302,6 +302,28 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
             }
         }
 
+        // Depthwise 3x3 (the direct stride-1 path of f32-dwconv2d-3x3.h, and stride 2) at its
+        // edges: widths 1..40 across the vector widths (8 / 16, pairs of vectors), odd heights,
+        // padding 0 / 1 and asymmetric, channels 1 / 3 / 17, multiplier 2, batch 1 / 3, ReLU6.
+        int[] widths = [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 34, 40];
+        int[] dwCh = [1, 3, 17];
+        var dwAct = new[] { Activation.Relu6, Activation.None, Activation.Relu, Activation.Sigmoid };
+        for (int j = 0; j < widths.Length; j++)
+        {
+            foreach (int s in new[] { 1, 2 })
+            {
+                int ch = dwCh[j % 3], p = (j + s) % 3 == 0 ? 0 : 1;
+                var c = new ConvCase(
+                    N: j % 4 == 0 ? 3 : 1, C: ch, H: 1 + 2 * (j % 5) + (s == 2 ? j % 2 : 0), W: widths[j],
+                    O: j % 5 == 4 ? 2 * ch : ch, KH: 3, KW: 3, SH: s, SW: s, PT: p, PB: j % 4 == 3 ? 1 - p : p,
+                    PL: p, PR: j % 6 == 5 ? 1 - p : p, G: ch, Bias: j % 2 == 0, Act: dwAct[(j + s) % 4]);
+                if (c.Out.H >= 1 && c.Out.W >= 1)
+                {
+                    list.Add(c);
+                }
+            }
+        }
+
         return list.DistinctBy(c => c.Name).ToList();
     }
 }
