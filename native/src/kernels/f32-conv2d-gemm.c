@@ -6,13 +6,16 @@
  * P = out_height*out_width pixels and K = (in_channels/groups)*kernel_height*kernel_width.
  * W is read in place (6 rows at a time); B depends on the shape:
  *  - direct (1x1, stride 1, no padding): B is the input itself (row stride H*W), no copy;
- *  - implicit (stride 1, rows wide enough that at most 1/8 of the computed columns are
- *    padding): the input is copied once, zero-padded, and row (ic, kh, kw) of B is that copy
- *    shifted by a per-row offset (indirect GEMM, no im2col). Output pixel (oh, ow) is
- *    "virtual" pixel oh*padded_w + ow; the kernel computes whole padded rows into a per-thread
- *    C tile, and only the real pixels are copied to the output;
- *  - im2col (everything else: strides, narrow rows): B is built tile by tile in per-thread
- *    scratch as NR-pixel panels [panel][K][NR] so the micro-kernel streams it contiguously.
+ *  - implicit (any stride, rows wide enough that at most 1/8 of the computed columns are
+ *    padding): the input is copied once, zero-padded and split by stride phase: element (y, x)
+ *    of a padded plane goes to [y % sh][x % sw][y / sh][x / sw] (a phase is Hs x L). Tap
+ *    (kh, kw) of output (oh, ow) is then in phase (kh % sh, kw % sw) at row oh + kh / sh,
+ *    column ow + kw / sw (dilated taps likewise): with "virtual" pixel v = oh*L + ow, row
+ *    (ic, kh, kw) of B is the copy at v + a per-row offset (indirect GEMM, no im2col, and for
+ *    strided convs no K-fold blow-up of the input). The kernel computes whole virtual rows into
+ *    a per-thread C tile, and only the real pixels (ow < out_width) are copied to the output;
+ *  - im2col (everything else: narrow rows such as 7x7 images): B is built tile by tile in
+ *    per-thread scratch, row-major K x tile.
  *  - depthwise / channel-multiplier convs (groups == in_channels > 1) do not come here.
  * Work items are (n, g, pixel tile, output-channel block); tiles and blocks are made small
  * enough that even batch 1 keeps every thread busy. Consecutive items of one thread share a
@@ -40,73 +43,61 @@ typedef struct {
     float* output;
     float* scratch;    /* per-thread im2col tiles or implicit C tiles */
     size_t col_floats; /* per thread */
-    /* implicit only: zero-padded input [N*C][padded_h][padded_w], B row offsets [K] */
+    /* implicit only: zero-padded, phase-split input [N*C][sh][sw][phase_h][phase_w] (see the
+     * top), B row offsets [K] */
     float* padded;
     const int64_t* offsets;
-    int64_t padded_h, padded_w, virtual_pixels;
+    int64_t phase_h, phase_w, plane_floats, virtual_pixels;
     /* im2col only: floats per column phase of an input row, 0 = no phases (see im2col_tile) */
     int64_t phase_len;
 } conv_gemm_job;
 
-/* Writes `count` values of column-row kn/nr for pixels pix.. of a tile into the panel layout
- * ([pix/nr][K][nr]); src == NULL writes zeros, otherwise src[i*stride]. */
-static void im2col_write(const cnn_f32_gemm_ukernel* uk, float* col, int64_t panel_stride,
-                         int64_t kn, int64_t pix, int64_t count, const float* src,
-                         int64_t stride) {
-    const int64_t nr = uk->nr;
-    int64_t offset = 0;
-    while (count > 0) {
-        const int64_t lane = pix % nr;
-        const int64_t n = nr - lane < count ? nr - lane : count;
-        float* d = col + (pix / nr) * panel_stride + kn + lane;
-        if (src == NULL) {
-            for (int64_t i = 0; i < n; i++) d[i] = 0.0f;
-        } else if (stride == 1) {
-            memcpy(d, src + offset, (size_t)n * sizeof(float));
-        } else if (uk->copy_strided != NULL) {
-            uk->copy_strided(d, src + offset, n, stride);
-        } else {
-            for (int64_t i = 0; i < n; i++) d[i] = src[offset + i * stride];
-        }
-        offset += n * stride;
-        pix += n;
-        count -= n;
-    }
+/* dst[i] = 0 (src == NULL) or src[i*stride], i < count: one im2col row segment or phase row. */
+static void im2col_write(const cnn_f32_gemm_ukernel* uk, float* dst, int64_t count,
+                         const float* src, int64_t stride) {
+    if (count <= 0) return;
+    if (src == NULL)
+        memset(dst, 0, (size_t)count * sizeof(float));
+    else if (stride == 1)
+        memcpy(dst, src, (size_t)count * sizeof(float));
+    else if (uk->copy_strided != NULL)
+        uk->copy_strided(dst, src, count, stride);
+    else
+        for (int64_t i = 0; i < count; i++) dst[i] = src[i * stride];
 }
 
-/* Zeros where the conv row falls in the padding, src[(x0 + i*stride)] where 0 <= x0 + i*stride
- * < size, for i in [0, n): into im2col row kn (panel layout), or into a contiguous scratch row
- * with kn = 0 and panel_stride = NR. */
-static void im2col_row(const conv_gemm_job* job, float* dst, int64_t panel_stride, int64_t kn,
-                       int64_t pix, int64_t n, const float* src, int64_t x0, int64_t stride,
-                       int64_t size) {
+/* dst[i] = the zero-padded row at x0 + i*stride, i < n: src[x0 + i*stride] where that lies in
+ * [0, size), zero elsewhere. */
+static void im2col_row(const cnn_f32_gemm_ukernel* uk, float* dst, int64_t n, const float* src,
+                       int64_t x0, int64_t stride, int64_t size) {
     int64_t lo, hi; /* valid i in [lo, hi) */
     cnn_conv_valid_range(x0, stride, size, n, &lo, &hi);
-    im2col_write(job->uk, dst, panel_stride, kn, pix, lo, NULL, 0);
-    if (hi > lo)
-        im2col_write(job->uk, dst, panel_stride, kn, pix + lo, hi - lo, src + (x0 + lo * stride),
-                     stride);
-    im2col_write(job->uk, dst, panel_stride, kn, pix + hi, n - hi, NULL, 0);
+    im2col_write(uk, dst, lo, NULL, 0);
+    im2col_write(uk, dst + lo, hi - lo, src + (x0 + lo * stride), stride);
+    im2col_write(uk, dst + hi, n - hi, NULL, 0);
 }
 
-/* im2col of pixels [p0, p0 + np) of one (image, group). Lanes past np in the last panel are
- * left unwritten: the micro-kernel masks them.
+/* im2col of pixels [p0, p0 + np) of one (image, group) into `col`, row-major K x tile_pixels
+ * (the micro-kernel reads NR-column panels of it with ldb = tile_pixels; every row segment of
+ * an output row is one contiguous copy). Columns past np are left unwritten: the micro-kernel
+ * masks them.
  * With job->phase_len > 0, each run of outputs [ow, ow + run) of an input row is first split by
  * column phase into `phases`: phase r, element i = the zero-padded row at x = (ow + i)*sw + r.
  * The im2col row of kernel column kw is then phase (kw*dw) % sw from element (kw*dw) / sw on,
  * contiguous: each input value goes through the strided gather once, not once per kernel
- * column, and the panel rows are plain copies. */
+ * column, and the im2col rows are plain copies. */
 static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t p0, int64_t np,
                         float* col, float* phases) {
     const cnn_conv2d_params* p = job->p;
+    const cnn_f32_gemm_ukernel* uk = job->uk;
     const int64_t in_h = p->in_height, in_w = p->in_width, out_w = job->out_width;
     const int64_t sh = p->stride_height, sw = p->stride_width, dw = p->dilation_width;
-    const int64_t kwn = p->kernel_width, nr = job->uk->nr, panel_stride = job->k * nr;
+    const int64_t kwn = p->kernel_width, ld = job->tile_pixels;
     const int64_t len = job->phase_len, reach = (kwn - 1) * dw / sw; /* phase overhang */
     const int64_t oh0 = p0 / out_w, ow0 = p0 % out_w; /* first pixel of the tile */
     for (int64_t ic = 0; ic < job->ic_per_group; ic++) {
         for (int64_t kh = 0; kh < p->kernel_height; kh++) {
-            const int64_t kn0 = (ic * p->kernel_height + kh) * kwn * nr; /* row of kw = 0 */
+            float* row0 = col + (ic * p->kernel_height + kh) * kwn * ld; /* row of kw = 0 */
             int64_t pix = 0, oh = oh0, ow = ow0;
             while (pix < np) {
                 const int64_t run = out_w - ow < np - pix ? out_w - ow : np - pix;
@@ -114,18 +105,17 @@ static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t
                 const float* row = in_group + (ic * in_h + (ih < 0 || ih >= in_h ? 0 : ih)) * in_w;
                 if (ih < 0 || ih >= in_h) {
                     for (int64_t kw = 0; kw < kwn; kw++)
-                        im2col_write(job->uk, col, panel_stride, kn0 + kw * nr, pix, run, NULL,
-                                     0);
+                        im2col_write(uk, row0 + kw * ld + pix, run, NULL, 0);
                 } else if (len > 0) {
                     for (int64_t r = 0; r < sw && r <= (kwn - 1) * dw; r++)
-                        im2col_row(job, phases + r * len, nr, 0, 0, run + reach, row,
+                        im2col_row(uk, phases + r * len, run + reach, row,
                                    ow * sw + r - p->pad_left, sw, in_w);
                     for (int64_t kw = 0; kw < kwn; kw++)
-                        im2col_write(job->uk, col, panel_stride, kn0 + kw * nr, pix, run,
+                        im2col_write(uk, row0 + kw * ld + pix, run,
                                      phases + (kw * dw % sw) * len + kw * dw / sw, 1);
                 } else {
                     for (int64_t kw = 0; kw < kwn; kw++)
-                        im2col_row(job, col, panel_stride, kn0 + kw * nr, pix, run, row,
+                        im2col_row(uk, row0 + kw * ld + pix, run, row,
                                    ow * sw - p->pad_left + kw * dw, sw, in_w);
                 }
                 pix += run;
@@ -136,27 +126,30 @@ static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t
     }
 }
 
-/* ---- implicit GEMM (stride 1): row (ic, kh, kw) of B is the zero-padded input shifted by
- * ic*plane + kh*dh*padded_w + kw*dw. Output pixel (oh, ow) is "virtual" pixel oh*padded_w + ow;
- * the virtual pixels with ow >= out_width are computed into the thread's C tile and dropped
- * when the tile is copied out. No im2col: the padded copy is written once per call. */
+/* ---- implicit GEMM: the padded, phase-split copy of the input (see the top), written once
+ * per call; the B row offsets are set up in cnn_f32_conv2d_gemm. */
 
 static void conv_pad_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
     (void)thread_index;
     const conv_gemm_job* job = (const conv_gemm_job*)arg;
     const cnn_conv2d_params* p = job->p;
-    const int64_t in_h = p->in_height, in_w = p->in_width, pw = job->padded_w;
+    const int64_t in_h = p->in_height, in_w = p->in_width;
+    const int64_t sh = p->stride_height, sw = p->stride_width;
+    const int64_t ph = job->phase_h, pw = job->phase_w;
     for (int64_t plane = begin; plane < end; plane++) {
         const float* src = job->input + plane * job->in_plane;
-        float* dst = job->padded + plane * job->padded_h * pw;
-        memset(dst, 0, (size_t)(p->pad_top * pw) * sizeof(float));
-        for (int64_t ih = 0; ih < in_h; ih++) {
-            float* row = dst + (p->pad_top + ih) * pw;
-            memset(row, 0, (size_t)p->pad_left * sizeof(float));
-            memcpy(row + p->pad_left, src + ih * in_w, (size_t)in_w * sizeof(float));
-            memset(row + p->pad_left + in_w, 0, (size_t)p->pad_right * sizeof(float));
-        }
-        memset(dst + (p->pad_top + in_h) * pw, 0, (size_t)(p->pad_bottom * pw) * sizeof(float));
+        float* dst = job->padded + plane * job->plane_floats;
+        for (int64_t ry = 0; ry < sh; ry++)
+            for (int64_t rx = 0; rx < sw; rx++)
+                for (int64_t y = 0; y < ph; y++) {
+                    const int64_t ih = y * sh + ry - p->pad_top;
+                    float* row = dst + ((ry * sw + rx) * ph + y) * pw;
+                    if (ih < 0 || ih >= in_h)
+                        memset(row, 0, (size_t)pw * sizeof(float));
+                    else
+                        im2col_row(job->uk, row, pw, src + ih * in_w, rx - p->pad_left, sw,
+                                   in_w);
+                }
     }
 }
 
@@ -217,7 +210,7 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
                         const float* a = w_group + m * k + kb;
                         if (mode == CONV_IMPLICIT) {
                             const float* x =
-                                job->padded + first_plane * job->padded_h * job->padded_w;
+                                job->padded + first_plane * job->plane_floats;
                             uk->igemm(mr, nr, (size_t)kn, a, (size_t)k, x + t0 + j,
                                       job->offsets + kb, buf + (m - mb) * tile_len + j,
                                       (size_t)tile_len, &epi);
@@ -228,14 +221,14 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
                                      (size_t)pixels, &epi);
                         } else {
                             uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
-                                     buf + (j / NR) * k * NR + kb * NR, (size_t)NR,
+                                     buf + kb * tile_len + j, (size_t)tile_len,
                                      out_group + m * pixels + t0 + j, (size_t)pixels, &epi);
                         }
                     }
                 }
             }
             if (mode == CONV_IMPLICIT) { /* the real pixels of each output row in the tile */
-                const int64_t pw = job->padded_w, ow_n = job->out_width;
+                const int64_t pw = job->phase_w, ow_n = job->out_width;
                 for (int64_t oh = t0 / pw; oh * pw < t0 + nt; oh++) {
                     const int64_t vs = oh * pw > t0 ? oh * pw : t0;
                     const int64_t ve = oh * pw + ow_n < t0 + nt ? oh * pw + ow_n : t0 + nt;
@@ -257,11 +250,10 @@ static int64_t round_up(int64_t x, int64_t m) {
 /* The padded copy must stay comparable to the tensors themselves (huge padding: use im2col).
  * Evaluated in double: the exact product may exceed int64 for absurd shapes. */
 static int implicit_padded_size_ok(const cnn_conv2d_params* p, int32_t out_height,
-                                   int32_t out_width) {
+                                   int32_t out_width, int64_t phase_h, int64_t phase_w) {
     const double images = (double)p->batch;
-    const double padded = images * p->in_channels *
-                          ((double)p->in_height + p->pad_top + p->pad_bottom) *
-                          ((double)p->in_width + p->pad_left + p->pad_right);
+    const double padded = images * p->in_channels * (double)p->stride_height *
+                          p->stride_width * (double)phase_h * (double)phase_w;
     const double tensors = images * p->in_channels * p->in_height * p->in_width +
                            images * p->out_channels * (double)out_height * out_width;
     return padded <= 4.0 * tensors + 1048576.0;
@@ -281,13 +273,15 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
     job.ic_per_group = p->in_channels / p->groups;
     job.oc_per_group = p->out_channels / p->groups;
     job.k = job.ic_per_group * p->kernel_height * p->kernel_width;
-    const int stride1 = p->stride_height == 1 && p->stride_width == 1;
-    const int64_t padded_w = (int64_t)p->in_width + p->pad_left + p->pad_right;
-    if (stride1 && p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 &&
+    const int64_t sh = p->stride_height, sw = p->stride_width;
+    /* implicit: a phase of the padded input is phase_h x phase_w */
+    const int64_t phase_h = ((int64_t)p->in_height + p->pad_top + p->pad_bottom + sh - 1) / sh;
+    const int64_t phase_w = ((int64_t)p->in_width + p->pad_left + p->pad_right + sw - 1) / sw;
+    if (sh == 1 && sw == 1 && p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 &&
         p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0)
         job.mode = CONV_DIRECT;
-    else if (stride1 && (padded_w - out_width) * 8 <= padded_w && /* <= 1/8 wasted columns */
-             implicit_padded_size_ok(p, out_height, out_width))
+    else if ((phase_w - out_width) * 8 <= phase_w && /* <= 1/8 wasted columns */
+             implicit_padded_size_ok(p, out_height, out_width, phase_h, phase_w))
         job.mode = CONV_IMPLICIT;
     else
         job.mode = CONV_IM2COL;
@@ -301,9 +295,10 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
     if (tile > 512) tile = 512;
     int64_t tiled = job.pixels; /* what the tiles cover */
     if (job.mode == CONV_IMPLICIT) {
-        job.padded_h = (int64_t)p->in_height + p->pad_top + p->pad_bottom;
-        job.padded_w = padded_w;
-        job.virtual_pixels = (int64_t)(out_height - 1) * padded_w + out_width;
+        job.phase_h = phase_h;
+        job.phase_w = phase_w;
+        job.plane_floats = sh * sw * phase_h * phase_w;
+        job.virtual_pixels = (int64_t)(out_height - 1) * phase_w + out_width;
         tiled = job.virtual_pixels;
     }
     if (tile > round_up(tiled, NR)) tile = round_up(tiled, NR);
@@ -340,7 +335,7 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
         /* [im2col panels: K x tile][column phases of one row: sw x phase_len], phases only
          * where several kernel columns share them and they stay small (huge strides or
          * dilations: the direct gather). */
-        const int64_t sw = p->stride_width, dw = p->dilation_width, kw = p->kernel_width;
+        const int64_t dw = p->dilation_width, kw = p->kernel_width;
         const int64_t phase_len = out_width + (kw - 1) * dw / sw;
         if (kw > 1 && sw * phase_len <= 16384) job.phase_len = round_up(phase_len, 16);
         job.col_floats = (size_t)round_up(job.k * tile + sw * job.phase_len, 16);
@@ -351,7 +346,7 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
         /* [padded input][K offsets][per-thread C tiles], each part 64-byte aligned */
         const int64_t block = job.m_block < job.oc_block ? job.m_block : job.oc_block;
         const size_t padded_floats =
-            (size_t)round_up(pass_images * p->in_channels * job.padded_h * padded_w, 16);
+            (size_t)round_up(pass_images * p->in_channels * job.plane_floats, 16);
         const size_t offset_floats = (size_t)round_up(job.k * 2, 16); /* int64 = 2 floats */
         job.col_floats = (size_t)(block * tile);
         float* base = (float*)cnn_context_scratch(
@@ -363,9 +358,12 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
         int64_t kk = 0;
         for (int64_t ic = 0; ic < job.ic_per_group; ic++)
             for (int64_t kh = 0; kh < p->kernel_height; kh++)
-                for (int64_t kw = 0; kw < p->kernel_width; kw++)
-                    offsets[kk++] = (ic * job.padded_h + kh * p->dilation_height) * padded_w +
-                                    kw * p->dilation_width;
+                for (int64_t kw = 0; kw < p->kernel_width; kw++) {
+                    const int64_t y = kh * p->dilation_height, x = kw * p->dilation_width;
+                    offsets[kk++] = ic * job.plane_floats +
+                                    ((y % sh * sw + x % sw) * phase_h + y / sh) * phase_w +
+                                    x / sw;
+                }
         job.offsets = offsets;
     }
     for (int64_t n0 = 0; n0 < p->batch; n0 += pass_images) {
@@ -373,7 +371,7 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
         job.output = output + n0 * p->out_channels * job.pixels;
         if (job.mode == CONV_IMPLICIT)
             cnn_parallel_for(ctx, pass_images * p->in_channels,
-                             (65536 + job.padded_h * padded_w) / (job.padded_h * padded_w + 1),
+                             (65536 + job.plane_floats) / (job.plane_floats + 1),
                              conv_pad_task, &job);
         cnn_parallel_for(ctx, items, 1, conv_gemm_task, &job);
     }
