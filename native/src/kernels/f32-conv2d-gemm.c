@@ -22,6 +22,7 @@
  * tile (channel blocks are innermost), so each thread builds a tile's im2col once.
  * Inside a tile: for each L2-sized block of W rows, for each NR-pixel panel (kept in L1), for
  * each MR-row slice of the block: one micro-kernel call (bias and activation fused). */
+#include <math.h>
 #include <string.h>
 
 #include "f32-gemm.h"
@@ -43,11 +44,10 @@ typedef struct {
     float* output;
     float* scratch;    /* per-thread im2col tiles or implicit C tiles */
     size_t col_floats; /* per thread */
-    /* implicit only: zero-padded, phase-split input [N*C][sh][sw][phase_h][phase_w] (see the
-     * top), B row offsets [K] */
-    float* padded;
+    /* implicit only: per thread, the rows of the zero-padded, phase-split input (see the top)
+     * that one tile reads, [C/groups][sh][sw][band_rows][phase_w]; B row offsets into it [K] */
     const int64_t* offsets;
-    int64_t phase_h, phase_w, plane_floats, virtual_pixels;
+    int64_t phase_w, band_rows, band_floats, virtual_pixels;
     /* im2col only: floats per column phase of an input row, 0 = no phases (see im2col_tile) */
     int64_t phase_len;
 } conv_gemm_job;
@@ -126,24 +126,23 @@ static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t
     }
 }
 
-/* ---- implicit GEMM: the padded, phase-split copy of the input (see the top), written once
- * per call; the B row offsets are set up in cnn_f32_conv2d_gemm. */
-
-static void conv_pad_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
-    (void)thread_index;
-    const conv_gemm_job* job = (const conv_gemm_job*)arg;
+/* ---- implicit GEMM: each thread writes the band of the padded, phase-split input (see the
+ * top) that its tile reads, phase rows [y0, y0 + rows) of every channel of the group, so there
+ * is no separate padding pass and one parallel region per call. The B row offsets are set up
+ * in cnn_f32_conv2d_gemm. */
+static void implicit_band(const conv_gemm_job* job, const float* in_group, int64_t y0,
+                          int64_t rows, float* band) {
     const cnn_conv2d_params* p = job->p;
     const int64_t in_h = p->in_height, in_w = p->in_width;
     const int64_t sh = p->stride_height, sw = p->stride_width;
-    const int64_t ph = job->phase_h, pw = job->phase_w;
-    for (int64_t plane = begin; plane < end; plane++) {
-        const float* src = job->input + plane * job->in_plane;
-        float* dst = job->padded + plane * job->plane_floats;
+    const int64_t br = job->band_rows, pw = job->phase_w;
+    for (int64_t ic = 0; ic < job->ic_per_group; ic++) {
+        const float* src = in_group + ic * job->in_plane;
         for (int64_t ry = 0; ry < sh; ry++)
             for (int64_t rx = 0; rx < sw; rx++)
-                for (int64_t y = 0; y < ph; y++) {
+                for (int64_t y = y0; y < y0 + rows; y++) {
                     const int64_t ih = y * sh + ry - p->pad_top;
-                    float* row = dst + ((ry * sw + rx) * ph + y) * pw;
+                    float* row = band + (((ic * sh + ry) * sw + rx) * br + y - y0) * pw;
                     if (ih < 0 || ih >= in_h)
                         memset(row, 0, (size_t)pw * sizeof(float));
                     else
@@ -156,7 +155,7 @@ static void conv_pad_task(void* arg, int64_t begin, int64_t end, int32_t thread_
 /* One work item = (n, g, tile, output-channel block). B and C of the micro-kernel by mode:
  *  direct:   B = the input tile (row stride H*W),        C = the output (row stride P);
  *  im2col:   B = the thread's im2col panels (stride NR), C = the output;
- *  implicit: B = the padded input + per-row offsets,     C = the thread's C tile, whose real
+ *  implicit: B = the thread's padded band + offsets,      C = the thread's C tile, whose real
  *            pixels are copied to the output after each block of W rows. */
 static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
     const conv_gemm_job* job = (const conv_gemm_job*)arg;
@@ -164,8 +163,9 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
     const conv_mode mode = job->mode;
     const int64_t k = job->k, pixels = job->pixels, tile_len = job->tile_pixels;
     float* buf = mode == CONV_DIRECT ? NULL : job->scratch + (size_t)thread_index * job->col_floats;
+    float* band = buf + (mode == CONV_IMPLICIT ? job->col_floats - job->band_floats : 0);
     const int64_t tiled = mode == CONV_IMPLICIT ? job->virtual_pixels : pixels;
-    int64_t built_tile = -1; /* (n, g, tile) whose im2col is in `buf` */
+    int64_t built_tile = -1; /* (n, g, tile) whose im2col or padded band is in `buf` */
 
     for (int64_t item = begin; item < end; item++) {
         const int64_t ocb = item % job->oc_blocks;
@@ -177,10 +177,15 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
         const int64_t nt = tiled - t0 < tile_len ? tiled - t0 : tile_len;
         const int64_t first_plane = n * p->in_channels + g * job->ic_per_group;
         const float* in_group = job->input + first_plane * job->in_plane;
-        if (mode == CONV_IM2COL && tile_id != built_tile) {
+        const int64_t y0 = mode == CONV_IMPLICIT ? t0 / job->phase_w : 0; /* first band row */
+        if (mode == CONV_IM2COL && tile_id != built_tile)
             im2col_tile(job, in_group, t0, nt, buf, buf + job->k * tile_len);
-            built_tile = tile_id;
-        }
+        else if (mode == CONV_IMPLICIT && tile_id != built_tile)
+            implicit_band(job, in_group, y0,
+                          (t0 + nt - 1) / job->phase_w - y0 + 1 +
+                              (p->kernel_height - 1) * p->dilation_height / p->stride_height,
+                          band);
+        built_tile = tile_id;
         const int64_t oc_begin = ocb * job->oc_block;
         const int64_t oc_end = oc_begin + job->oc_block < job->oc_per_group
                                    ? oc_begin + job->oc_block
@@ -209,9 +214,8 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
                             last ? job->activation : CNN_ACTIVATION_NONE, !first};
                         const float* a = w_group + m * k + kb;
                         if (mode == CONV_IMPLICIT) {
-                            const float* x =
-                                job->padded + first_plane * job->plane_floats;
-                            uk->igemm(mr, nr, (size_t)kn, a, (size_t)k, x + t0 + j,
+                            uk->igemm(mr, nr, (size_t)kn, a, (size_t)k,
+                                      band + (t0 - y0 * job->phase_w + j),
                                       job->offsets + kb, buf + (m - mb) * tile_len + j,
                                       (size_t)tile_len, &epi);
                         } else if (mode == CONV_DIRECT) {
@@ -247,16 +251,24 @@ static int64_t round_up(int64_t x, int64_t m) {
     return (x + m - 1) / m * m;
 }
 
-/* The padded copy must stay comparable to the tensors themselves (huge padding: use im2col).
- * Evaluated in double: the exact product may exceed int64 for absurd shapes. */
-static int implicit_padded_size_ok(const cnn_conv2d_params* p, int32_t out_height,
-                                   int32_t out_width, int64_t phase_h, int64_t phase_w) {
-    const double images = (double)p->batch;
-    const double padded = images * p->in_channels * (double)p->stride_height *
-                          p->stride_width * (double)phase_h * (double)phase_w;
-    const double tensors = images * p->in_channels * p->in_height * p->in_width +
-                           images * p->out_channels * (double)out_height * out_width;
-    return padded <= 4.0 * tensors + 1048576.0;
+/* Phase rows of the padded band of a tile of `tile` virtual pixels: the output rows it spans
+ * plus the kernel's reach. Evaluated in double: exact values may exceed int64 for absurd
+ * shapes (huge dilations). */
+static double implicit_band_rows(const cnn_conv2d_params* p, double tile, double phase_w) {
+    return floor((tile - 1.0) / phase_w) + 2.0 +
+           floor(((double)p->kernel_height - 1.0) * p->dilation_height / p->stride_height);
+}
+
+/* A thread's padded band must stay comparable to the tensors themselves (huge padding or
+ * dilation: use im2col). */
+static int implicit_band_size_ok(const cnn_conv2d_params* p, int32_t out_height,
+                                 int32_t out_width, int64_t phase_w) {
+    const double band = (double)p->in_channels / p->groups * p->stride_height *
+                        p->stride_width * implicit_band_rows(p, 512.0, (double)phase_w) *
+                        (double)phase_w;
+    const double tensors = (double)p->in_channels * p->in_height * p->in_width +
+                           (double)p->out_channels * out_height * out_width;
+    return band <= 4.0 * tensors + 1048576.0;
 }
 
 cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
@@ -274,14 +286,13 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
     job.oc_per_group = p->out_channels / p->groups;
     job.k = job.ic_per_group * p->kernel_height * p->kernel_width;
     const int64_t sh = p->stride_height, sw = p->stride_width;
-    /* implicit: a phase of the padded input is phase_h x phase_w */
-    const int64_t phase_h = ((int64_t)p->in_height + p->pad_top + p->pad_bottom + sh - 1) / sh;
+    /* implicit: a phase of the padded input is phase_w wide */
     const int64_t phase_w = ((int64_t)p->in_width + p->pad_left + p->pad_right + sw - 1) / sw;
     if (sh == 1 && sw == 1 && p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 &&
         p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0)
         job.mode = CONV_DIRECT;
     else if ((phase_w - out_width) * 8 <= phase_w && /* <= 1/8 wasted columns */
-             implicit_padded_size_ok(p, out_height, out_width, phase_h, phase_w))
+             implicit_band_size_ok(p, out_height, out_width, phase_w))
         job.mode = CONV_IMPLICIT;
     else
         job.mode = CONV_IM2COL;
@@ -289,23 +300,22 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
     job.bias = bias;
     job.activation = activation;
 
-    /* Pixel tile: im2col builds K x tile floats, which should sit in L2 (~256 KiB). */
-    int64_t tile = job.mode == CONV_IM2COL ? (65536 / job.k) / NR * NR : 256;
-    if (tile < NR) tile = NR;
+    /* Pixel tile: im2col builds K x tile floats, which should sit in L2 (~256 KiB); implicit
+     * keeps a C tile of out_channels x tile, up to about 128 KiB (long tiles for few channels:
+     * each tile also pads its band of the input, halo rows included). */
+    int64_t tile = 256;
+    if (job.mode == CONV_IM2COL && (tile = (65536 / job.k) / NR * NR) < NR) tile = NR;
+    if (job.mode == CONV_IMPLICIT && (32768 / job.oc_per_group) / NR * NR > tile)
+        tile = (32768 / job.oc_per_group) / NR * NR;
     if (tile > 512) tile = 512;
     int64_t tiled = job.pixels; /* what the tiles cover */
     if (job.mode == CONV_IMPLICIT) {
-        job.phase_h = phase_h;
         job.phase_w = phase_w;
-        job.plane_floats = sh * sw * phase_h * phase_w;
         job.virtual_pixels = (int64_t)(out_height - 1) * phase_w + out_width;
         tiled = job.virtual_pixels;
     }
     if (tile > round_up(tiled, NR)) tile = round_up(tiled, NR);
-    /* Implicit GEMM runs image by image (a pass = pad one image, then its GEMM), so the padded
-     * copy is still in cache when the GEMM reads it; the other modes take the whole batch. */
-    const int64_t pass_images = job.mode == CONV_IMPLICIT ? 1 : p->batch;
-    const int64_t images = pass_images * p->groups;
+    const int64_t images = (int64_t)p->batch * p->groups;
     const int64_t want_items = 4 * (int64_t)ctx->num_threads;
     /* Too few tiles for the threads: smaller tiles, but not below 64 pixels (each tile streams
      * its block of W once; the output channels are split below instead). */
@@ -343,37 +353,33 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
             (float*)cnn_context_scratch(ctx, (size_t)chunks * job.col_floats * sizeof(float));
         if (job.scratch == NULL) return CNN_STATUS_OUT_OF_MEMORY;
     } else if (job.mode == CONV_IMPLICIT) {
-        /* [padded input][K offsets][per-thread C tiles], each part 64-byte aligned */
+        /* [K offsets][per thread: C tile, padded band + slack], each part 64-byte aligned.
+         * The slack: a tile ending in the dropped columns of a row reads up to phase_w floats
+         * past its band's last row (garbage that only reaches dropped columns). */
         const int64_t block = job.m_block < job.oc_block ? job.m_block : job.oc_block;
-        const size_t padded_floats =
-            (size_t)round_up(pass_images * p->in_channels * job.plane_floats, 16);
+        job.band_rows = (int64_t)implicit_band_rows(p, (double)tile, (double)phase_w);
+        const int64_t plane_floats = sh * sw * job.band_rows * phase_w;
+        job.band_floats = round_up(job.ic_per_group * plane_floats + phase_w, 16);
         const size_t offset_floats = (size_t)round_up(job.k * 2, 16); /* int64 = 2 floats */
-        job.col_floats = (size_t)(block * tile);
+        job.col_floats = (size_t)(round_up(block * tile, 16) + job.band_floats);
         float* base = (float*)cnn_context_scratch(
-            ctx, (padded_floats + offset_floats + (size_t)chunks * job.col_floats) * sizeof(float));
+            ctx, (offset_floats + (size_t)chunks * job.col_floats) * sizeof(float));
         if (base == NULL) return CNN_STATUS_OUT_OF_MEMORY;
-        job.padded = base;
-        int64_t* offsets = (int64_t*)(base + padded_floats);
-        job.scratch = base + padded_floats + offset_floats;
+        int64_t* offsets = (int64_t*)base;
+        job.scratch = base + offset_floats;
         int64_t kk = 0;
         for (int64_t ic = 0; ic < job.ic_per_group; ic++)
             for (int64_t kh = 0; kh < p->kernel_height; kh++)
                 for (int64_t kw = 0; kw < p->kernel_width; kw++) {
                     const int64_t y = kh * p->dilation_height, x = kw * p->dilation_width;
-                    offsets[kk++] = ic * job.plane_floats +
-                                    ((y % sh * sw + x % sw) * phase_h + y / sh) * phase_w +
+                    offsets[kk++] = ic * plane_floats +
+                                    ((y % sh * sw + x % sw) * job.band_rows + y / sh) * phase_w +
                                     x / sw;
                 }
         job.offsets = offsets;
     }
-    for (int64_t n0 = 0; n0 < p->batch; n0 += pass_images) {
-        job.input = input + n0 * p->in_channels * job.in_plane;
-        job.output = output + n0 * p->out_channels * job.pixels;
-        if (job.mode == CONV_IMPLICIT)
-            cnn_parallel_for(ctx, pass_images * p->in_channels,
-                             (65536 + job.plane_floats) / (job.plane_floats + 1),
-                             conv_pad_task, &job);
-        cnn_parallel_for(ctx, items, 1, conv_gemm_task, &job);
-    }
+    job.input = input;
+    job.output = output;
+    cnn_parallel_for(ctx, items, 1, conv_gemm_task, &job);
     return CNN_STATUS_SUCCESS;
 }
