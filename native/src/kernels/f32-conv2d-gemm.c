@@ -15,7 +15,9 @@
  *    strided convs no K-fold blow-up of the input). The kernel computes whole virtual rows into
  *    a per-thread C tile, and only the real pixels (ow < out_width) are copied to the output;
  *  - im2col (everything else: narrow rows such as 7x7 images): B is built tile by tile in
- *    per-thread scratch, row-major K x tile.
+ *    per-thread scratch, row-major K x tile. Small images in a batch (per image, more than 1/8
+ *    of the NR-column panels would be lanes past the image) are tiled across the batch: the
+ *    pixels of all images in one range, C via a per-thread tile copied out image by image;
  *  - depthwise / channel-multiplier convs (groups == in_channels > 1) do not come here.
  * Work items are (n, g, pixel tile, output-channel block); tiles and blocks are made small
  * enough that even batch 1 keeps every thread busy. Consecutive items of one thread share a
@@ -27,7 +29,7 @@
 
 #include "f32-gemm.h"
 
-typedef enum { CONV_DIRECT, CONV_IM2COL, CONV_IMPLICIT } conv_mode;
+typedef enum { CONV_DIRECT, CONV_IM2COL, CONV_IM2COL_BATCH, CONV_IMPLICIT } conv_mode;
 
 typedef struct {
     const cnn_conv2d_params* p;
@@ -35,7 +37,8 @@ typedef struct {
     int64_t out_width, pixels, in_plane;
     int64_t ic_per_group, oc_per_group, k;
     conv_mode mode;
-    /* Tiles run over `pixels` (direct, im2col) or over the virtual pixels (implicit). */
+    /* Tiles run over `pixels` (direct, im2col), batch*pixels (im2col over the batch) or the
+     * virtual pixels (implicit). */
     int64_t tile_pixels, tiles, oc_block, oc_blocks, m_block, k_block;
     const float* input;
     const float* weight;
@@ -163,8 +166,13 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
     const conv_mode mode = job->mode;
     const int64_t k = job->k, pixels = job->pixels, tile_len = job->tile_pixels;
     float* buf = mode == CONV_DIRECT ? NULL : job->scratch + (size_t)thread_index * job->col_floats;
+    const int batched = mode == CONV_IM2COL_BATCH;
+    /* implicit: the padded band after the C tile; im2col over the batch: the C tile last */
     float* band = buf + (mode == CONV_IMPLICIT ? job->col_floats - job->band_floats : 0);
-    const int64_t tiled = mode == CONV_IMPLICIT ? job->virtual_pixels : pixels;
+    float* c_tile = batched ? buf + job->col_floats - job->m_block * tile_len : buf;
+    const int64_t tiled = mode == CONV_IMPLICIT ? job->virtual_pixels
+                          : batched              ? p->batch * pixels
+                                                 : pixels;
     int64_t built_tile = -1; /* (n, g, tile) whose im2col or padded band is in `buf` */
 
     for (int64_t item = begin; item < end; item++) {
@@ -172,7 +180,7 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
         const int64_t tile_id = item / job->oc_blocks;
         const int64_t tile = tile_id % job->tiles;
         const int64_t ng = tile_id / job->tiles;
-        const int64_t n = ng / p->groups, g = ng % p->groups;
+        const int64_t n = batched ? 0 : ng / p->groups, g = ng % p->groups;
         const int64_t t0 = tile * tile_len; /* first (virtual) pixel of the tile */
         const int64_t nt = tiled - t0 < tile_len ? tiled - t0 : tile_len;
         const int64_t first_plane = n * p->in_channels + g * job->ic_per_group;
@@ -180,6 +188,13 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
         const int64_t y0 = mode == CONV_IMPLICIT ? t0 / job->phase_w : 0; /* first band row */
         if (mode == CONV_IM2COL && tile_id != built_tile)
             im2col_tile(job, in_group, t0, nt, buf, buf + job->k * tile_len);
+        else if (batched && tile_id != built_tile) /* image by image */
+            for (int64_t q = t0; q < t0 + nt; q += pixels - q % pixels) {
+                const int64_t run = pixels - q % pixels < t0 + nt - q ? pixels - q % pixels
+                                                                    : t0 + nt - q;
+                im2col_tile(job, in_group + q / pixels * p->in_channels * job->in_plane,
+                            q % pixels, run, buf + (q - t0), buf + job->k * tile_len);
+            }
         else if (mode == CONV_IMPLICIT && tile_id != built_tile)
             implicit_band(job, in_group, y0,
                           (t0 + nt - 1) / job->phase_w - y0 + 1 +
@@ -223,6 +238,10 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
                                      in_group + kb * job->in_plane + t0 + j,
                                      (size_t)job->in_plane, out_group + m * pixels + t0 + j,
                                      (size_t)pixels, &epi);
+                        } else if (batched) {
+                            uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
+                                     buf + kb * tile_len + j, (size_t)tile_len,
+                                     c_tile + (m - mb) * tile_len + j, (size_t)tile_len, &epi);
                         } else {
                             uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
                                      buf + kb * tile_len + j, (size_t)tile_len,
@@ -231,6 +250,15 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
                     }
                 }
             }
+            if (batched) /* image by image */
+                for (int64_t q = t0; q < t0 + nt; q += pixels - q % pixels) {
+                    const int64_t run = pixels - q % pixels < t0 + nt - q ? pixels - q % pixels
+                                                                        : t0 + nt - q;
+                    float* out = job->output + (q / pixels * p->out_channels + oc_base) * pixels;
+                    for (int64_t m = mb; m < mb_end; m++)
+                        memcpy(out + m * pixels + q % pixels, c_tile + (m - mb) * tile_len + q - t0,
+                               (size_t)run * sizeof(float));
+                }
             if (mode == CONV_IMPLICIT) { /* the real pixels of each output row in the tile */
                 const int64_t pw = job->phase_w, ow_n = job->out_width;
                 for (int64_t oh = t0 / pw; oh * pw < t0 + nt; oh++) {
@@ -295,7 +323,9 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
              implicit_band_size_ok(p, out_height, out_width, phase_w))
         job.mode = CONV_IMPLICIT;
     else
-        job.mode = CONV_IM2COL;
+        job.mode = p->batch > 1 && (round_up(job.pixels, NR) - job.pixels) * 8 > job.pixels
+                       ? CONV_IM2COL_BATCH
+                       : CONV_IM2COL;
     job.weight = weight;
     job.bias = bias;
     job.activation = activation;
@@ -304,18 +334,21 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
      * keeps a C tile of out_channels x tile, up to about 128 KiB (long tiles for few channels:
      * each tile also pads its band of the input, halo rows included). */
     int64_t tile = 256;
-    if (job.mode == CONV_IM2COL && (tile = (65536 / job.k) / NR * NR) < NR) tile = NR;
+    if (job.mode != CONV_DIRECT && job.mode != CONV_IMPLICIT &&
+        (tile = (65536 / job.k) / NR * NR) < NR)
+        tile = NR;
     if (job.mode == CONV_IMPLICIT && (32768 / job.oc_per_group) / NR * NR > tile)
         tile = (32768 / job.oc_per_group) / NR * NR;
     if (tile > 512) tile = 512;
     int64_t tiled = job.pixels; /* what the tiles cover */
+    if (job.mode == CONV_IM2COL_BATCH) tiled = p->batch * job.pixels;
     if (job.mode == CONV_IMPLICIT) {
         job.phase_w = phase_w;
         job.virtual_pixels = (int64_t)(out_height - 1) * phase_w + out_width;
         tiled = job.virtual_pixels;
     }
     if (tile > round_up(tiled, NR)) tile = round_up(tiled, NR);
-    const int64_t images = (int64_t)p->batch * p->groups;
+    const int64_t images = (job.mode == CONV_IM2COL_BATCH ? 1 : (int64_t)p->batch) * p->groups;
     const int64_t want_items = 4 * (int64_t)ctx->num_threads;
     /* Too few tiles for the threads: smaller tiles, but not below 64 pixels (each tile streams
      * its block of W once; the output channels are split below instead). */
@@ -341,14 +374,16 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
     items *= job.oc_blocks;
 
     const int32_t chunks = cnn_parallel_chunks(ctx, items, 1);
-    if (job.mode == CONV_IM2COL) {
-        /* [im2col panels: K x tile][column phases of one row: sw x phase_len], phases only
+    if (job.mode == CONV_IM2COL || job.mode == CONV_IM2COL_BATCH) {
+        /* [im2col panels: K x tile][column phases of one row: sw x phase_len][over the batch:
+         * C tile m_block x tile], phases only
          * where several kernel columns share them and they stay small (huge strides or
          * dilations: the direct gather). */
         const int64_t dw = p->dilation_width, kw = p->kernel_width;
         const int64_t phase_len = out_width + (kw - 1) * dw / sw;
         if (kw > 1 && sw * phase_len <= 16384) job.phase_len = round_up(phase_len, 16);
         job.col_floats = (size_t)round_up(job.k * tile + sw * job.phase_len, 16);
+        if (job.mode == CONV_IM2COL_BATCH) job.col_floats += (size_t)(job.m_block * tile);
         job.scratch =
             (float*)cnn_context_scratch(ctx, (size_t)chunks * job.col_floats * sizeof(float));
         if (job.scratch == NULL) return CNN_STATUS_OUT_OF_MEMORY;

@@ -229,6 +229,10 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
             // im2col on small images (row-major K x tile panels), batch 1 and 3
             new(1, 64, 7, 7, 40, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Act: Activation.Relu),
             new(3, 40, 9, 9, 35, 3, 3),
+            // im2col tiled across the batch (small images): tiles spanning images, groups
+            new(5, 64, 7, 7, 20, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Act: Activation.Relu),
+            new(2, 17, 5, 5, 19, 3, 3, SH: 2, SW: 2, PT: 1, PB: 1, PL: 1, PR: 1),
+            new(3, 12, 6, 6, 18, 3, 3, G: 3, Act: Activation.Tanh),
         };
 
         // Generated grid: kernel {1,3,5} x stride {1,2,3} x dilation {1,2}; the other parameters
