@@ -55,11 +55,28 @@ typedef struct {
     int64_t phase_len;
 } conv_gemm_job;
 
+/* dst[i] = src[i] (src == NULL: 0), i < n, for the short rows of small images (7x7: libc's
+ * memcpy / memset calls cost more than the copy). Fixed-size memcpy / memset compile to plain
+ * 16-, 8- and 4-byte moves. */
+static inline void copy_short(float* dst, const float* src, int64_t n) {
+    static const float zeros[4];
+    for (; n >= 4; n -= 4, dst += 4, src = src != NULL ? src + 4 : NULL)
+        memcpy(dst, src != NULL ? src : zeros, 16);
+    if (n & 2) {
+        memcpy(dst, src != NULL ? src : zeros, 8);
+        dst += 2;
+        src = src != NULL ? src + 2 : NULL;
+    }
+    if (n & 1) memcpy(dst, src != NULL ? src : zeros, 4);
+}
+
 /* dst[i] = 0 (src == NULL) or src[i*stride], i < count: one im2col row segment or phase row. */
 static void im2col_write(const cnn_f32_gemm_ukernel* uk, float* dst, int64_t count,
                          const float* src, int64_t stride) {
     if (count <= 0) return;
-    if (src == NULL)
+    if (count < 32 && (src == NULL || stride == 1))
+        copy_short(dst, src, count);
+    else if (src == NULL)
         memset(dst, 0, (size_t)count * sizeof(float));
     else if (stride == 1)
         memcpy(dst, src, (size_t)count * sizeof(float));
