@@ -175,8 +175,9 @@ static void implicit_band(const conv_gemm_job* job, const float* in_group, int64
 /* One work item = (n, g, tile, output-channel block). B and C of the micro-kernel by mode:
  *  direct:   B = the input tile (row stride H*W),        C = the output (row stride P);
  *  im2col:   B = the thread's im2col panels (stride NR), C = the output;
- *  implicit: B = the thread's padded band + offsets,      C = the thread's C tile, whose real
- *            pixels are copied to the output after each block of W rows. */
+ *  implicit: B = the thread's padded band + offsets,      C = the output for panels inside
+ *            one output row, else the thread's C tile, whose real pixels are copied to the
+ *            output after each block of W rows. */
 static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
     const conv_gemm_job* job = (const conv_gemm_job*)arg;
     const cnn_conv2d_params* p = job->p;
@@ -246,10 +247,16 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
                             last ? job->activation : CNN_ACTIVATION_NONE, !first};
                         const float* a = w_group + m * k + kb;
                         if (mode == CONV_IMPLICIT) {
+                            /* A panel within one output row goes straight to the output,
+                             * one across rows (with dropped columns) to the C tile. */
+                            const int64_t pw = job->phase_w, v = t0 + j;
+                            const int in_row = v % pw + (int64_t)nr <= job->out_width;
                             uk->igemm(mr, nr, (size_t)kn, a, (size_t)k,
-                                      band + (t0 - y0 * job->phase_w + j),
-                                      job->offsets + kb, buf + (m - mb) * tile_len + j,
-                                      (size_t)tile_len, &epi);
+                                      band + (t0 - y0 * pw + j), job->offsets + kb,
+                                      in_row ? out_group + m * pixels + v / pw * job->out_width +
+                                                   v % pw
+                                             : buf + (m - mb) * tile_len + j,
+                                      (size_t)(in_row ? pixels : tile_len), &epi);
                         } else if (mode == CONV_DIRECT) {
                             uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
                                      in_group + kb * job->in_plane + t0 + j,
@@ -276,18 +283,21 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
                         memcpy(out + m * pixels + q % pixels, c_tile + (m - mb) * tile_len + q - t0,
                                (size_t)run * sizeof(float));
                 }
-            if (mode == CONV_IMPLICIT) { /* the real pixels of each output row in the tile */
-                const int64_t pw = job->phase_w, ow_n = job->out_width;
-                for (int64_t oh = t0 / pw; oh * pw < t0 + nt; oh++) {
-                    const int64_t vs = oh * pw > t0 ? oh * pw : t0;
-                    const int64_t ve = oh * pw + ow_n < t0 + nt ? oh * pw + ow_n : t0 + nt;
-                    if (vs >= ve) continue;
-                    for (int64_t m = mb; m < mb_end; m++)
-                        memcpy(out_group + m * pixels + oh * ow_n + (vs - oh * pw),
-                               buf + (m - mb) * tile_len + (vs - t0),
-                               (size_t)(ve - vs) * sizeof(float));
+            if (mode == CONV_IMPLICIT) /* the real pixels of the panels in the C tile */
+                for (int64_t j = 0; j < nt; j += NR) {
+                    const int64_t pw = job->phase_w, ow_n = job->out_width;
+                    const int64_t v = t0 + j, v_end = v + (nt - j < NR ? nt - j : NR);
+                    if (v % pw + (v_end - v) <= ow_n) continue; /* stored directly */
+                    for (int64_t oh = v / pw; oh * pw < v_end; oh++) {
+                        const int64_t vs = oh * pw > v ? oh * pw : v;
+                        const int64_t ve = oh * pw + ow_n < v_end ? oh * pw + ow_n : v_end;
+                        if (vs >= ve) continue;
+                        for (int64_t m = mb; m < mb_end; m++)
+                            memcpy(out_group + m * pixels + oh * ow_n + (vs - oh * pw),
+                                   buf + (m - mb) * tile_len + (vs - t0),
+                                   (size_t)(ve - vs) * sizeof(float));
+                    }
                 }
-            }
         }
     }
 }
