@@ -7,13 +7,13 @@
  * W is read in place (6 rows at a time); B depends on the shape:
  *  - direct (1x1, stride 1, no padding): B is the input itself (row stride H*W), no copy;
  *  - implicit (any stride, rows wide enough that at most 1/8 of the computed columns are
- *    padding): the input is copied once, zero-padded and split by stride phase: element (y, x)
- *    of a padded plane goes to [y % sh][x % sw][y / sh][x / sw] (a phase is Hs x L). Tap
- *    (kh, kw) of output (oh, ow) is then in phase (kh % sh, kw % sw) at row oh + kh / sh,
- *    column ow + kw / sw (dilated taps likewise): with "virtual" pixel v = oh*L + ow, row
- *    (ic, kh, kw) of B is the copy at v + a per-row offset (indirect GEMM, no im2col, and for
- *    strided convs no K-fold blow-up of the input). The kernel computes whole virtual rows into
- *    a per-thread C tile, and only the real pixels (ow < out_width) are copied to the output;
+ *    padding): the input is zero-padded and split by stride phase: element (y, x) of a padded
+ *    plane goes to [y % sh][x % sw][y / sh][x / sw] (a phase is L wide). Tap (kh, kw) of
+ *    output (oh, ow) is then in phase (kh % sh, kw % sw) at row oh + kh / sh, column
+ *    ow + kw / sw (dilated taps likewise): with "virtual" pixel v = oh*L + ow, row (ic, kh, kw)
+ *    of B is that copy at v + a per-row offset (indirect GEMM, no im2col, and for strided
+ *    convs no K-fold blow-up of the input). Each tile pads just the band of rows it reads.
+ *    The kernel computes whole virtual rows; virtual pixels with ow >= out_width are dropped;
  *  - im2col (everything else: narrow rows such as 7x7 images): B is built tile by tile in
  *    per-thread scratch, row-major K x tile. Small images in a batch (per image, more than 1/8
  *    of the NR-column panels would be lanes past the image) are tiled across the batch: the
@@ -45,7 +45,7 @@ typedef struct {
     const float* bias;
     cnn_activation activation;
     float* output;
-    float* scratch;    /* per-thread im2col tiles or implicit C tiles */
+    float* scratch;    /* per thread: im2col tile (+ C tile), or implicit C tile + band */
     size_t col_floats; /* per thread */
     /* implicit only: per thread, the rows of the zero-padded, phase-split input (see the top)
      * that one tile reads, [C/groups][sh][sw][band_rows][phase_w]; B row offsets into it [K] */
@@ -174,7 +174,8 @@ static void implicit_band(const conv_gemm_job* job, const float* in_group, int64
 
 /* One work item = (n, g, tile, output-channel block). B and C of the micro-kernel by mode:
  *  direct:   B = the input tile (row stride H*W),        C = the output (row stride P);
- *  im2col:   B = the thread's im2col panels (stride NR), C = the output;
+ *  im2col:   B = the thread's im2col tile (K x tile),    C = the output (over the batch:
+ *            the thread's C tile, copied out image by image);
  *  implicit: B = the thread's padded band + offsets,      C = the output for panels inside
  *            one output row, else the thread's C tile, whose real pixels are copied to the
  *            output after each block of W rows. */
