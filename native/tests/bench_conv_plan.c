@@ -1,0 +1,85 @@
+/* bench_conv_plan.c — a prepacked conv plan (cnn_conv2d_plan_*) against the stateless call on
+ * one 3x3 stride-1 pad-1 shape, both ISAs: the GEMM driver, Winograd transforming the weights
+ * per call (cnn_conv2d_forward's Winograd), and Winograd with U packed once (the plan's). For
+ * re-measuring cnn_f32_conv2d_winograd_plan_suits.
+ * Usage: bench_conv_plan N C HW OC [threads]   (square HW x HW input, OC output channels)
+ * Not a ctest program. Build by hand against a Release build (it reaches internal headers):
+ *   gcc -O2 -std=c11 -Inative/include -Inative/src -Inative/tests \
+ *       native/tests/bench_conv_plan.c build/native/native/libcnnnative_static.a \
+ *       -lpthread -lm -o build/bench_conv_plan
+ * Columns: median process CPU time per thread (ms); the ratios are per-call time / plan time. */
+#define _POSIX_C_SOURCE 199309L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench_util.h"
+#include "cnn/cnn.h"
+#include "cnn_internal.h"
+#include "kernels/f32-gemm.h"
+
+typedef struct {
+    cnn_context* ctx;
+    const cnn_conv2d_params* p;
+    int32_t oh, ow;
+    const float *in, *w, *u, *b;
+    float* out;
+    int mode, avx512; /* mode 0 GEMM, 1 Winograd per call, 2 Winograd packed */
+} run_args;
+
+static void run(void* arg) {
+    const run_args* r = (const run_args*)arg;
+    const cnn_f32_conv2d_isa* isa = r->avx512 ? &cnn_f32_conv2d_isa_avx512 : &cnn_f32_conv2d_isa_avx2;
+    if (r->mode == 0)
+        cnn_f32_conv2d_gemm(r->ctx, r->p, r->oh, r->ow, r->in, r->w, r->b, CNN_ACTIVATION_RELU,
+                            r->out, isa->ukernel);
+    else if (r->mode == 1)
+        cnn_f32_conv2d_winograd(r->ctx, r->p, r->oh, r->ow, r->in, r->w, r->b,
+                                CNN_ACTIVATION_RELU, r->out, isa->ukernel, isa->winograd);
+    else
+        cnn_f32_conv2d_winograd_packed(r->ctx, r->p, r->oh, r->ow, r->in, r->u, r->b,
+                                       CNN_ACTIVATION_RELU, r->out, isa->ukernel, isa->winograd);
+}
+
+int main(int argc, char** argv) {
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s N C HW OC [threads]\n", argv[0]);
+        return 2;
+    }
+    const int n = atoi(argv[1]), ic = atoi(argv[2]), hw = atoi(argv[3]), oc = atoi(argv[4]);
+    const int threads = argc > 5 ? atoi(argv[5]) : 1;
+    const cnn_conv2d_params p = bench_conv_params(n, ic, hw, hw, oc, 3, 1, 1, 1);
+    const size_t in_n = (size_t)n * ic * hw * hw, w_n = (size_t)oc * ic * 9;
+    const size_t out_n = (size_t)n * oc * hw * hw;
+    float* in = random_buffer(in_n, 1);
+    float* w = random_buffer(w_n, 2);
+    float* b = random_buffer((size_t)oc, 3);
+    for (size_t i = 0; i < w_n; i++) w[i] /= sqrtf(9.0f * ic);
+    float* out = (float*)malloc(out_n * sizeof(float));
+    for (int avx512 = 0; avx512 < 2; avx512++) {
+        if (avx512 ? !cnn_cpu_has_avx512() : !cnn_cpu_has_avx2()) continue;
+        cnn_context* ctx = bench_context(avx512 ? CNN_ISA_AVX512 : CNN_ISA_AVX2, threads);
+        if (ctx == NULL) return 1;
+        const cnn_f32_conv2d_isa* isa =
+            avx512 ? &cnn_f32_conv2d_isa_avx512 : &cnn_f32_conv2d_isa_avx2;
+        float* u = (float*)malloc(
+            (size_t)cnn_f32_conv2d_winograd_packed_floats(ic, oc, isa->ukernel) * sizeof(float));
+        cnn_f32_conv2d_winograd_pack(ctx, ic, oc, w, u, isa->ukernel, isa->winograd);
+        bench_times t[3];
+        for (int mode = 0; mode < 3; mode++) {
+            run_args r = {ctx, &p, hw, hw, in, w, u, b, out, mode, avx512};
+            t[mode] = bench_measure(run, &r, threads, 0);
+        }
+        printf("N=%d %d->%d @%dx%d %-6s %d thr: gemm %8.3f | wino/call %8.3f | wino/plan %8.3f ms"
+               " | plan vs gemm x%.2f, vs wino/call x%.2f\n",
+               n, ic, oc, hw, hw, avx512 ? "avx512" : "avx2", threads, t[0].cpu * 1e3,
+               t[1].cpu * 1e3, t[2].cpu * 1e3, t[0].cpu / t[2].cpu, t[1].cpu / t[2].cpu);
+        free(u);
+        cnn_context_destroy(ctx);
+    }
+    free(in);
+    free(w);
+    free(b);
+    free(out);
+    return 0;
+}
