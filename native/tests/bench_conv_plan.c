@@ -1,7 +1,8 @@
 /* bench_conv_plan.c — a prepacked conv plan (cnn_conv2d_plan_*) against the stateless call on
  * one 3x3 stride-1 pad-1 shape, both ISAs: the GEMM driver, Winograd transforming the weights
- * per call (cnn_conv2d_forward's Winograd), and Winograd with U packed once (the plan's). For
- * re-measuring cnn_f32_conv2d_winograd_plan_suits.
+ * per call, Winograd with U packed once (for re-measuring cnn_f32_conv2d_winograd_plan_suits),
+ * and the public calls: cnn_conv2d_forward (whatever it routes to) and cnn_conv2d_plan_forward
+ * (the plan's algorithm: G = GEMM, W = Winograd).
  * Usage: bench_conv_plan N C HW OC [threads]   (square HW x HW input, OC output channels)
  * Not a ctest program. Build by hand against a Release build (it reaches internal headers):
  *   gcc -O2 -std=c11 -Inative/include -Inative/src -Inative/tests \
@@ -24,7 +25,8 @@ typedef struct {
     int32_t oh, ow;
     const float *in, *w, *u, *b;
     float* out;
-    int mode, avx512; /* mode 0 GEMM, 1 Winograd per call, 2 Winograd packed */
+    const cnn_conv2d_plan* plan;
+    int mode, avx512; /* 0 GEMM, 1 Winograd per call, 2 Winograd packed, 3 stateless, 4 plan */
 } run_args;
 
 static void run(void* arg) {
@@ -36,9 +38,13 @@ static void run(void* arg) {
     else if (r->mode == 1)
         cnn_f32_conv2d_winograd(r->ctx, r->p, r->oh, r->ow, r->in, r->w, r->b,
                                 CNN_ACTIVATION_RELU, r->out, isa->ukernel, isa->winograd);
-    else
+    else if (r->mode == 2)
         cnn_f32_conv2d_winograd_packed(r->ctx, r->p, r->oh, r->ow, r->in, r->u, r->b,
                                        CNN_ACTIVATION_RELU, r->out, isa->ukernel, isa->winograd);
+    else if (r->mode == 3)
+        cnn_conv2d_forward(r->ctx, r->p, r->in, r->w, r->b, CNN_ACTIVATION_RELU, r->out);
+    else
+        cnn_conv2d_plan_forward(r->ctx, r->plan, r->p->batch, r->in, r->out);
 }
 
 int main(int argc, char** argv) {
@@ -65,15 +71,23 @@ int main(int argc, char** argv) {
         float* u = (float*)malloc(
             (size_t)cnn_f32_conv2d_winograd_packed_floats(ic, oc, isa->ukernel) * sizeof(float));
         cnn_f32_conv2d_winograd_pack(ctx, ic, oc, w, u, isa->ukernel, isa->winograd);
-        bench_times t[3];
-        for (int mode = 0; mode < 3; mode++) {
-            run_args r = {ctx, &p, hw, hw, in, w, u, b, out, mode, avx512};
+        cnn_conv2d_plan* plan = NULL;
+        if (cnn_conv2d_plan_create(ctx, &p, w, b, CNN_ACTIVATION_RELU, &plan) != CNN_STATUS_SUCCESS)
+            return 1;
+        cnn_conv2d_algorithm algorithm = CNN_CONV2D_ALGORITHM_GEMM;
+        cnn_conv2d_plan_get_info(plan, &algorithm, NULL, NULL, NULL);
+        bench_times t[5];
+        for (int mode = 0; mode < 5; mode++) {
+            run_args r = {ctx, &p, hw, hw, in, w, u, b, out, plan, mode, avx512};
             t[mode] = bench_measure(run, &r, threads, 0);
         }
-        printf("N=%d %d->%d @%dx%d %-6s %d thr: gemm %8.3f | wino/call %8.3f | wino/plan %8.3f ms"
-               " | plan vs gemm x%.2f, vs wino/call x%.2f\n",
+        printf("N=%d %d->%d @%dx%d %-6s %d thr: gemm %7.3f | wino/call %7.3f | wino/packed %7.3f |"
+               " stateless %7.3f | plan(%c) %7.3f ms | plan vs stateless x%.2f\n",
                n, ic, oc, hw, hw, avx512 ? "avx512" : "avx2", threads, t[0].cpu * 1e3,
-               t[1].cpu * 1e3, t[2].cpu * 1e3, t[0].cpu / t[2].cpu, t[1].cpu / t[2].cpu);
+               t[1].cpu * 1e3, t[2].cpu * 1e3, t[3].cpu * 1e3,
+               algorithm == CNN_CONV2D_ALGORITHM_WINOGRAD ? 'W' : 'G', t[4].cpu * 1e3,
+               t[3].cpu / t[4].cpu);
+        cnn_conv2d_plan_destroy(plan);
         free(u);
         cnn_context_destroy(ctx);
     }

@@ -11,7 +11,9 @@
  * share a panel of U.
  *
  * The weights may change between calls (the API is stateless), so U is transformed on every
- * call. Two schedules, by which operand is smaller and stays whole, U (36 x IC x OC) or V and M
+ * call, unless a prepacked plan (cnn_conv2d_plan, ops/conv2d_plan.c) hands in its U, packed once
+ * at create in the blocked schedule's layout: then the blocked schedule skips pass (1) and the
+ * panel schedule reads its panel of U in place. Two schedules, by which operand is smaller and stays whole, U (36 x IC x OC) or V and M
  * of every tile (36 x tiles x (IC + OC)):
  *  - blocked (many tiles: 64@56, batches), two parallel regions: (1) all of U,
  *    [36][OC/NR][IC][NR], over input channels (small layers stay on the calling thread);
