@@ -198,6 +198,12 @@ int cnn_f32_conv2d_winograd_suits(const cnn_conv2d_params* p, int32_t out_height
     return 1;
 }
 
+/* All of U into job->u (blocked layout), over input channels: about 64K filter elements per
+ * chunk, so small layers stay on one thread. */
+static void wino_all_weights(cnn_context* ctx, wino_job* job) {
+    cnn_parallel_for(ctx, job->ic, 1 + 65536 / (9 * job->oc), wino_weights_task, job);
+}
+
 /* Floats from one xi to the next in all of U (whole NR panels, plus one cache line). */
 static int64_t wino_full_u_xi_stride(int64_t ic, int64_t oc, int64_t nr) {
     return round_up(round_up(oc, nr) * ic, 16) + 16;
@@ -220,7 +226,7 @@ void cnn_f32_conv2d_winograd_pack(cnn_context* ctx, int32_t in_channels, int32_t
     job.weight = weight;
     job.u = packed;
     job.u_xi_stride = wino_full_u_xi_stride(job.ic, job.oc, ukernel->nr);
-    cnn_parallel_for(ctx, job.ic, 1 + 65536 / (9 * job.oc), wino_weights_task, &job);
+    wino_all_weights(ctx, &job);
 }
 
 int cnn_f32_conv2d_winograd_plan_suits(const cnn_conv2d_params* p, int32_t out_height,
@@ -320,9 +326,7 @@ static cnn_status wino_run(cnn_context* ctx, const cnn_conv2d_params* p, int32_t
         job.u = (float*)packed_u; /* only read: wino_products takes it as const */
     } else {
         job.u = base;
-        /* About 64K filter elements per weight-transform chunk: small layers stay on one
-         * thread. */
-        cnn_parallel_for(ctx, job.ic, 1 + 65536 / (9 * job.oc), wino_weights_task, &job);
+        wino_all_weights(ctx, &job);
     }
     cnn_parallel_for(ctx, blocks, 1, wino_blocks_task, &job);
     return CNN_STATUS_SUCCESS;

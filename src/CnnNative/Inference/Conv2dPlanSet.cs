@@ -29,14 +29,10 @@ internal sealed unsafe class Conv2dPlanSet : SafeHandle
     {
         var set = new Conv2dPlanSet(steps.Length);
         set.SetHandle(1); // owns whatever is in _plans from here on
-        using var context = new ContextHandle();
         try
         {
-            nint ctx;
-            Native.Check(NativeMethods.cnn_context_create(&ctx));
-            context.Attach(ctx);
-            Native.Check(NativeMethods.cnn_context_set_isa(ctx, isa));
-            Native.Check(NativeMethods.cnn_context_set_num_threads(ctx, numThreads));
+            using ContextHandle context = ContextHandle.Create(isa, numThreads);
+            nint ctx = context.DangerousGetHandle();
             for (int i = 0; i < steps.Length; i++)
             {
                 ref Step s = ref steps[i];

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using CnnNative.Interop;
 using CnnNative.Tests.Infrastructure;
 
@@ -12,8 +11,6 @@ namespace CnnNative.Tests.Oracle;
 [Collection(OracleCollection.Name)]
 public sealed class Conv2dPlanTests(OracleFixture oracle, ITestOutputHelper output)
 {
-    private static readonly ConcurrentDictionary<string, OracleTensor> s_expected = new();
-
     /// <summary>Shapes where a plan takes Winograd but the stateless call does not (&gt; 256 input channels, few tiles).</summary>
     public static IReadOnlyList<ConvTests.ConvCase> PlanOnlyWinogradCases { get; } =
     [
@@ -33,28 +30,14 @@ public sealed class Conv2dPlanTests(OracleFixture oracle, ITestOutputHelper outp
     {
         ConvTests.ConvCase c = s_byName[name];
         using IDisposable _ = Isas.Use(isa);
-        int seed = Seeds.Of(name);
-        float bound = 1f / MathF.Sqrt(c.C / c.G * c.KH * c.KW);
-        using Tensor x = TestData.NormalTensor(seed, c.N, c.C, c.H, c.W);
-        using Tensor w = TestData.UniformTensor(seed + 1, -bound, bound, c.O, c.C / c.G, c.KH, c.KW);
-        using Tensor? b = c.Bias ? TestData.UniformTensor(seed + 2, -bound, bound, c.O) : null;
+        (Tensor x, Tensor w, Tensor? b) = ConvTests.Operands(name, c); // the same data as ConvTests: one oracle call per case
+        using Tensor xd = x, wd = w;
+        using Tensor? bd = b;
 
         using var plan = new Conv2dPlan([c.N, c.C, c.H, c.W], w, b, c.Options, c.Act);
         Assert.Equal(isa, plan.Isa);
         using Tensor y = plan.Forward(x);
-
-        OracleTensor expected = s_expected.GetOrAdd(name, _ => oracle.Run(
-            "conv2d",
-            new
-            {
-                stride = new[] { c.SH, c.SW },
-                padding = new[] { c.PT, c.PB, c.PL, c.PR },
-                dilation = new[] { c.DH, c.DW },
-                groups = c.G,
-                activation = c.Act.ToString().ToLowerInvariant(),
-            },
-            OracleTensor.OfPresent(("input", x), ("weight", w), ("bias", b)))["output"]);
-        OracleErrors.AssertClose(output, "conv2d plan", isa, name, y, expected, ConvTests.ConvTolerance);
+        OracleErrors.AssertClose(output, "conv2d plan", isa, name, y, ConvTests.Expected(oracle, name, c, x, w, b), ConvTests.ConvTolerance);
 
         // Same bits as the stateless call wherever both take the same algorithm: every non-Winograd plan, and the
         // shapes the stateless call runs by Winograd too (the plan's Winograd rule admits more).
