@@ -66,6 +66,30 @@ public sealed class Conv2dPlanTests
     }
 
     [Fact]
+    public void Threads_share_one_plan()
+    {
+        // The plan is read-only after create; each thread runs it on its own native context (scratch).
+        using Tensor w = TestData.UniformTensor(10, -0.05f, 0.05f, 48, 40, 3, 3);
+        using var plan = new Conv2dPlan([2, 40, 15, 15], w, null, Same, Activation.Relu6);
+        float[] input = TestData.Normal(11, 2 * 40 * 15 * 15);
+        float[] expected = new float[2 * 48 * 15 * 15];
+        plan.Forward(2, input, expected);
+        var results = new float[4][];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            results[i] = new float[expected.Length];
+            for (int round = 0; round < 5; round++)
+            {
+                plan.Forward(2, input, results[i]);
+            }
+        });
+        foreach (float[] result in results)
+        {
+            Assert.Equal(expected, result);
+        }
+    }
+
+    [Fact]
     public void Disposal_is_idempotent_and_later_calls_throw()
     {
         using Tensor w = TestData.NormalTensor(8, 4, 2, 3, 3);
