@@ -195,8 +195,15 @@ static void sweep_case(cnn_conv2d_params p, int with_bias, cnn_activation act) {
     EXPECT_STATUS(cnn_conv2d_forward(g_ctx[0], &p, in, w, b, act, ref), CNN_STATUS_SUCCESS);
     /* Tolerance: float sums of k products of values in [-1, 1) (FMA vs mul+add, other order
      * inside the GEMM): 1e-5 * sqrt(k), relative for outputs above 1 in magnitude. */
-    const double tol = 1e-5 * sqrt((double)k);
+    const double direct_tol = 1e-5 * sqrt((double)k);
     for (int c = 1; c < g_num_ctx; c++) {
+        /* Shapes this ISA routes to Winograd F(4x4,3x3): its transforms (coefficients up to 5 in
+         * B^T, 8 in A^T) amplify rounding, so 4x the direct tolerance (worst measured: 1.08x). */
+        const cnn_f32_gemm_ukernel* uk = g_isa[c] == CNN_ISA_AVX512 ? &cnn_f32_ukernel_8x32_avx512
+                                         : g_isa[c] == CNN_ISA_AVX2 ? &cnn_f32_ukernel_6x16_avx2
+                                                                    : NULL;
+        const double tol =
+            uk != NULL && cnn_f32_conv2d_winograd_suits(&p, oh, ow, uk) ? 4 * direct_tol : direct_tol;
         for (size_t i = 0; i <= out_n; i++) out[i] = 777.0f;
         EXPECT_STATUS(cnn_conv2d_forward(g_ctx[c], &p, in, w, b, act, out), CNN_STATUS_SUCCESS);
         const double err = test_max_rel_diff(out, ref, out_n);
@@ -337,6 +344,22 @@ static void test_sweep(void) {
             p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
             sweep_case(p, 1, (cnn_activation)(idx % 5));
         }
+        /* Depthwise 3x3 stride 1 (the direct path, f32-dwconv2d-3x3.h) and 2: every width
+         * 1..40, odd and even heights, padding 0 / 1 with asymmetric right / bottom, channels
+         * 1 / 3 / 17, multiplier 1 / 2, batch 1 / 3, every activation. */
+        for (int w = 1; w <= 40; w++)
+            for (int s = 1; s <= 2; s++, idx++) {
+                const int chs[] = {1, 3, 17};
+                const int c = chs[(w + s) % 3], pad = (w + s) % 4 != 0;
+                cnn_conv2d_params p = test_conv2d_params(1 + 2 * (w % 7 == 0), c, 1 + (w * 3 + s) % 11,
+                                                         w, c * (1 + (w % 5 == 0)), 3, 3);
+                p.groups = c;
+                p.stride_height = p.stride_width = s;
+                p.pad_top = p.pad_left = pad;
+                p.pad_bottom = w % 3 == 0 ? 1 - pad : pad;
+                p.pad_right = w % 4 == 1 ? 1 - pad : pad;
+                sweep_case(p, w % 2, (cnn_activation)(idx % 5));
+            }
     }
 
     /* 300 random combinations of everything above (deterministic xorshift), shapes kept small. */
@@ -712,7 +735,7 @@ int main(void) {
     if (g_num_ctx < 1) return test_finish("test_conv2d");
     test_hand_cases();
     test_sweep();
-    printf("conv2d sweep: %d cases, tolerance 1e-5*sqrt(K) (relative above |1|)\n", g_cases);
+    printf("conv2d sweep: %d cases, tolerance 1e-5*sqrt(K), x4 where Winograd runs (relative above |1|)\n", g_cases);
     for (int c = 1; c < g_num_ctx; c++)
         printf("  %-9s max error %.3g (%.3f of tolerance)\n", test_isa_name(g_isa[c]), g_max_err[c],
                g_max_ratio[c]);

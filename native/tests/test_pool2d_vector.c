@@ -132,6 +132,16 @@ static void test_sweep(void) {
     check_shape(ctx, isas, nctx, &stem, 78);
     cnn_pool2d_params lenet = {CNN_POOL_MAX, 2, 6, 28, 28, 2, 2, 2, 2, 0, 0, 1, 1, 0, 1, 0, 2.0f};
     check_shape(ctx, isas, nctx, &lenet, 79);
+    /* Max 3x3 stride 2 dilation 1 (f32-pool2d-max3x3s2.h): every width 1..40, heights 1..9,
+     * padding 0 / 1 per axis, ceil_mode, channels 1 / 3 / 17, batch 1 / 3. */
+    for (int w = 1; w <= 40; w++)
+        for (int v = 0; v < 8; v++) {
+            const int chs[] = {1, 3, 17};
+            cnn_pool2d_params q = {CNN_POOL_MAX, 1 + 2 * (w % 5 == 0), chs[(w + v) % 3],
+                                   1 + (w + v) % 9, w, 3, 3, 2, 2, v & 1, (v >> 1) & 1, 1, 1,
+                                   v >> 2, 1, 0, 2.0f};
+            check_shape(ctx, isas, nctx, &q, 1000u + (uint32_t)(w * 8 + v));
+        }
     printf("pool2d vector kernels: %ld shapes, %d ISAs compared bitwise with the reference\n",
            configs_run, nctx);
     for (int c = 0; c < nctx; c++) cnn_context_destroy(ctx[c]);

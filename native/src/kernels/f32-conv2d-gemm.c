@@ -6,24 +6,30 @@
  * P = out_height*out_width pixels and K = (in_channels/groups)*kernel_height*kernel_width.
  * W is read in place (6 rows at a time); B depends on the shape:
  *  - direct (1x1, stride 1, no padding): B is the input itself (row stride H*W), no copy;
- *  - implicit (stride 1, rows wide enough that at most 1/8 of the computed columns are
- *    padding): the input is copied once, zero-padded, and row (ic, kh, kw) of B is that copy
- *    shifted by a per-row offset (indirect GEMM, no im2col). Output pixel (oh, ow) is
- *    "virtual" pixel oh*padded_w + ow; the kernel computes whole padded rows into a per-thread
- *    C tile, and only the real pixels are copied to the output;
- *  - im2col (everything else: strides, narrow rows): B is built tile by tile in per-thread
- *    scratch as NR-pixel panels [panel][K][NR] so the micro-kernel streams it contiguously.
+ *  - implicit (any stride, rows wide enough that at most 1/8 of the computed columns are
+ *    padding): the input is zero-padded and split by stride phase: element (y, x) of a padded
+ *    plane goes to [y % sh][x % sw][y / sh][x / sw] (a phase is L wide). Tap (kh, kw) of
+ *    output (oh, ow) is then in phase (kh % sh, kw % sw) at row oh + kh / sh, column
+ *    ow + kw / sw (dilated taps likewise): with "virtual" pixel v = oh*L + ow, row (ic, kh, kw)
+ *    of B is that copy at v + a per-row offset (indirect GEMM, no im2col, and for strided
+ *    convs no K-fold blow-up of the input). Each tile pads just the band of rows it reads.
+ *    The kernel computes whole virtual rows; virtual pixels with ow >= out_width are dropped;
+ *  - im2col (everything else: narrow rows such as 7x7 images): B is built tile by tile in
+ *    per-thread scratch, row-major K x tile. Small images in a batch (per image, more than 1/8
+ *    of the NR-column panels would be lanes past the image) are tiled across the batch: the
+ *    pixels of all images in one range, C via a per-thread tile copied out image by image;
  *  - depthwise / channel-multiplier convs (groups == in_channels > 1) do not come here.
  * Work items are (n, g, pixel tile, output-channel block); tiles and blocks are made small
  * enough that even batch 1 keeps every thread busy. Consecutive items of one thread share a
  * tile (channel blocks are innermost), so each thread builds a tile's im2col once.
  * Inside a tile: for each L2-sized block of W rows, for each NR-pixel panel (kept in L1), for
  * each MR-row slice of the block: one micro-kernel call (bias and activation fused). */
+#include <math.h>
 #include <string.h>
 
 #include "f32-gemm.h"
 
-typedef enum { CONV_DIRECT, CONV_IM2COL, CONV_IMPLICIT } conv_mode;
+typedef enum { CONV_DIRECT, CONV_IM2COL, CONV_IM2COL_BATCH, CONV_IMPLICIT } conv_mode;
 
 typedef struct {
     const cnn_conv2d_params* p;
@@ -31,82 +37,87 @@ typedef struct {
     int64_t out_width, pixels, in_plane;
     int64_t ic_per_group, oc_per_group, k;
     conv_mode mode;
-    /* Tiles run over `pixels` (direct, im2col) or over the virtual pixels (implicit). */
+    /* Tiles run over `pixels` (direct, im2col), batch*pixels (im2col over the batch) or the
+     * virtual pixels (implicit). */
     int64_t tile_pixels, tiles, oc_block, oc_blocks, m_block, k_block;
     const float* input;
     const float* weight;
     const float* bias;
     cnn_activation activation;
     float* output;
-    float* scratch;    /* per-thread im2col tiles or implicit C tiles */
+    float* scratch;    /* per thread: im2col tile (+ C tile), or implicit C tile + band */
     size_t col_floats; /* per thread */
-    /* implicit only: zero-padded input [N*C][padded_h][padded_w], B row offsets [K] */
-    float* padded;
+    /* implicit only: per thread, the rows of the zero-padded, phase-split input (see the top)
+     * that one tile reads, [C/groups][sh][sw][band_rows][phase_w]; B row offsets into it [K] */
     const int64_t* offsets;
-    int64_t padded_h, padded_w, virtual_pixels;
+    int64_t phase_w, band_rows, band_floats, virtual_pixels;
     /* im2col only: floats per column phase of an input row, 0 = no phases (see im2col_tile) */
     int64_t phase_len;
 } conv_gemm_job;
 
-/* Writes `count` values of column-row kn/nr for pixels pix.. of a tile into the panel layout
- * ([pix/nr][K][nr]); src == NULL writes zeros, otherwise src[i*stride]. */
-static void im2col_write(const cnn_f32_gemm_ukernel* uk, float* col, int64_t panel_stride,
-                         int64_t kn, int64_t pix, int64_t count, const float* src,
-                         int64_t stride) {
-    const int64_t nr = uk->nr;
-    int64_t offset = 0;
-    while (count > 0) {
-        const int64_t lane = pix % nr;
-        const int64_t n = nr - lane < count ? nr - lane : count;
-        float* d = col + (pix / nr) * panel_stride + kn + lane;
-        if (src == NULL) {
-            for (int64_t i = 0; i < n; i++) d[i] = 0.0f;
-        } else if (stride == 1) {
-            memcpy(d, src + offset, (size_t)n * sizeof(float));
-        } else if (uk->copy_strided != NULL) {
-            uk->copy_strided(d, src + offset, n, stride);
-        } else {
-            for (int64_t i = 0; i < n; i++) d[i] = src[offset + i * stride];
-        }
-        offset += n * stride;
-        pix += n;
-        count -= n;
+/* dst[i] = src[i] (src == NULL: 0), i < n, for the short rows of small images (7x7: libc's
+ * memcpy / memset calls cost more than the copy). Fixed-size memcpy / memset compile to plain
+ * 16-, 8- and 4-byte moves. */
+static inline void copy_short(float* dst, const float* src, int64_t n) {
+    static const float zeros[4];
+    for (; n >= 4; n -= 4, dst += 4, src = src != NULL ? src + 4 : NULL)
+        memcpy(dst, src != NULL ? src : zeros, 16);
+    if (n & 2) {
+        memcpy(dst, src != NULL ? src : zeros, 8);
+        dst += 2;
+        src = src != NULL ? src + 2 : NULL;
     }
+    if (n & 1) memcpy(dst, src != NULL ? src : zeros, 4);
 }
 
-/* Zeros where the conv row falls in the padding, src[(x0 + i*stride)] where 0 <= x0 + i*stride
- * < size, for i in [0, n): into im2col row kn (panel layout), or into a contiguous scratch row
- * with kn = 0 and panel_stride = NR. */
-static void im2col_row(const conv_gemm_job* job, float* dst, int64_t panel_stride, int64_t kn,
-                       int64_t pix, int64_t n, const float* src, int64_t x0, int64_t stride,
-                       int64_t size) {
+/* dst[i] = 0 (src == NULL) or src[i*stride], i < count: one im2col row segment or phase row. */
+static void im2col_write(const cnn_f32_gemm_ukernel* uk, float* dst, int64_t count,
+                         const float* src, int64_t stride) {
+    if (count <= 0) return;
+    if (count < 32 && (src == NULL || stride == 1))
+        copy_short(dst, src, count);
+    else if (src == NULL)
+        memset(dst, 0, (size_t)count * sizeof(float));
+    else if (stride == 1)
+        memcpy(dst, src, (size_t)count * sizeof(float));
+    else if (uk->copy_strided != NULL)
+        uk->copy_strided(dst, src, count, stride);
+    else
+        for (int64_t i = 0; i < count; i++) dst[i] = src[i * stride];
+}
+
+/* dst[i] = the zero-padded row at x0 + i*stride, i < n: src[x0 + i*stride] where that lies in
+ * [0, size), zero elsewhere. */
+static void im2col_row(const cnn_f32_gemm_ukernel* uk, float* dst, int64_t n, const float* src,
+                       int64_t x0, int64_t stride, int64_t size) {
     int64_t lo, hi; /* valid i in [lo, hi) */
     cnn_conv_valid_range(x0, stride, size, n, &lo, &hi);
-    im2col_write(job->uk, dst, panel_stride, kn, pix, lo, NULL, 0);
-    if (hi > lo)
-        im2col_write(job->uk, dst, panel_stride, kn, pix + lo, hi - lo, src + (x0 + lo * stride),
-                     stride);
-    im2col_write(job->uk, dst, panel_stride, kn, pix + hi, n - hi, NULL, 0);
+    im2col_write(uk, dst, lo, NULL, 0);
+    im2col_write(uk, dst + lo, hi - lo, src + (x0 + lo * stride), stride);
+    im2col_write(uk, dst + hi, n - hi, NULL, 0);
 }
 
-/* im2col of pixels [p0, p0 + np) of one (image, group). Lanes past np in the last panel are
- * left unwritten: the micro-kernel masks them.
+/* im2col of pixels [p0, p0 + np) of one (image, group) into `col`, row-major K x tile_pixels
+ * (the micro-kernel reads NR-column panels of it with ldb = tile_pixels; every row segment of
+ * an output row is one contiguous copy). Columns past np are left unwritten: the micro-kernel
+ * masks them.
  * With job->phase_len > 0, each run of outputs [ow, ow + run) of an input row is first split by
  * column phase into `phases`: phase r, element i = the zero-padded row at x = (ow + i)*sw + r.
  * The im2col row of kernel column kw is then phase (kw*dw) % sw from element (kw*dw) / sw on,
  * contiguous: each input value goes through the strided gather once, not once per kernel
- * column, and the panel rows are plain copies. */
+ * column, and the im2col rows are plain copies. */
 static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t p0, int64_t np,
                         float* col, float* phases) {
     const cnn_conv2d_params* p = job->p;
+    const cnn_f32_gemm_ukernel* uk = job->uk;
     const int64_t in_h = p->in_height, in_w = p->in_width, out_w = job->out_width;
     const int64_t sh = p->stride_height, sw = p->stride_width, dw = p->dilation_width;
-    const int64_t kwn = p->kernel_width, nr = job->uk->nr, panel_stride = job->k * nr;
+    const int64_t kwn = p->kernel_width, ld = job->tile_pixels;
     const int64_t len = job->phase_len, reach = (kwn - 1) * dw / sw; /* phase overhang */
     const int64_t oh0 = p0 / out_w, ow0 = p0 % out_w; /* first pixel of the tile */
     for (int64_t ic = 0; ic < job->ic_per_group; ic++) {
         for (int64_t kh = 0; kh < p->kernel_height; kh++) {
-            const int64_t kn0 = (ic * p->kernel_height + kh) * kwn * nr; /* row of kw = 0 */
+            float* row0 = col + (ic * p->kernel_height + kh) * kwn * ld; /* row of kw = 0 */
             int64_t pix = 0, oh = oh0, ow = ow0;
             while (pix < np) {
                 const int64_t run = out_w - ow < np - pix ? out_w - ow : np - pix;
@@ -114,18 +125,17 @@ static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t
                 const float* row = in_group + (ic * in_h + (ih < 0 || ih >= in_h ? 0 : ih)) * in_w;
                 if (ih < 0 || ih >= in_h) {
                     for (int64_t kw = 0; kw < kwn; kw++)
-                        im2col_write(job->uk, col, panel_stride, kn0 + kw * nr, pix, run, NULL,
-                                     0);
+                        im2col_write(uk, row0 + kw * ld + pix, run, NULL, 0);
                 } else if (len > 0) {
                     for (int64_t r = 0; r < sw && r <= (kwn - 1) * dw; r++)
-                        im2col_row(job, phases + r * len, nr, 0, 0, run + reach, row,
+                        im2col_row(uk, phases + r * len, run + reach, row,
                                    ow * sw + r - p->pad_left, sw, in_w);
                     for (int64_t kw = 0; kw < kwn; kw++)
-                        im2col_write(job->uk, col, panel_stride, kn0 + kw * nr, pix, run,
+                        im2col_write(uk, row0 + kw * ld + pix, run,
                                      phases + (kw * dw % sw) * len + kw * dw / sw, 1);
                 } else {
                     for (int64_t kw = 0; kw < kwn; kw++)
-                        im2col_row(job, col, panel_stride, kn0 + kw * nr, pix, run, row,
+                        im2col_row(uk, row0 + kw * ld + pix, run, row,
                                    ow * sw - p->pad_left + kw * dw, sw, in_w);
                 }
                 pix += run;
@@ -136,58 +146,80 @@ static void im2col_tile(const conv_gemm_job* job, const float* in_group, int64_t
     }
 }
 
-/* ---- implicit GEMM (stride 1): row (ic, kh, kw) of B is the zero-padded input shifted by
- * ic*plane + kh*dh*padded_w + kw*dw. Output pixel (oh, ow) is "virtual" pixel oh*padded_w + ow;
- * the virtual pixels with ow >= out_width are computed into the thread's C tile and dropped
- * when the tile is copied out. No im2col: the padded copy is written once per call. */
-
-static void conv_pad_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
-    (void)thread_index;
-    const conv_gemm_job* job = (const conv_gemm_job*)arg;
+/* ---- implicit GEMM: each thread writes the band of the padded, phase-split input (see the
+ * top) that its tile reads, phase rows [y0, y0 + rows) of every channel of the group, so there
+ * is no separate padding pass and one parallel region per call. The B row offsets are set up
+ * in cnn_f32_conv2d_gemm. */
+static void implicit_band(const conv_gemm_job* job, const float* in_group, int64_t y0,
+                          int64_t rows, float* band) {
     const cnn_conv2d_params* p = job->p;
-    const int64_t in_h = p->in_height, in_w = p->in_width, pw = job->padded_w;
-    for (int64_t plane = begin; plane < end; plane++) {
-        const float* src = job->input + plane * job->in_plane;
-        float* dst = job->padded + plane * job->padded_h * pw;
-        memset(dst, 0, (size_t)(p->pad_top * pw) * sizeof(float));
-        for (int64_t ih = 0; ih < in_h; ih++) {
-            float* row = dst + (p->pad_top + ih) * pw;
-            memset(row, 0, (size_t)p->pad_left * sizeof(float));
-            memcpy(row + p->pad_left, src + ih * in_w, (size_t)in_w * sizeof(float));
-            memset(row + p->pad_left + in_w, 0, (size_t)p->pad_right * sizeof(float));
-        }
-        memset(dst + (p->pad_top + in_h) * pw, 0, (size_t)(p->pad_bottom * pw) * sizeof(float));
+    const int64_t in_h = p->in_height, in_w = p->in_width;
+    const int64_t sh = p->stride_height, sw = p->stride_width;
+    const int64_t br = job->band_rows, pw = job->phase_w;
+    for (int64_t ic = 0; ic < job->ic_per_group; ic++) {
+        const float* src = in_group + ic * job->in_plane;
+        for (int64_t ry = 0; ry < sh; ry++)
+            for (int64_t rx = 0; rx < sw; rx++)
+                for (int64_t y = y0; y < y0 + rows; y++) {
+                    const int64_t ih = y * sh + ry - p->pad_top;
+                    float* row = band + (((ic * sh + ry) * sw + rx) * br + y - y0) * pw;
+                    if (ih < 0 || ih >= in_h)
+                        memset(row, 0, (size_t)pw * sizeof(float));
+                    else
+                        im2col_row(job->uk, row, pw, src + ih * in_w, rx - p->pad_left, sw,
+                                   in_w);
+                }
     }
 }
 
 /* One work item = (n, g, tile, output-channel block). B and C of the micro-kernel by mode:
  *  direct:   B = the input tile (row stride H*W),        C = the output (row stride P);
- *  im2col:   B = the thread's im2col panels (stride NR), C = the output;
- *  implicit: B = the padded input + per-row offsets,     C = the thread's C tile, whose real
- *            pixels are copied to the output after each block of W rows. */
+ *  im2col:   B = the thread's im2col tile (K x tile),    C = the output (over the batch:
+ *            the thread's C tile, copied out image by image);
+ *  implicit: B = the thread's padded band + offsets,      C = the output for panels inside
+ *            one output row, else the thread's C tile, whose real pixels are copied to the
+ *            output after each block of W rows. */
 static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
     const conv_gemm_job* job = (const conv_gemm_job*)arg;
     const cnn_conv2d_params* p = job->p;
     const conv_mode mode = job->mode;
     const int64_t k = job->k, pixels = job->pixels, tile_len = job->tile_pixels;
     float* buf = mode == CONV_DIRECT ? NULL : job->scratch + (size_t)thread_index * job->col_floats;
-    const int64_t tiled = mode == CONV_IMPLICIT ? job->virtual_pixels : pixels;
-    int64_t built_tile = -1; /* (n, g, tile) whose im2col is in `buf` */
+    const int batched = mode == CONV_IM2COL_BATCH;
+    /* implicit: the padded band after the C tile; im2col over the batch: the C tile last */
+    float* band = buf + (mode == CONV_IMPLICIT ? job->col_floats - job->band_floats : 0);
+    float* c_tile = batched ? buf + job->col_floats - job->m_block * tile_len : buf;
+    const int64_t tiled = mode == CONV_IMPLICIT ? job->virtual_pixels
+                          : batched              ? p->batch * pixels
+                                                 : pixels;
+    int64_t built_tile = -1; /* (n, g, tile) whose im2col or padded band is in `buf` */
 
     for (int64_t item = begin; item < end; item++) {
         const int64_t ocb = item % job->oc_blocks;
         const int64_t tile_id = item / job->oc_blocks;
         const int64_t tile = tile_id % job->tiles;
         const int64_t ng = tile_id / job->tiles;
-        const int64_t n = ng / p->groups, g = ng % p->groups;
+        const int64_t n = batched ? 0 : ng / p->groups, g = ng % p->groups;
         const int64_t t0 = tile * tile_len; /* first (virtual) pixel of the tile */
         const int64_t nt = tiled - t0 < tile_len ? tiled - t0 : tile_len;
         const int64_t first_plane = n * p->in_channels + g * job->ic_per_group;
         const float* in_group = job->input + first_plane * job->in_plane;
-        if (mode == CONV_IM2COL && tile_id != built_tile) {
+        const int64_t y0 = mode == CONV_IMPLICIT ? t0 / job->phase_w : 0; /* first band row */
+        if (mode == CONV_IM2COL && tile_id != built_tile)
             im2col_tile(job, in_group, t0, nt, buf, buf + job->k * tile_len);
-            built_tile = tile_id;
-        }
+        else if (batched && tile_id != built_tile) /* image by image */
+            for (int64_t q = t0; q < t0 + nt; q += pixels - q % pixels) {
+                const int64_t run = pixels - q % pixels < t0 + nt - q ? pixels - q % pixels
+                                                                    : t0 + nt - q;
+                im2col_tile(job, in_group + q / pixels * p->in_channels * job->in_plane,
+                            q % pixels, run, buf + (q - t0), buf + job->k * tile_len);
+            }
+        else if (mode == CONV_IMPLICIT && tile_id != built_tile)
+            implicit_band(job, in_group, y0,
+                          (t0 + nt - 1) / job->phase_w - y0 + 1 +
+                              (p->kernel_height - 1) * p->dilation_height / p->stride_height,
+                          band);
+        built_tile = tile_id;
         const int64_t oc_begin = ocb * job->oc_block;
         const int64_t oc_end = oc_begin + job->oc_block < job->oc_per_group
                                    ? oc_begin + job->oc_block
@@ -216,36 +248,57 @@ static void conv_gemm_task(void* arg, int64_t begin, int64_t end, int32_t thread
                             last ? job->activation : CNN_ACTIVATION_NONE, !first};
                         const float* a = w_group + m * k + kb;
                         if (mode == CONV_IMPLICIT) {
-                            const float* x =
-                                job->padded + first_plane * job->padded_h * job->padded_w;
-                            uk->igemm(mr, nr, (size_t)kn, a, (size_t)k, x + t0 + j,
-                                      job->offsets + kb, buf + (m - mb) * tile_len + j,
-                                      (size_t)tile_len, &epi);
+                            /* A panel within one output row goes straight to the output,
+                             * one across rows (with dropped columns) to the C tile. */
+                            const int64_t pw = job->phase_w, v = t0 + j;
+                            const int in_row = v % pw + (int64_t)nr <= job->out_width;
+                            uk->igemm(mr, nr, (size_t)kn, a, (size_t)k,
+                                      band + (t0 - y0 * pw + j), job->offsets + kb,
+                                      in_row ? out_group + m * pixels + v / pw * job->out_width +
+                                                   v % pw
+                                             : buf + (m - mb) * tile_len + j,
+                                      (size_t)(in_row ? pixels : tile_len), &epi);
                         } else if (mode == CONV_DIRECT) {
                             uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
                                      in_group + kb * job->in_plane + t0 + j,
                                      (size_t)job->in_plane, out_group + m * pixels + t0 + j,
                                      (size_t)pixels, &epi);
+                        } else if (batched) {
+                            uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
+                                     buf + kb * tile_len + j, (size_t)tile_len,
+                                     c_tile + (m - mb) * tile_len + j, (size_t)tile_len, &epi);
                         } else {
                             uk->gemm(mr, nr, (size_t)kn, a, (size_t)k,
-                                     buf + (j / NR) * k * NR + kb * NR, (size_t)NR,
+                                     buf + kb * tile_len + j, (size_t)tile_len,
                                      out_group + m * pixels + t0 + j, (size_t)pixels, &epi);
                         }
                     }
                 }
             }
-            if (mode == CONV_IMPLICIT) { /* the real pixels of each output row in the tile */
-                const int64_t pw = job->padded_w, ow_n = job->out_width;
-                for (int64_t oh = t0 / pw; oh * pw < t0 + nt; oh++) {
-                    const int64_t vs = oh * pw > t0 ? oh * pw : t0;
-                    const int64_t ve = oh * pw + ow_n < t0 + nt ? oh * pw + ow_n : t0 + nt;
-                    if (vs >= ve) continue;
+            if (batched) /* image by image */
+                for (int64_t q = t0; q < t0 + nt; q += pixels - q % pixels) {
+                    const int64_t run = pixels - q % pixels < t0 + nt - q ? pixels - q % pixels
+                                                                        : t0 + nt - q;
+                    float* out = job->output + (q / pixels * p->out_channels + oc_base) * pixels;
                     for (int64_t m = mb; m < mb_end; m++)
-                        memcpy(out_group + m * pixels + oh * ow_n + (vs - oh * pw),
-                               buf + (m - mb) * tile_len + (vs - t0),
-                               (size_t)(ve - vs) * sizeof(float));
+                        memcpy(out + m * pixels + q % pixels, c_tile + (m - mb) * tile_len + q - t0,
+                               (size_t)run * sizeof(float));
                 }
-            }
+            if (mode == CONV_IMPLICIT) /* the real pixels of the panels in the C tile */
+                for (int64_t j = 0; j < nt; j += NR) {
+                    const int64_t pw = job->phase_w, ow_n = job->out_width;
+                    const int64_t v = t0 + j, v_end = v + (nt - j < NR ? nt - j : NR);
+                    if (v % pw + (v_end - v) <= ow_n) continue; /* stored directly */
+                    for (int64_t oh = v / pw; oh * pw < v_end; oh++) {
+                        const int64_t vs = oh * pw > v ? oh * pw : v;
+                        const int64_t ve = oh * pw + ow_n < v_end ? oh * pw + ow_n : v_end;
+                        if (vs >= ve) continue;
+                        for (int64_t m = mb; m < mb_end; m++)
+                            memcpy(out_group + m * pixels + oh * ow_n + (vs - oh * pw),
+                                   buf + (m - mb) * tile_len + (vs - t0),
+                                   (size_t)(ve - vs) * sizeof(float));
+                    }
+                }
         }
     }
 }
@@ -254,17 +307,24 @@ static int64_t round_up(int64_t x, int64_t m) {
     return (x + m - 1) / m * m;
 }
 
-/* The padded copy must stay comparable to the tensors themselves (huge padding: use im2col).
- * Evaluated in double: the exact product may exceed int64 for absurd shapes. */
-static int implicit_padded_size_ok(const cnn_conv2d_params* p, int32_t out_height,
-                                   int32_t out_width) {
-    const double images = (double)p->batch;
-    const double padded = images * p->in_channels *
-                          ((double)p->in_height + p->pad_top + p->pad_bottom) *
-                          ((double)p->in_width + p->pad_left + p->pad_right);
-    const double tensors = images * p->in_channels * p->in_height * p->in_width +
-                           images * p->out_channels * (double)out_height * out_width;
-    return padded <= 4.0 * tensors + 1048576.0;
+/* Phase rows of the padded band of a tile of `tile` virtual pixels: the output rows it spans
+ * plus the kernel's reach. Evaluated in double: exact values may exceed int64 for absurd
+ * shapes (huge dilations). */
+static double implicit_band_rows(const cnn_conv2d_params* p, double tile, double phase_w) {
+    return floor((tile - 1.0) / phase_w) + 2.0 +
+           floor(((double)p->kernel_height - 1.0) * p->dilation_height / p->stride_height);
+}
+
+/* A thread's padded band must stay comparable to the tensors themselves (huge padding or
+ * dilation: use im2col). */
+static int implicit_band_size_ok(const cnn_conv2d_params* p, int32_t out_height,
+                                 int32_t out_width, int64_t phase_w) {
+    const double band = (double)p->in_channels / p->groups * p->stride_height *
+                        p->stride_width * implicit_band_rows(p, 512.0, (double)phase_w) *
+                        (double)phase_w;
+    const double tensors = (double)p->in_channels * p->in_height * p->in_width +
+                           (double)p->out_channels * out_height * out_width;
+    return band <= 4.0 * tensors + 1048576.0;
 }
 
 cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
@@ -281,36 +341,42 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
     job.ic_per_group = p->in_channels / p->groups;
     job.oc_per_group = p->out_channels / p->groups;
     job.k = job.ic_per_group * p->kernel_height * p->kernel_width;
-    const int stride1 = p->stride_height == 1 && p->stride_width == 1;
-    const int64_t padded_w = (int64_t)p->in_width + p->pad_left + p->pad_right;
-    if (stride1 && p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 &&
+    const int64_t sh = p->stride_height, sw = p->stride_width;
+    /* implicit: a phase of the padded input is phase_w wide */
+    const int64_t phase_w = ((int64_t)p->in_width + p->pad_left + p->pad_right + sw - 1) / sw;
+    if (sh == 1 && sw == 1 && p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 &&
         p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0)
         job.mode = CONV_DIRECT;
-    else if (stride1 && (padded_w - out_width) * 8 <= padded_w && /* <= 1/8 wasted columns */
-             implicit_padded_size_ok(p, out_height, out_width))
+    else if ((phase_w - out_width) * 8 <= phase_w && /* <= 1/8 wasted columns */
+             implicit_band_size_ok(p, out_height, out_width, phase_w))
         job.mode = CONV_IMPLICIT;
     else
-        job.mode = CONV_IM2COL;
+        job.mode = p->batch > 1 && (round_up(job.pixels, NR) - job.pixels) * 8 > job.pixels
+                       ? CONV_IM2COL_BATCH
+                       : CONV_IM2COL;
     job.weight = weight;
     job.bias = bias;
     job.activation = activation;
 
-    /* Pixel tile: im2col builds K x tile floats, which should sit in L2 (~256 KiB). */
-    int64_t tile = job.mode == CONV_IM2COL ? (65536 / job.k) / NR * NR : 256;
-    if (tile < NR) tile = NR;
+    /* Pixel tile: im2col builds K x tile floats, which should sit in L2 (~256 KiB); implicit
+     * keeps a C tile of out_channels x tile, up to about 128 KiB (long tiles for few channels:
+     * each tile also pads its band of the input, halo rows included). */
+    int64_t tile = 256;
+    if (job.mode != CONV_DIRECT && job.mode != CONV_IMPLICIT &&
+        (tile = (65536 / job.k) / NR * NR) < NR)
+        tile = NR;
+    if (job.mode == CONV_IMPLICIT && (32768 / job.oc_per_group) / NR * NR > tile)
+        tile = (32768 / job.oc_per_group) / NR * NR;
     if (tile > 512) tile = 512;
     int64_t tiled = job.pixels; /* what the tiles cover */
+    if (job.mode == CONV_IM2COL_BATCH) tiled = p->batch * job.pixels;
     if (job.mode == CONV_IMPLICIT) {
-        job.padded_h = (int64_t)p->in_height + p->pad_top + p->pad_bottom;
-        job.padded_w = padded_w;
-        job.virtual_pixels = (int64_t)(out_height - 1) * padded_w + out_width;
+        job.phase_w = phase_w;
+        job.virtual_pixels = (int64_t)(out_height - 1) * phase_w + out_width;
         tiled = job.virtual_pixels;
     }
     if (tile > round_up(tiled, NR)) tile = round_up(tiled, NR);
-    /* Implicit GEMM runs image by image (a pass = pad one image, then its GEMM), so the padded
-     * copy is still in cache when the GEMM reads it; the other modes take the whole batch. */
-    const int64_t pass_images = job.mode == CONV_IMPLICIT ? 1 : p->batch;
-    const int64_t images = pass_images * p->groups;
+    const int64_t images = (job.mode == CONV_IM2COL_BATCH ? 1 : (int64_t)p->batch) * p->groups;
     const int64_t want_items = 4 * (int64_t)ctx->num_threads;
     /* Too few tiles for the threads: smaller tiles, but not below 64 pixels (each tile streams
      * its block of W once; the output channels are split below instead). */
@@ -336,46 +402,47 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
     items *= job.oc_blocks;
 
     const int32_t chunks = cnn_parallel_chunks(ctx, items, 1);
-    if (job.mode == CONV_IM2COL) {
-        /* [im2col panels: K x tile][column phases of one row: sw x phase_len], phases only
+    if (job.mode == CONV_IM2COL || job.mode == CONV_IM2COL_BATCH) {
+        /* [im2col panels: K x tile][column phases of one row: sw x phase_len][over the batch:
+         * C tile m_block x tile], phases only
          * where several kernel columns share them and they stay small (huge strides or
          * dilations: the direct gather). */
-        const int64_t sw = p->stride_width, dw = p->dilation_width, kw = p->kernel_width;
+        const int64_t dw = p->dilation_width, kw = p->kernel_width;
         const int64_t phase_len = out_width + (kw - 1) * dw / sw;
         if (kw > 1 && sw * phase_len <= 16384) job.phase_len = round_up(phase_len, 16);
         job.col_floats = (size_t)round_up(job.k * tile + sw * job.phase_len, 16);
+        if (job.mode == CONV_IM2COL_BATCH) job.col_floats += (size_t)(job.m_block * tile);
         job.scratch =
             (float*)cnn_context_scratch(ctx, (size_t)chunks * job.col_floats * sizeof(float));
         if (job.scratch == NULL) return CNN_STATUS_OUT_OF_MEMORY;
     } else if (job.mode == CONV_IMPLICIT) {
-        /* [padded input][K offsets][per-thread C tiles], each part 64-byte aligned */
+        /* [K offsets][per thread: C tile, padded band + slack], each part 64-byte aligned.
+         * The slack: a tile ending in the dropped columns of a row reads up to phase_w floats
+         * past its band's last row (garbage that only reaches dropped columns). */
         const int64_t block = job.m_block < job.oc_block ? job.m_block : job.oc_block;
-        const size_t padded_floats =
-            (size_t)round_up(pass_images * p->in_channels * job.padded_h * padded_w, 16);
+        job.band_rows = (int64_t)implicit_band_rows(p, (double)tile, (double)phase_w);
+        const int64_t plane_floats = sh * sw * job.band_rows * phase_w;
+        job.band_floats = round_up(job.ic_per_group * plane_floats + phase_w, 16);
         const size_t offset_floats = (size_t)round_up(job.k * 2, 16); /* int64 = 2 floats */
-        job.col_floats = (size_t)(block * tile);
+        job.col_floats = (size_t)(round_up(block * tile, 16) + job.band_floats);
         float* base = (float*)cnn_context_scratch(
-            ctx, (padded_floats + offset_floats + (size_t)chunks * job.col_floats) * sizeof(float));
+            ctx, (offset_floats + (size_t)chunks * job.col_floats) * sizeof(float));
         if (base == NULL) return CNN_STATUS_OUT_OF_MEMORY;
-        job.padded = base;
-        int64_t* offsets = (int64_t*)(base + padded_floats);
-        job.scratch = base + padded_floats + offset_floats;
+        int64_t* offsets = (int64_t*)base;
+        job.scratch = base + offset_floats;
         int64_t kk = 0;
         for (int64_t ic = 0; ic < job.ic_per_group; ic++)
             for (int64_t kh = 0; kh < p->kernel_height; kh++)
-                for (int64_t kw = 0; kw < p->kernel_width; kw++)
-                    offsets[kk++] = (ic * job.padded_h + kh * p->dilation_height) * padded_w +
-                                    kw * p->dilation_width;
+                for (int64_t kw = 0; kw < p->kernel_width; kw++) {
+                    const int64_t y = kh * p->dilation_height, x = kw * p->dilation_width;
+                    offsets[kk++] = ic * plane_floats +
+                                    ((y % sh * sw + x % sw) * job.band_rows + y / sh) * phase_w +
+                                    x / sw;
+                }
         job.offsets = offsets;
     }
-    for (int64_t n0 = 0; n0 < p->batch; n0 += pass_images) {
-        job.input = input + n0 * p->in_channels * job.in_plane;
-        job.output = output + n0 * p->out_channels * job.pixels;
-        if (job.mode == CONV_IMPLICIT)
-            cnn_parallel_for(ctx, pass_images * p->in_channels,
-                             (65536 + job.padded_h * padded_w) / (job.padded_h * padded_w + 1),
-                             conv_pad_task, &job);
-        cnn_parallel_for(ctx, items, 1, conv_gemm_task, &job);
-    }
+    job.input = input;
+    job.output = output;
+    cnn_parallel_for(ctx, items, 1, conv_gemm_task, &job);
     return CNN_STATUS_SUCCESS;
 }

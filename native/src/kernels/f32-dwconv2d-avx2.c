@@ -12,13 +12,20 @@
 #define DW_LOADU(ptr) _mm256_loadu_ps(ptr)
 #define DW_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define DW_ADD(a, b) _mm256_add_ps(a, b)
+#define DW_RELU6(x) cnn_avx2_relu6_ps(x) /* NaN kept, as cnn_avx2_relu6_ps */
 #define DW_RELU(x) cnn_avx2_relu_ps(x)
 #define DW_STORE(ptr, left, y)                                                   \
     ((left) >= 8 ? _mm256_storeu_ps(ptr, y)                                      \
                  : _mm256_maskstore_ps(ptr, cnn_avx2_tail_mask(left), y))
 #define DW_ACTIVATION_SPAN(act, in, out, n) cnn_avx2_activation_span(act, in, out, n)
-#define DW_LOAD_RANGE(ptr, a, b) \
-    _mm256_maskload_ps(ptr, _mm256_andnot_si256(cnn_avx2_tail_mask(a), cnn_avx2_tail_mask(b)))
+#define DW_MASK_T __m256i
+#define DW_MASK(a, b) _mm256_andnot_si256(cnn_avx2_tail_mask(a), cnn_avx2_tail_mask(b))
+#define DW_LOADM(ptr, m) _mm256_maskload_ps(ptr, m)
+#define DW_MASKZ(v, m) _mm256_and_ps(v, _mm256_castsi256_ps(m))
+#define DW_SHIFT_IN(v, x)                                                                    \
+    _mm256_blend_ps(_mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0)), x, \
+                    0x80)
+#define DW_LOAD_RANGE(ptr, a, b) DW_LOADM(ptr, DW_MASK(a, b))
 #define DW_SPLIT2(a, b, even, odd)                                                       \
     do {                                                                                 \
         const __m256 lo_ = (a), hi_ = (b); /* shuffle_ps pairs within 128-bit halves */ \
@@ -35,5 +42,6 @@ cnn_status cnn_f32_dwconv2d_avx2(cnn_context* ctx, const cnn_conv2d_params* p, i
                                  int32_t out_width, const float* input, const float* weight,
                                  const float* bias, cnn_activation activation, float* output) {
     return cnn_f32_dwconv2d_run(ctx, p, out_height, out_width, input, weight, bias, activation,
-                                output, dw_output_plane, dw_stage_row, DW_LANES);
+                                output, dw_output_plane, dw_stage_row, dw3_direct_plane,
+                                DW_LANES);
 }

@@ -18,10 +18,18 @@ static inline __mmask16 dw_lanes(int64_t n) {
 #define DW_LOADU(ptr) _mm512_loadu_ps(ptr)
 #define DW_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define DW_ADD(a, b) _mm512_add_ps(a, b)
+#define DW_RELU6(x) _mm512_min_ps(_mm512_set1_ps(6.0f), _mm512_max_ps(_mm512_setzero_ps(), x)) /* NaN kept, as cnn_avx2_relu6_ps */
 #define DW_RELU(x) _mm512_max_ps(_mm512_setzero_ps(), x)
-#define DW_STORE(ptr, left, y) _mm512_mask_storeu_ps(ptr, dw_lanes(left), y)
+#define DW_STORE(ptr, left, y)                                                   \
+    ((left) >= 16 ? _mm512_storeu_ps(ptr, y) : _mm512_mask_storeu_ps(ptr, dw_lanes(left), y))
 #define DW_ACTIVATION_SPAN(act, in, out, n) cnn_avx2_activation_span(act, in, out, n)
-#define DW_LOAD_RANGE(ptr, a, b) _mm512_maskz_loadu_ps(dw_lanes(b) & ~dw_lanes(a), ptr)
+#define DW_MASK_T __mmask16
+#define DW_MASK(a, b) ((__mmask16)(dw_lanes(b) & ~dw_lanes(a)))
+#define DW_LOADM(ptr, m) _mm512_maskz_loadu_ps(m, ptr)
+#define DW_MASKZ(v, m) _mm512_maskz_mov_ps(m, v)
+#define DW_SHIFT_IN(v, x)                                                                   \
+    _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(x), _mm512_castps_si512(v), 1))
+#define DW_LOAD_RANGE(ptr, a, b) DW_LOADM(ptr, DW_MASK(a, b))
 #define DW_SPLIT2(a, b, even, odd)                                                          \
     do {                                                                                    \
         const __m512i even_ = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, \
@@ -37,5 +45,6 @@ cnn_status cnn_f32_dwconv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p,
                                    const float* weight, const float* bias,
                                    cnn_activation activation, float* output) {
     return cnn_f32_dwconv2d_run(ctx, p, out_height, out_width, input, weight, bias, activation,
-                                output, dw_output_plane, dw_stage_row, DW_LANES);
+                                output, dw_output_plane, dw_stage_row, dw3_direct_plane,
+                                DW_LANES);
 }

@@ -62,12 +62,55 @@ static void dwconv_task(void* arg, int64_t begin, int64_t end, int32_t thread_in
     }
 }
 
+/* Direct 3x3 stride 1 / 2: items are (n, output channel, row band); no staging. */
+static void dwconv_direct_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
+    (void)thread_index;
+    const cnn_dwconv_job* job = (const cnn_dwconv_job*)arg;
+    const cnn_conv2d_params* p = job->p;
+    const int64_t in_plane = (int64_t)p->in_height * p->in_width;
+    const int64_t out_plane = job->out_height * job->out_width;
+    for (int64_t item = begin; item < end; item++) {
+        const int64_t band = item % job->bands, plane = item / job->bands; /* n * OC + oc */
+        const int64_t n = plane / p->out_channels, oc = plane % p->out_channels;
+        const int64_t oh = band * job->band_rows;
+        const int64_t oh_end = oh + job->band_rows < job->out_height ? oh + job->band_rows
+                                                                     : job->out_height;
+        job->direct_plane(job, job->input + (n * p->in_channels + oc / job->mult) * in_plane,
+                          job->weight + oc * 9, job->bias != NULL ? job->bias[oc] : 0.0f,
+                          job->output + plane * out_plane, oh, oh_end);
+    }
+}
+
+/* Direct 3x3 stride 1 / 2 run. Few planes (batch 1 with few channels) are split into row bands of
+ * a multiple of 4 rows (the routine's block height) so that every thread gets work. */
+static cnn_status dwconv_direct_run(cnn_context* ctx, cnn_dwconv_job* job) {
+    const cnn_conv2d_params* p = job->p;
+    const int64_t planes = (int64_t)p->batch * p->out_channels;
+    const int64_t want_items = 4 * (int64_t)ctx->num_threads;
+    job->bands = planes < want_items ? (want_items + planes - 1) / planes : 1;
+    job->band_rows = (job->out_height + job->bands - 1) / job->bands;
+    job->band_rows = (job->band_rows + 3) / 4 * 4;
+    job->bands = (job->out_height + job->band_rows - 1) / job->band_rows;
+    /* the zero row is read like an input row, whole vectors from zero_row - 1 on */
+    const int64_t zeros = 2 * (job->out_width + 2 * 16) + 3;
+    float* zero_row = (float*)cnn_context_scratch(ctx, (size_t)zeros * sizeof(float));
+    if (zero_row == NULL) return CNN_STATUS_OUT_OF_MEMORY;
+    for (int64_t i = 0; i < zeros; i++) zero_row[i] = 0.0f;
+    job->zero_row = zero_row + 1;
+    job->input_end = job->input + (int64_t)p->batch * p->in_channels * p->in_height * p->in_width;
+    cnn_parallel_for(ctx, planes * job->bands, 1, dwconv_direct_task, job);
+    return CNN_STATUS_SUCCESS;
+}
+
 cnn_status cnn_f32_dwconv2d_run(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
                                 int32_t out_width, const float* input, const float* weight,
                                 const float* bias, cnn_activation activation, float* output,
                                 void (*output_plane)(const cnn_dwconv_job*, const float*,
                                                      const float*, float, float*),
                                 void (*stage_row)(const cnn_dwconv_job*, const float*, float*),
+                                void (*direct_plane)(const cnn_dwconv_job*, const float*,
+                                                     const float*, float, float*, int64_t,
+                                                     int64_t),
                                 int32_t lanes) {
     cnn_dwconv_job job = {0};
     job.p = p;
@@ -81,6 +124,11 @@ cnn_status cnn_f32_dwconv2d_run(cnn_context* ctx, const cnn_conv2d_params* p, in
     job.bias = bias;
     job.activation = activation;
     job.output = output;
+    job.direct_plane = direct_plane;
+    if (p->kernel_height == 3 && p->kernel_width == 3 && p->stride_height == p->stride_width &&
+        p->stride_width <= 2 && p->dilation_height == 1 && p->dilation_width == 1 &&
+        p->pad_left <= 1)
+        return dwconv_direct_run(ctx, &job);
     const int64_t sw = p->stride_width;
     const int64_t span_w = (int64_t)p->dilation_width * (p->kernel_width - 1);
     job.rows = (int64_t)(out_height - 1) * p->stride_height +

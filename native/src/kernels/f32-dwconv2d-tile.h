@@ -9,8 +9,14 @@
  *   DW_LOAD_RANGE(ptr, a, b)  lanes [a, b) from ptr (0 <= a < b <= DW_LANES), others zero;
  *                        the other lanes' addresses are not accessed
  *   DW_SPLIT2(a, b, even, odd)  even/odd lanes of the 2*DW_LANES floats a, b (a first)
- * and it defines `static void dw_output_plane(...)` and `static void dw_stage_row(...)`, the
- * job's output_plane and stage_row routines. */
+ *   DW_MASK_T            a lane mask; DW_MASK(a, b) lanes [a, b) (0 <= a <= b <= DW_LANES)
+ *   DW_LOADM(ptr, m)     the lanes m of ptr, others zero and not accessed
+ *   DW_MASKZ(v, m)       the lanes m of v, others zero
+ *   DW_SHIFT_IN(v, x)    v[1], ..., v[DW_LANES - 1], x[0]
+ *   DW_RELU6(x)          min(6, max(0, x)), NaN kept
+ * and it defines `static void dw_output_plane(...)`, `static void dw_stage_row(...)` and (in
+ * f32-dwconv2d-3x3.h) `static void dw3_direct_plane(...)`, the job's output_plane,
+ * stage_row and direct_plane routines. */
 #ifndef DW_VEC
 #error "define the DW_* vector operations before including f32-dwconv2d-tile.h"
 #endif
@@ -161,3 +167,5 @@ static void dw_stage_row(const cnn_dwconv_job* job, const float* src, float* dst
         }
     }
 }
+
+#include "f32-dwconv2d-3x3.h"

@@ -36,16 +36,27 @@ typedef struct cnn_dwconv_job {
     /* the ISA's staging of one row (stride 1, or stride 2 with two phases): its phases from
      * input row src, or zeros when src is NULL (a padding row) */
     void (*stage_row)(const struct cnn_dwconv_job* job, const float* src, float* dst);
+    /* the ISA's direct 3x3 stride 1 / 2 routine (f32-dwconv2d-3x3.h): output rows [oh, oh_end)
+     * of one plane straight from its input plane; rows outside the input read zero_row */
+    void (*direct_plane)(const struct cnn_dwconv_job* job, const float* in, const float* w,
+                         float bias, float* out, int64_t oh, int64_t oh_end);
+    const float* zero_row; /* zeros, readable from zero_row[-1] to [2 * (out_width + 32) + 1] */
+    const float* input_end; /* input + its size */
+    int64_t bands, band_rows; /* direct: row bands per plane, output rows per band */
 } cnn_dwconv_job;
 
 /* Runs the depthwise conv with the given output-plane routine, whose vectors hold `lanes`
- * floats (the staged phases are padded to a multiple of it), and row-staging routine. */
+ * floats (the staged phases are padded to a multiple of it), and row-staging routine; 3x3
+ * stride 1 and 2 convs (dilation 1, left padding <= 1) with the direct routine instead. */
 cnn_status cnn_f32_dwconv2d_run(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
                                 int32_t out_width, const float* input, const float* weight,
                                 const float* bias, cnn_activation activation, float* output,
                                 void (*output_plane)(const cnn_dwconv_job*, const float*,
                                                      const float*, float, float*),
                                 void (*stage_row)(const cnn_dwconv_job*, const float*, float*),
+                                void (*direct_plane)(const cnn_dwconv_job*, const float*,
+                                                     const float*, float, float*, int64_t,
+                                                     int64_t),
                                 int32_t lanes);
 
 #endif /* CNN_F32_DWCONV2D_H */

@@ -133,5 +133,28 @@ void cnn_f32_igemm_6x16_avx2(size_t mr, size_t nr, size_t k, const float* a, siz
     gemm_6x16(mr, nr, k, a, lda, b, 0, b_offsets, c, ldc, epilogue);
 }
 
-const cnn_f32_gemm_ukernel cnn_f32_ukernel_6x16_avx2 = {
-    CNN_F32_GEMM_MR, CNN_F32_GEMM_NR, cnn_f32_gemm_6x16_avx2, cnn_f32_igemm_6x16_avx2, NULL};
+/* dst[i] = src[i*stride] for the im2col and stride-phase copies of strided convs, 8 at a time:
+ * stride 2 as two loads and a shuffle (stems, downsampling convs), other strides as a gather;
+ * the tail scalar, so nothing past src[(n-1)*stride] is read. */
+static void copy_strided_avx2(float* dst, const float* src, int64_t n, int64_t stride) {
+    int64_t i = 0;
+    if (stride == 2) {
+        for (; 2 * i + 15 <= 2 * (n - 1); i += 8) { /* the loads end at src[2i + 15] */
+            const __m256 lo = _mm256_loadu_ps(src + 2 * i), hi = _mm256_loadu_ps(src + 2 * i + 8);
+            const __m256 even = _mm256_shuffle_ps(lo, hi, 0x88); /* l0 l2 h0 h2 | l4 l6 h4 h6 */
+            _mm256_storeu_ps(dst + i, _mm256_castpd_ps(_mm256_permute4x64_pd(
+                                          _mm256_castps_pd(even), 0xD8)));
+        }
+    } else {
+        const __m256i index =
+            _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                               _mm256_set1_epi32((int)stride));
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(dst + i, _mm256_i32gather_ps(src + i * stride, index, 4));
+    }
+    for (; i < n; i++) dst[i] = src[i * stride];
+}
+
+const cnn_f32_gemm_ukernel cnn_f32_ukernel_6x16_avx2 = {CNN_F32_GEMM_MR, CNN_F32_GEMM_NR,
+                                                       cnn_f32_gemm_6x16_avx2,
+                                                       cnn_f32_igemm_6x16_avx2, copy_strided_avx2};

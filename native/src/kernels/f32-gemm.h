@@ -61,8 +61,9 @@ typedef struct cnn_f32_gemm_ukernel {
     void (*copy_strided)(float* dst, const float* src, int64_t n, int64_t stride);
 } cnn_f32_gemm_ukernel;
 
-/* The plain descriptors of the two tiles (no strided copy), defined beside their micro-kernels;
- * the linear and conv-backward drivers use these, conv2d forward adds its strided copy. */
+/* The descriptors of the two tiles, defined beside their micro-kernels (the AVX2 one with its
+ * strided copy, the AVX-512 one without: conv2d forward adds its own); the linear and
+ * conv-backward drivers use these and ignore the strided copy. */
 extern const cnn_f32_gemm_ukernel cnn_f32_ukernel_6x16_avx2;
 extern const cnn_f32_gemm_ukernel cnn_f32_ukernel_8x32_avx512;
 

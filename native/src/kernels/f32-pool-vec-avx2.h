@@ -26,6 +26,13 @@ static inline pv_f32 pv_max_step(pv_f32 m, pv_f32 v) {
     return _mm256_blendv_ps(_mm256_max_ps(v, m), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
 }
 
+/* max_ps(v, m) returns m on ties (+0/-0 too) and when m is NaN, v only when v > m: the
+ * reference step exactly, provided v is not NaN (callers check with pv_any_nan). */
+static inline pv_f32 pv_max_ordered(pv_f32 m, pv_f32 v) { return _mm256_max_ps(v, m); }
+static inline int pv_any_nan(pv_f32 a, pv_f32 b) {
+    return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q)) != 0;
+}
+
 /* p[0], p[2], ..., p[14] and p[1], p[3], ..., p[15] (stride-2 taps from one pair of loads). */
 static inline pv_f32 pv_even(pv_f32 a, pv_f32 b) {
     const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
@@ -36,6 +43,12 @@ static inline pv_f32 pv_odd(pv_f32 a, pv_f32 b) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
+/* v[1], ..., v[7], x[0] (x a broadcast): see the AVX-512 header. */
+static inline pv_f32 pv_shift_in(pv_f32 v, pv_f32 x) {
+    const __m256 r = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0));
+    return _mm256_blend_ps(r, x, 0x80);
+}
+
 /* Lanes [0, n) of v to p, n in [0, PV_LANES]; the rest of p is not touched. */
 static inline void pv_store_first(float* p, pv_f32 v, int64_t n) {
     _mm256_maskstore_ps(p, cnn_avx2_tail_mask(n), v);
@@ -44,16 +57,22 @@ static inline pv_f32 pv_load_first(const float* p, int64_t n) {
     return _mm256_maskload_ps(p, cnn_avx2_tail_mask(n));
 }
 
-/* Lanes l of p[l] with lo <= l < hi, the other lanes `fill` (masked lanes are not read, so p
- * may point outside the row there). */
-static inline pv_f32 pv_load_range(const float* p, int64_t lo, int64_t hi, float fill) {
+/* The lanes l with lo <= l < hi, and a load of those lanes of p with the others `fill`
+ * (masked lanes are not read, so p may point outside the row there). */
+typedef __m256i pv_mask;
+static inline pv_mask pv_range_mask(int64_t lo, int64_t hi) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const int32_t l0 = lo < 0 ? 0 : lo > 8 ? 8 : (int32_t)lo;
     const int32_t h0 = hi < 0 ? 0 : hi > 8 ? 8 : (int32_t)hi;
-    const __m256i m = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(l0), lane),
-                                          _mm256_cmpgt_epi32(_mm256_set1_epi32(h0), lane));
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(l0), lane),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32(h0), lane));
+}
+static inline pv_f32 pv_load_mask(const float* p, pv_mask m, float fill) {
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m),
                             _mm256_castsi256_ps(m));
+}
+static inline pv_f32 pv_load_range(const float* p, int64_t lo, int64_t hi, float fill) {
+    return pv_load_mask(p, pv_range_mask(lo, hi), fill);
 }
 
 #endif

@@ -237,6 +237,8 @@ static void pool_rows_task(void* arg, int64_t begin, int64_t end, int32_t thread
     }
 }
 
+#include "f32-pool2d-max3x3s2.h"
+
 /* Runs max / average pooling with stride_width 1 or 2 and returns 1 (status in *status), or
  * returns 0 without doing anything for shapes this code does not take (LP, other strides,
  * rows too long for the per-thread scratch). */
@@ -244,6 +246,7 @@ static int pool2d_rows_run(cnn_context* ctx, const cnn_pool2d_params* p, int32_t
                            int32_t out_width, const float* input, float* output,
                            cnn_status* status) {
     if (p->kind == CNN_POOL_LP || (p->stride_width != 1 && p->stride_width != 2)) return 0;
+    if (pool_max3s2_run(ctx, p, out_height, out_width, input, output, status)) return 1;
     pool_rows_job j;
     cnn_pool2d_plan_init(&j.plan, p, out_height, out_width, input, output);
     j.is_max = p->kind == CNN_POOL_MAX;

@@ -254,6 +254,21 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
             new(2, 32, 23, 19, 48, 3, 3, SH: 2, SW: 2, PT: 1, PB: 1, PL: 1, PR: 1, Bias: false),
             new(1, 128, 7, 7, 100, 1, 1, Act: Activation.Sigmoid),
             new(1, 96, 17, 17, 96, 5, 5, PT: 2, PB: 2, PL: 2, PR: 2, G: 96, Act: Activation.Relu),
+            // Strided implicit GEMM (input split by stride phase, padded band per tile): several
+            // tiles ending mid-row, stems, dilation, batch 3, channels not a multiple of 8/16/32.
+            new(3, 5, 70, 66, 37, 3, 3, SH: 2, SW: 2, PT: 1, PB: 1, PL: 1, PR: 1, Act: Activation.Relu),
+            new(1, 3, 80, 80, 20, 7, 7, SH: 2, SW: 2, PT: 3, PB: 3, PL: 3, PR: 3, Act: Activation.Relu),
+            new(2, 3, 99, 95, 24, 11, 11, SH: 4, SW: 4, PT: 2, PB: 1, PL: 0, PR: 3),
+            new(1, 6, 60, 58, 17, 3, 3, SH: 2, SW: 2, PT: 2, PB: 2, PL: 2, PR: 2, DH: 2, DW: 2, Act: Activation.Tanh),
+            new(1, 4, 50, 61, 9, 5, 3, SH: 3, SW: 2, PT: 1, PB: 0, PL: 1, PR: 2, Bias: false),
+            new(3, 7, 40, 37, 13, 5, 5, PT: 2, PB: 2, PL: 2, PR: 2, Act: Activation.Sigmoid),
+            // im2col on small images (row-major K x tile panels), batch 1 and 3
+            new(1, 64, 7, 7, 40, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Act: Activation.Relu),
+            new(3, 40, 9, 9, 35, 3, 3),
+            // im2col tiled across the batch (small images): tiles spanning images, groups
+            new(5, 64, 7, 7, 20, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Act: Activation.Relu),
+            new(2, 17, 5, 5, 19, 3, 3, SH: 2, SW: 2, PT: 1, PB: 1, PL: 1, PR: 1),
+            new(3, 12, 6, 6, 18, 3, 3, G: 3, Act: Activation.Tanh),
         };
 
         // Generated grid: kernel {1,3,5} x stride {1,2,3} x dilation {1,2}; the other parameters
@@ -305,6 +320,28 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
                             list.Add(c);
                         }
                     }
+                }
+            }
+        }
+
+        // Depthwise 3x3 (the direct stride-1 path of f32-dwconv2d-3x3.h, and stride 2) at its
+        // edges: widths 1..40 across the vector widths (8 / 16, pairs of vectors), odd heights,
+        // padding 0 / 1 and asymmetric, channels 1 / 3 / 17, multiplier 2, batch 1 / 3, ReLU6.
+        int[] widths = [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 34, 40];
+        int[] dwCh = [1, 3, 17];
+        var dwAct = new[] { Activation.Relu6, Activation.None, Activation.Relu, Activation.Sigmoid };
+        for (int j = 0; j < widths.Length; j++)
+        {
+            foreach (int s in new[] { 1, 2 })
+            {
+                int ch = dwCh[j % 3], p = (j + s) % 3 == 0 ? 0 : 1;
+                var c = new ConvCase(
+                    N: j % 4 == 0 ? 3 : 1, C: ch, H: 1 + 2 * (j % 5) + (s == 2 ? j % 2 : 0), W: widths[j],
+                    O: j % 5 == 4 ? 2 * ch : ch, KH: 3, KW: 3, SH: s, SW: s, PT: p, PB: j % 4 == 3 ? 1 - p : p,
+                    PL: p, PR: j % 6 == 5 ? 1 - p : p, G: ch, Bias: j % 2 == 0, Act: dwAct[(j + s) % 4]);
+                if (c.Out.H >= 1 && c.Out.W >= 1)
+                {
+                    list.Add(c);
                 }
             }
         }

@@ -249,6 +249,18 @@ public sealed class PoolTests(OracleFixture oracle, ITestOutputHelper output)
             new PoolCase("lp", 1, 3, 12, 12, 5, 4, 1, 1, P: 1f),
         ]);
 
+        // Max 3x3 stride 2 (the direct path of f32-pool2d-max3x3s2.h) at its edges: widths 1..40
+        // across the vector width (8 / 16 outputs = 16 / 32 input columns), odd heights,
+        // padding 0 / 1 per axis, ceil_mode, channels 1 / 3 / 17, batch 1 / 3.
+        int[] widths = [1, 2, 3, 4, 5, 7, 15, 16, 17, 18, 19, 31, 32, 33, 34, 35, 39, 40];
+        int[] chs = [1, 3, 17];
+        for (int j = 0; j < widths.Length; j++)
+        {
+            list.Add(new PoolCase("max", j % 4 == 0 ? 3 : 1, chs[j % 3], 1 + 2 * (j % 6), widths[j], 3, 3, 2, 2,
+                (j / 2) % 2, j % 2, Ceil: j % 3 == 1));
+            list.Add(new PoolCase("max", 1, chs[(j + 1) % 3], 2 + j % 5, widths[j], 3, 3, 2, 2, 1, 1, Ceil: j % 2 == 0));
+        }
+
         return list.Where(c => c.Out.H >= 1 && c.Out.W >= 1).DistinctBy(c => c.Name).ToList();
     }
 }
