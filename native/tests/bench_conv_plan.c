@@ -1,8 +1,10 @@
 /* bench_conv_plan.c — a prepacked conv plan (cnn_conv2d_plan_*) against the stateless call on
  * one 3x3 stride-1 pad-1 shape, both ISAs: the GEMM driver, Winograd transforming the weights
- * per call, Winograd with U packed once (for re-measuring cnn_f32_conv2d_winograd_plan_suits),
+ * per call, Winograd with U packed once,
  * and the public calls: cnn_conv2d_forward (whatever it routes to) and cnn_conv2d_plan_forward
- * (the plan's algorithm: G = GEMM, W = Winograd).
+ * (the plan's algorithm: G = GEMM, W = Winograd); with the max error of Winograd against GEMM in
+ * units of the oracle tolerance (abs 1e-4 + rel 1e-4). For re-measuring both Winograd rules
+ * (cnn_f32_conv2d_winograd_suits per call, cnn_f32_conv2d_winograd_plan_suits for plans).
  * Usage: bench_conv_plan N C HW OC [threads]   (square HW x HW input, OC output channels)
  * Not a ctest program. Build by hand against a Release build (it reaches internal headers):
  *   gcc -O2 -std=c11 -Inative/include -Inative/src -Inative/tests \
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     float* b = random_buffer((size_t)oc, 3);
     for (size_t i = 0; i < w_n; i++) w[i] /= sqrtf(9.0f * ic);
     float* out = (float*)malloc(out_n * sizeof(float));
+    float* gemm_out = (float*)malloc(out_n * sizeof(float));
     for (int avx512 = 0; avx512 < 2; avx512++) {
         if (avx512 ? !cnn_cpu_has_avx512() : !cnn_cpu_has_avx2()) continue;
         cnn_context* ctx = bench_context(avx512 ? CNN_ISA_AVX512 : CNN_ISA_AVX2, threads);
@@ -82,16 +85,24 @@ int main(int argc, char** argv) {
         bench_times t[5];
         for (int round = 0; round < 3; round++)
             for (int mode = 0; mode < 5; mode++) {
-                run_args r = {ctx, &p, hw, hw, in, w, u, b, out, plan, mode, avx512};
+                run_args r = {ctx, &p, hw, hw, in, w, u, b, mode == 0 ? gemm_out : out, plan,
+                              mode, avx512};
                 const bench_times m = bench_measure(run, &r, threads, 0);
                 if (round == 0 || m.cpu < t[mode].cpu) t[mode] = m;
             }
+        run_args r = {ctx, &p, hw, hw, in, w, u, b, out, plan, 1, avx512};
+        run(&r); /* Winograd (per call; the packed one gives the same bits) */
+        double err = 0.0;
+        for (size_t i = 0; i < out_n; i++) {
+            const double e = fabs(gemm_out[i] - out[i]) / (1e-4 + 1e-4 * fabs(gemm_out[i]));
+            if (e > err) err = e;
+        }
         printf("N=%d %d->%d @%dx%d %-6s %d thr: gemm %7.3f | wino/call %7.3f | wino/packed %7.3f |"
-               " stateless %7.3f | plan(%c) %7.3f ms | plan vs stateless x%.2f\n",
+               " stateless %7.3f | plan(%c) %7.3f ms | plan vs stateless x%.2f | wino err %.3f of tol\n",
                n, ic, oc, hw, hw, avx512 ? "avx512" : "avx2", threads, t[0].cpu * 1e3,
                t[1].cpu * 1e3, t[2].cpu * 1e3, t[3].cpu * 1e3,
                algorithm == CNN_CONV2D_ALGORITHM_WINOGRAD ? 'W' : 'G', t[4].cpu * 1e3,
-               t[3].cpu / t[4].cpu);
+               t[3].cpu / t[4].cpu, err);
         cnn_conv2d_plan_destroy(plan);
         free(u);
         cnn_context_destroy(ctx);
@@ -100,5 +111,6 @@ int main(int argc, char** argv) {
     free(w);
     free(b);
     free(out);
+    free(gemm_out);
     return 0;
 }
