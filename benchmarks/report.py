@@ -19,7 +19,7 @@ import re
 import statistics
 import subprocess
 
-IMPLS = ("CnnAvx512", "CnnAvx2", "OneDnn")
+IMPLS = ("CnnAvx512", "CnnAvx2", "OneDnn", "CnnAvx512PerCall")
 
 
 def cpu():
@@ -169,12 +169,22 @@ def main():
             "layouts (format `any`) for convolutions, and the input and weights are reordered into them once at create",
             "time, outside the timed call: oneDNN's best case (a network kept in its blocked layout end to end). Its pooling",
             "and batch norm run on that blocked layout too (nChw16c with AVX-512), input reordered at create; CnnNative runs",
-            "everything on plain NCHW. oneDNN's output is checked against CnnNative's in setup.",
+            "everything on plain NCHW. CnnNative's convolutions get the same treatment as oneDNN's primitives: each case",
+            "creates a `Conv2dPlan` in setup (weights copied, and for Winograd transformed, once; the algorithm chosen for",
+            "the ISA), and the timed call is the plan's forward, as in an `InferenceSession`. oneDNN's output is checked",
+            "against CnnNative's in setup.",
             "GFLOP/s = FLOPs of one call / median (conv 2·N·OC·OH·OW·IC/groups·KH·KW; max pool 1 per window element;",
             "batch norm 2 per element). Ratio = our time / oneDNN's time (below 1: we are faster).",
             "",
-            "| Case | Batch | Threads | Ours AVX-512 ms | Ours AVX2 ms | oneDNN ms | GFLOP/s ours (512) / oneDNN | Ratio AVX-512 | Ratio AVX2 | oneDNN impl |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        # run.sh --per-call adds the stateless conv (Functional.Conv2d, weights packed in every call) on AVX-512.
+        per_call = any(impls.get("CnnAvx512PerCall") for _, impls in kernels)
+        if per_call:
+            lines[-2] += " The column \"AVX-512 per call\" is the stateless `Functional.Conv2d` (weights packed in every call)."
+        lines += [
+            "| Case | Batch | Threads | Ours AVX-512 ms | Ours AVX2 ms | oneDNN ms | GFLOP/s ours (512) / oneDNN | Ratio AVX-512 | Ratio AVX2 | oneDNN impl |"
+            + (" AVX-512 per call ms |" if per_call else ""),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|" + ("---:|" if per_call else ""),
         ]
         groups = {}
         for (name, batch, threads), impls in kernels:
@@ -187,7 +197,8 @@ def main():
             lines.append(
                 f"| {name} | {batch} | {threads} | {fmt(ms['CnnAvx512'], 3)} | {fmt(ms['CnnAvx2'], 3)} | {fmt(ms['OneDnn'], 3)} | "
                 f"{fmt(g['CnnAvx512'], 1)} / {fmt(g['OneDnn'], 1)} | {fmt(r512, 2, 'x')} | {fmt(r2, 2, 'x')} | "
-                f"{onednn_impls.get((name, batch, threads), 'n/a')} |")
+                f"{onednn_impls.get((name, batch, threads), 'n/a')} |"
+                + (f" {fmt(ms['CnnAvx512PerCall'], 3)} |" if per_call else ""))
         lines += [
             "",
             "Geometric mean of the time ratios (ours / oneDNN) per batch and thread count:",

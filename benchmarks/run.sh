@@ -4,13 +4,15 @@
 # Side-by-side benchmarks; writes docs/benchmarks.md (benchmarks/report.py). The machine is shared
 # and noisy, so every claim is a ratio of runs made next to each other in this one run:
 #  1. kernels: the BenchmarkDotNet suite (benchmarks/CnnNative.Benchmarks): each conv/pool/batch-norm
-#     case at batch 1 and 8, 1 and 2 threads, by CnnNative (AVX-512 and AVX2 contexts) and oneDNN
-#     (benchmarks/onednn-shim, built here against Debian's libdnnl-dev), in one process;
+#     case at batch 1 and 8, 1 and 2 threads, by CnnNative (AVX-512 and AVX2 contexts; convolutions as
+#     Conv2dPlans made in setup, as oneDNN's primitives are) and oneDNN (benchmarks/onednn-shim, built
+#     here against Debian's libdnnl-dev), in one process;
 #  2. models: `cnn bench` and benchmarks/torch_models.py (torchvision, Debian's python3-torch) on the
 #     same model, batch and threads, alternating ours/torch per round.
 # Options:
 #   --quick            smoke run: 4 kernel cases at batch 1, short job; resnet18 batch 1, one round
 #   --cases A,B        only kernel cases whose name contains A or B (e.g. "3x3 64->64,maxpool")
+#   --per-call         also time the stateless Functional.Conv2d (weights packed per call), AVX-512
 #   --models LIST      comma-separated (default resnet18,resnet50,vgg16,mobilenet_v2,alexnet)
 #   --batches LIST     model batch sizes (default 1,16)
 #   --rounds N         ours/torch rounds per model and batch (default 2)
@@ -27,12 +29,13 @@ OUT="${CNN_BENCH_OUTPUT:-$ROOT/docs/benchmarks.md}"
 CLI="$ROOT/src/CnnNative.Cli/bin/Release/net10.0/cnn.dll"
 BENCH_DLL="$ROOT/benchmarks/CnnNative.Benchmarks/bin/Release/net10.0/CnnNative.Benchmarks.dll"
 
-mode=full cases="" models="resnet18,resnet50,vgg16,mobilenet_v2,alexnet" batches="1,16" rounds=2 threads=2 runner=session
+mode=full cases="" per_call=0 models="resnet18,resnet50,vgg16,mobilenet_v2,alexnet" batches="1,16" rounds=2 threads=2 runner=session
 run_kernels=1 run_models=1
 while (($#)); do
   case "$1" in
     --quick) mode=quick models=resnet18 batches=1 rounds=1 ;;
     --cases) cases="$2"; shift ;;
+    --per-call) per_call=1 ;;
     --models) models="$2"; shift ;;
     --batches) batches="$2"; shift ;;
     --rounds) rounds="$2"; shift ;;
@@ -69,6 +72,7 @@ if ((run_kernels)); then
   args=(--artifacts "$RAW" --filter '*KernelBenchmarks*')
   [[ $mode == quick ]] && args+=(--quick)
   [[ -n $cases ]] && args+=(--cases "$cases")
+  ((per_call)) && args+=(--per-call)
   set +e
   dotnet "$BENCH_DLL" "${args[@]}" 2>&1 | tee "$RAW/console.log" | grep -E '^(// oneDNN|\| |// \*|Global total)' 
   status=${PIPESTATUS[0]}

@@ -111,6 +111,29 @@ public struct CnnConv2dParams
 }
 
 /// <summary>
+/// The algorithm a plan runs (cnn_conv2d_plan_get_info).
+/// </summary>
+public enum CnnConv2dAlgorithm
+{
+    /// <summary>
+    /// The scalar reference kernel (plans created on a CNN_ISA_REFERENCE context).
+    /// </summary>
+    Reference = 0,
+    /// <summary>
+    /// GEMM on the ISA's micro-kernel (direct for 1x1, implicit GEMM or im2col otherwise).
+    /// </summary>
+    Gemm = 1,
+    /// <summary>
+    /// Winograd F(4x4, 3x3) with the filters transformed at create (3x3, stride 1, groups 1).
+    /// </summary>
+    Winograd = 2,
+    /// <summary>
+    /// The depthwise kernel (groups == in_channels).
+    /// </summary>
+    Depthwise = 3,
+}
+
+/// <summary>
 /// Pooling flavours.
 /// </summary>
 public enum CnnPoolKind
@@ -362,6 +385,51 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial CnnStatus cnn_conv2d_forward(nint context, CnnConv2dParams* @params, float* input, float* weight, float* bias, CnnActivation activation, float* output);
+
+    /// <summary>
+    /// Creates a plan for cnn_conv2d_forward(context, params, ., weight, bias, activation, .).
+    /// Validates exactly like cnn_conv2d_forward. The plan keeps its own copy of the weights and
+    /// bias (the caller's buffers may be freed afterwards) and fixes the instruction set of
+    /// `context` (the packed layout depends on it); params-&gt;batch only informs the choice of
+    /// algorithm, every forward call gives its own batch. Memory comes from cnn_alloc (counted in
+    /// cnn_get_memory_stats until cnn_conv2d_plan_destroy).
+    /// </summary>
+    /// <param name="context">supplies the ISA and threads for packing; not retained</param>
+    /// <param name="weight">[out_channels, in_channels/groups, kernel_height, kernel_width]</param>
+    /// <param name="bias">[out_channels], or NULL for no bias</param>
+    /// <param name="out_plan">receives the plan; destroy it with cnn_conv2d_plan_destroy</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_conv2d_plan_create(nint context, CnnConv2dParams* @params, float* weight, float* bias, CnnActivation activation, nint* out_plan);
+
+    /// <summary>
+    /// Runs a plan: output = activation(conv2d(input, weight) + bias) for `batch` images. Bitwise
+    /// equal to cnn_conv2d_forward on a context of the plan's ISA whenever both choose the same
+    /// algorithm (a plan may choose Winograd where the stateless call does not: see
+    /// cnn_conv2d_plan_get_info). The context only supplies threads and scratch memory; its ISA is
+    /// ignored.
+    /// </summary>
+    /// <param name="batch">1 ... INT32_MAX, may differ from the batch the plan was created with</param>
+    /// <param name="input">[batch, in_channels, in_height, in_width]</param>
+    /// <param name="output">[batch, out_channels, OH, OW]; must not overlap input</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_conv2d_plan_forward(nint context, nint plan, int batch, float* input, float* output);
+
+    /// <summary>
+    /// The algorithm a plan chose, its instruction set and its output size.
+    /// Any output pointer may be NULL (not written).
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_conv2d_plan_get_info(nint plan, CnnConv2dAlgorithm* out_algorithm, CnnIsa* out_isa, int* out_height, int* out_width);
+
+    /// <summary>
+    /// Destroys a plan and frees its memory. NULL is accepted and ignored.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial void cnn_conv2d_plan_destroy(nint plan);
 
     /// <summary>
     /// Validates a pooling shape and returns its output height and width.

@@ -19,6 +19,9 @@ public static class BenchSettings
     /// <summary>--quick: a smoke run (a few cases, batch 1, short job).</summary>
     public static bool Quick { get; set; }
 
+    /// <summary>--per-call: also time CnnNative's stateless conv (Functional.Conv2d, weights packed per call), AVX-512.</summary>
+    public static bool PerCall { get; set; }
+
     /// <summary>--cases TEXT: only cases whose name contains one of the comma-separated TEXTs.</summary>
     public static string[] CasePatterns { get; set; } = [];
 

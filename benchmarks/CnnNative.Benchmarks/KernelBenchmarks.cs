@@ -6,14 +6,20 @@ namespace CnnNative.Benchmarks;
 /// <summary>Who runs a case: CnnNative with a given kernel family, or the oneDNN shim.</summary>
 public enum Impl
 {
-    /// <summary>CnnNative, AVX-512 context (its best ISA; ops without an AVX-512 kernel use AVX2).</summary>
+    /// <summary>
+    /// CnnNative, AVX-512 context (its best ISA; ops without an AVX-512 kernel use AVX2); convolutions as
+    /// <see cref="Conv2dPlan"/>s created in setup (weights packed once, like oneDNN's primitive).
+    /// </summary>
     CnnAvx512,
 
-    /// <summary>CnnNative, AVX2 context.</summary>
+    /// <summary>CnnNative, AVX2 context; convolutions as plans, as for <see cref="CnnAvx512"/>.</summary>
     CnnAvx2,
 
     /// <summary>oneDNN through benchmarks/onednn-shim (its preferred layouts, reorders done at create).</summary>
     OneDnn,
+
+    /// <summary>CnnNative, AVX-512 context, the stateless Functional ops (weights packed in every call); --per-call.</summary>
+    CnnAvx512PerCall,
 }
 
 /// <summary>
@@ -22,8 +28,9 @@ public enum Impl
 /// (the in-process toolchain, see <see cref="BenchConfig"/>), so the ratios compare runs made
 /// under the same machine load. The execution order (<see cref="SideBySideOrderer"/>) keeps the
 /// implementations of one (case, batch, threads) adjacent.
-/// Setup (not timed) allocates seeded operands, runs the op once, and for oneDNN checks its output
-/// against CnnNative's: a benchmark of a wrongly wired peer would lie.
+/// Setup (not timed) allocates seeded operands, creates CnnNative's conv plans (the weights packed once,
+/// as oneDNN's primitive reorders them at create), runs the op once, and for oneDNN checks its output
+/// against CnnNative's (the stateless path): a benchmark of a wrongly wired peer would lie.
 /// </summary>
 public class KernelBenchmarks
 {
@@ -32,7 +39,7 @@ public class KernelBenchmarks
     public static IEnumerable<int> Batches => BenchSettings.Quick ? [1] : [1, 8];
 
     public static IEnumerable<Impl> Impls => Cnn.IsSupported(CnnIsa.Avx512)
-        ? [Impl.CnnAvx512, Impl.CnnAvx2, Impl.OneDnn]
+        ? BenchSettings.PerCall ? [Impl.CnnAvx512, Impl.CnnAvx2, Impl.OneDnn, Impl.CnnAvx512PerCall] : [Impl.CnnAvx512, Impl.CnnAvx2, Impl.OneDnn]
         : [Impl.CnnAvx2, Impl.OneDnn];
 
     [ParamsSource(nameof(Cases))]
@@ -67,7 +74,8 @@ public class KernelBenchmarks
         }
         else
         {
-            ConfigureCnn(Impl == Impl.CnnAvx512 ? CnnIsa.Avx512 : CnnIsa.Avx2);
+            ConfigureCnn(Impl is Impl.CnnAvx512 or Impl.CnnAvx512PerCall ? CnnIsa.Avx512 : CnnIsa.Avx2);
+            _operands.PrepareCnn(prepacked: Impl != Impl.CnnAvx512PerCall); // the plan's ISA is the context's: after ConfigureCnn
             _operands.RunCnn(); // warms the native scratch and validates the shapes
         }
     }

@@ -39,7 +39,7 @@ public abstract record KernelCase(string Name)
 /// <summary>What one case holds for one batch size: inputs, the caller-owned output, the op.</summary>
 internal abstract class KernelOperands : IDisposable
 {
-    private readonly List<Tensor> _tensors = [];
+    private readonly List<IDisposable> _owned = [];
 
     /// <summary>Allocates the op's input: N(0, 1) values from <paramref name="seed"/>.</summary>
     protected KernelOperands(int batch, int seed, params int[] inputShape)
@@ -53,6 +53,16 @@ internal abstract class KernelOperands : IDisposable
     public Tensor Input { get; }
 
     public abstract Tensor Output { get; }
+
+    /// <summary>
+    /// Untimed CnnNative setup on the current thread's ISA, the counterpart of oneDNN's primitive creation:
+    /// with <paramref name="prepacked"/>, ops that have a prepacked form (convolution: <see cref="Conv2dPlan"/>)
+    /// pack their constant weights here and <see cref="RunCnn"/> runs the plan; without, RunCnn calls the
+    /// stateless Functional op (weights packed inside every call).
+    /// </summary>
+    public virtual void PrepareCnn(bool prepacked)
+    {
+    }
 
     /// <summary>The op on CnnNative (current thread's ISA and threads), writing <see cref="Output"/>.</summary>
     public abstract void RunCnn();
@@ -69,19 +79,19 @@ internal abstract class KernelOperands : IDisposable
         }
     }
 
-    protected Tensor Keep(Tensor tensor)
+    protected T Keep<T>(T owned) where T : IDisposable
     {
-        _tensors.Add(tensor);
-        return tensor;
+        _owned.Add(owned);
+        return owned;
     }
 
     public void Dispose()
     {
-        foreach (Tensor tensor in _tensors)
+        foreach (IDisposable owned in _owned)
         {
-            tensor.Dispose();
+            owned.Dispose();
         }
-        _tensors.Clear();
+        _owned.Clear();
     }
 }
 
@@ -116,9 +126,24 @@ public sealed record ConvCase(string Name, int InChannels, int OutChannels, int 
             };
         }
 
+        private Conv2dPlan? _plan;
+
         public override Tensor Output { get; }
 
-        public override void RunCnn() => Functional.Conv2d(Input, _weight, null, _options, Output);
+        public override void PrepareCnn(bool prepacked)
+            => _plan = prepacked ? Keep(new Conv2dPlan(Input.Shape, _weight, null, _options)) : null;
+
+        public override void RunCnn()
+        {
+            if (_plan is not null)
+            {
+                _plan.Forward(Input, Output);
+            }
+            else
+            {
+                Functional.Conv2d(Input, _weight, null, _options, Output);
+            }
+        }
 
         public override nint CreateOneDnn() => OneDnnShim.CreateConv(new OneDnnShim.ConvDesc
         {

@@ -5,8 +5,9 @@ namespace CnnNative.Benchmarks;
 /// <summary>
 /// Runs the side-by-side kernel suite (CnnNative vs oneDNN, <see cref="KernelBenchmarks"/>) through
 /// BenchmarkDotNet's switcher, so its usual options work (--list flat, --artifacts DIR, ...).
-/// Extra switches: --quick (a few cases at batch 1, short job: a smoke run) and --cases A,B (only
-/// cases whose name contains A or B, e.g. --cases "3x3 64->64,maxpool"). Everything runs unless
+/// Extra switches: --quick (a few cases at batch 1, short job: a smoke run), --cases A,B (only
+/// cases whose name contains A or B, e.g. --cases "3x3 64->64,maxpool") and --per-call (also the stateless
+/// conv on AVX-512, weights packed in every call, beside the conv plans). Everything runs unless
 /// --filter is given (never the interactive prompt).
 /// </summary>
 public static class Program
@@ -19,6 +20,10 @@ public static class Program
             if (args[i] == "--quick")
             {
                 BenchSettings.Quick = true;
+            }
+            else if (args[i] == "--per-call")
+            {
+                BenchSettings.PerCall = true;
             }
             else if (args[i] == "--cases" && i + 1 < args.Length)
             {

@@ -633,6 +633,13 @@ public static unsafe partial class Functional
     {
         ArgumentNullException.ThrowIfNull(options);
         ReadOnlySpan<int> x = CheckRank(input, 4, "[N, C, H, W]", nameof(input));
+        return PrepareConv2d(x, weight, bias, options, out outHeight, out outWidth);
+    }
+
+    /// <summary>The native parameters of a convolution of an input of shape <paramref name="x"/> ([N, C, H, W]), all checked.</summary>
+    internal static CnnConv2dParams PrepareConv2d(ReadOnlySpan<int> x, Tensor weight, Tensor? bias, Conv2dOptions options, out int outHeight, out int outWidth)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         ReadOnlySpan<int> w = CheckRank(weight, 4, "[out_channels, in_channels / groups, kernel_height, kernel_width]", nameof(weight));
         var p = new CnnConv2dParams
         {
@@ -896,7 +903,7 @@ public static unsafe partial class Functional
         }
     }
 
-    private static void CheckOutput(Tensor output, ReadOnlySpan<int> expected)
+    internal static void CheckOutput(Tensor output, ReadOnlySpan<int> expected)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (!output.HasShape(expected))
@@ -906,7 +913,7 @@ public static unsafe partial class Functional
         }
     }
 
-    private static void CheckNotAliased(Tensor output, Tensor input, string inputName)
+    internal static void CheckNotAliased(Tensor output, Tensor input, string inputName)
     {
         if (output.SharesStorageWith(input))
         {

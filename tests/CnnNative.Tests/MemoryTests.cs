@@ -25,6 +25,9 @@ public sealed class MemoryTests(ITestOutputHelper output)
         using Tensor g = Functional.GlobalAvgPool2d(p);
         using Tensor flat = g.Reshape(2, -1);
         using Tensor s = Functional.LogSoftmax(flat, 1);
+        using var plan = new Conv2dPlan(x.Shape, w, b, new Conv2dOptions { Padding = Padding2d.Symmetric(1) }, Activation.Relu);
+        using Tensor yp = plan.Forward(x);
+        Assert.ThrowsAny<ArgumentException>(() => new Conv2dPlan(x.Shape, w, b, new Conv2dOptions { Groups = 2 }));
 
         // Rejected calls allocate nothing that survives.
         Assert.ThrowsAny<ArgumentException>(() => Functional.Conv2d(x, w, b, new Conv2dOptions { Groups = 2 }));

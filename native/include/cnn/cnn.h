@@ -210,6 +210,68 @@ CNN_API cnn_status cnn_conv2d_forward(cnn_context* context, const cnn_conv2d_par
                                       const float* input, const float* weight, const float* bias,
                                       cnn_activation activation, float* output);
 
+/**
+ * A prepacked convolution ("plan"), like a oneDNN primitive or an XNNPACK operator: the weights
+ * are copied (and, for Winograd, transformed) once at create time, so that inference calls do
+ * not re-pack constant weights. Immutable after create: several threads may run one plan at
+ * once, each with its own context.
+ */
+typedef struct cnn_conv2d_plan cnn_conv2d_plan;
+
+/** The algorithm a plan runs (cnn_conv2d_plan_get_info). */
+typedef enum cnn_conv2d_algorithm {
+    /** The scalar reference kernel (plans created on a CNN_ISA_REFERENCE context). */
+    CNN_CONV2D_ALGORITHM_REFERENCE = 0,
+    /** GEMM on the ISA's micro-kernel (direct for 1x1, implicit GEMM or im2col otherwise). */
+    CNN_CONV2D_ALGORITHM_GEMM = 1,
+    /** Winograd F(4x4, 3x3) with the filters transformed at create (3x3, stride 1, groups 1). */
+    CNN_CONV2D_ALGORITHM_WINOGRAD = 2,
+    /** The depthwise kernel (groups == in_channels). */
+    CNN_CONV2D_ALGORITHM_DEPTHWISE = 3
+} cnn_conv2d_algorithm;
+
+/**
+ * Creates a plan for cnn_conv2d_forward(context, params, ., weight, bias, activation, .).
+ * Validates exactly like cnn_conv2d_forward. The plan keeps its own copy of the weights and
+ * bias (the caller's buffers may be freed afterwards) and fixes the instruction set of
+ * `context` (the packed layout depends on it); params->batch only informs the choice of
+ * algorithm, every forward call gives its own batch. Memory comes from cnn_alloc (counted in
+ * cnn_get_memory_stats until cnn_conv2d_plan_destroy).
+ * @param context   supplies the ISA and threads for packing; not retained
+ * @param weight    [out_channels, in_channels/groups, kernel_height, kernel_width]
+ * @param bias      [out_channels], or NULL for no bias
+ * @param out_plan  receives the plan; destroy it with cnn_conv2d_plan_destroy
+ */
+CNN_API cnn_status cnn_conv2d_plan_create(cnn_context* context, const cnn_conv2d_params* params,
+                                          const float* weight, const float* bias,
+                                          cnn_activation activation,
+                                          cnn_conv2d_plan** out_plan);
+
+/**
+ * Runs a plan: output = activation(conv2d(input, weight) + bias) for `batch` images. Bitwise
+ * equal to cnn_conv2d_forward on a context of the plan's ISA whenever both choose the same
+ * algorithm (a plan may choose Winograd where the stateless call does not: see
+ * cnn_conv2d_plan_get_info). The context only supplies threads and scratch memory; its ISA is
+ * ignored.
+ * @param batch   1 ... INT32_MAX, may differ from the batch the plan was created with
+ * @param input   [batch, in_channels, in_height, in_width]
+ * @param output  [batch, out_channels, OH, OW]; must not overlap input
+ */
+CNN_API cnn_status cnn_conv2d_plan_forward(cnn_context* context, const cnn_conv2d_plan* plan,
+                                           int32_t batch, const float* input, float* output);
+
+/**
+ * The algorithm a plan chose, its instruction set and its output size.
+ * Any output pointer may be NULL (not written).
+ */
+CNN_API cnn_status cnn_conv2d_plan_get_info(const cnn_conv2d_plan* plan,
+                                            cnn_conv2d_algorithm* out_algorithm,
+                                            cnn_isa* out_isa, int32_t* out_height,
+                                            int32_t* out_width);
+
+/** Destroys a plan and frees its memory. NULL is accepted and ignored. */
+CNN_API void cnn_conv2d_plan_destroy(cnn_conv2d_plan* plan);
+
 /** Pooling flavours. */
 typedef enum cnn_pool_kind {
     /** Maximum over the window (padding counts as -inf). */

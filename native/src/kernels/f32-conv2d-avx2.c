@@ -16,3 +16,7 @@ cnn_status cnn_f32_conv2d_avx2(cnn_context* ctx, const cnn_conv2d_params* p, int
     return cnn_f32_conv2d_gemm(ctx, p, out_height, out_width, input, weight, bias, activation,
                                output, &cnn_f32_ukernel_6x16_avx2);
 }
+
+const cnn_f32_conv2d_isa cnn_f32_conv2d_isa_avx2 = {&cnn_f32_ukernel_6x16_avx2,
+                                                    &cnn_f32_winograd_4x4_avx2,
+                                                    cnn_f32_dwconv2d_avx2};

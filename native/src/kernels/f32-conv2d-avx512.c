@@ -57,3 +57,6 @@ cnn_status cnn_f32_conv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p, i
     return cnn_f32_conv2d_gemm(ctx, p, out_height, out_width, input, weight, bias, activation,
                                output, &g_ukernel);
 }
+
+const cnn_f32_conv2d_isa cnn_f32_conv2d_isa_avx512 = {&g_ukernel, &cnn_f32_winograd_4x4_avx512,
+                                                      cnn_f32_dwconv2d_avx512};

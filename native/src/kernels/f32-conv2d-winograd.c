@@ -11,7 +11,9 @@
  * share a panel of U.
  *
  * The weights may change between calls (the API is stateless), so U is transformed on every
- * call. Two schedules, by which operand is smaller and stays whole, U (36 x IC x OC) or V and M
+ * call, unless a prepacked plan (cnn_conv2d_plan, ops/conv2d_plan.c) hands in its U, packed once
+ * at create in the blocked schedule's layout: then the blocked schedule skips pass (1) and the
+ * panel schedule reads its panel of U in place. Two schedules, by which operand is smaller and stays whole, U (36 x IC x OC) or V and M
  * of every tile (36 x tiles x (IC + OC)):
  *  - blocked (many tiles: 64@56, batches), two parallel regions: (1) all of U,
  *    [36][OC/NR][IC][NR], over input channels (small layers stay on the calling thread);
@@ -44,6 +46,7 @@ typedef struct {
     cnn_activation activation;
     float* output;
     float* u;             /* blocked: all of U */
+    const float* packed_u; /* a plan's U (all of it, blocked layout), or NULL: transform here */
     float* v_all, *m_all; /* panels: V and M of every tile */
     float* scratch;
     size_t thread_floats; /* blocked: V + M of one thread's block; panels: one panel of U */
@@ -137,6 +140,12 @@ static void wino_panels_task(void* arg, int64_t begin, int64_t end, int32_t thre
     float* u = job->scratch + (size_t)thread_index * job->thread_floats;
     for (int64_t panel = begin; panel < end; panel++) {
         const int64_t oc0 = panel * NR, oc1 = oc0 + NR < OC ? oc0 + NR : OC;
+        if (job->packed_u != NULL) { /* a plan: the panel is already in its U */
+            wino_products(job, job->v_all, job->v_xi_stride, job->total_tiles,
+                          job->packed_u + oc0 * IC, job->u_xi_stride, oc0, oc1, job->m_all,
+                          job->m_xi_stride);
+            continue;
+        }
         job->tr->weights(job->weight + oc0 * IC * 9, IC, oc1 - oc0, NR, 0, IC, u,
                          job->u_xi_stride);
         wino_products(job, job->v_all, job->v_xi_stride, job->total_tiles, u, job->u_xi_stride,
@@ -154,8 +163,9 @@ static int64_t round_up(int64_t x, int64_t m) {
     return (x + m - 1) / m * m;
 }
 
-int cnn_f32_conv2d_winograd_suits(const cnn_conv2d_params* p, int32_t out_height,
-                                  int32_t out_width, const cnn_f32_gemm_ukernel* ukernel) {
+/* Whether the driver can run this shape at all: 3x3, stride 1, dense, and planes the
+ * transforms' 32-bit gathers can index. */
+static int wino_shape_ok(const cnn_conv2d_params* p, int32_t out_height, int32_t out_width) {
     if (p->kernel_height != 3 || p->kernel_width != 3 || p->stride_height != 1 ||
         p->stride_width != 1 || p->dilation_height != 1 || p->dilation_width != 1 ||
         p->groups != 1)
@@ -166,6 +176,12 @@ int cnn_f32_conv2d_winograd_suits(const cnn_conv2d_params* p, int32_t out_height
     if (16 * in_plane > INT32_MAX || 16 * out_plane > INT32_MAX ||
         16 * 9 * (int64_t)p->in_channels > INT32_MAX)
         return 0;
+    return 1;
+}
+
+int cnn_f32_conv2d_winograd_suits(const cnn_conv2d_params* p, int32_t out_height,
+                                  int32_t out_width, const cnn_f32_gemm_ukernel* ukernel) {
+    if (!wino_shape_ok(p, out_height, out_width)) return 0;
     /* Measured speedups over the GEMM driver (CPU time, busy 2-core Zen 5, 1 thread, AVX-512 /
      * AVX2; docs/design.md has the table): 64@56 2.15 / 2.89, 128@28 1.52-2.34 / 2.90, 256@14
      * 1.36-1.77 / 1.52, 64@14 1.58 / 2.05, 128@14 1.67 / 2.20, 64@7 2.04 / 2.30, 256@7 1.05 /
@@ -182,12 +198,65 @@ int cnn_f32_conv2d_winograd_suits(const cnn_conv2d_params* p, int32_t out_height
     return 1;
 }
 
-cnn_status cnn_f32_conv2d_winograd(cnn_context* ctx, const cnn_conv2d_params* p,
-                                   int32_t out_height, int32_t out_width, const float* input,
-                                   const float* weight, const float* bias,
-                                   cnn_activation activation, float* output,
-                                   const cnn_f32_gemm_ukernel* ukernel,
-                                   const cnn_f32_winograd_transforms* transforms) {
+/* All of U into job->u (blocked layout), over input channels: about 64K filter elements per
+ * chunk, so small layers stay on one thread. */
+static void wino_all_weights(cnn_context* ctx, wino_job* job) {
+    cnn_parallel_for(ctx, job->ic, 1 + 65536 / (9 * job->oc), wino_weights_task, job);
+}
+
+/* Floats from one xi to the next in all of U (whole NR panels, plus one cache line). */
+static int64_t wino_full_u_xi_stride(int64_t ic, int64_t oc, int64_t nr) {
+    return round_up(round_up(oc, nr) * ic, 16) + 16;
+}
+
+int64_t cnn_f32_conv2d_winograd_packed_floats(int32_t in_channels, int32_t out_channels,
+                                              const cnn_f32_gemm_ukernel* ukernel) {
+    return 36 * wino_full_u_xi_stride(in_channels, out_channels, ukernel->nr);
+}
+
+void cnn_f32_conv2d_winograd_pack(cnn_context* ctx, int32_t in_channels, int32_t out_channels,
+                                  const float* weight, float* packed,
+                                  const cnn_f32_gemm_ukernel* ukernel,
+                                  const cnn_f32_winograd_transforms* transforms) {
+    wino_job job = {0};
+    job.uk = ukernel;
+    job.tr = transforms;
+    job.ic = in_channels;
+    job.oc = out_channels;
+    job.weight = weight;
+    job.u = packed;
+    job.u_xi_stride = wino_full_u_xi_stride(job.ic, job.oc, ukernel->nr);
+    wino_all_weights(ctx, &job);
+}
+
+int cnn_f32_conv2d_winograd_plan_suits(const cnn_conv2d_params* p, int32_t out_height,
+                                       int32_t out_width, const cnn_f32_gemm_ukernel* ukernel) {
+    if (!wino_shape_ok(p, out_height, out_width)) return 0;
+    /* With U transformed once at create, only the input/output transforms and the 36 GEMMs
+     * remain per call, so the per-call rule's large-channel exclusion mostly goes. Measured
+     * plan (packed U) vs GEMM, CPU time, 1 thread, busy 2-core Zen 5, AVX2 / AVX-512
+     * (bench_conv_plan.c): 256@14 2.34 / 2.39, batch 8 2.99 / 2.04; 256@7 2.61 / 2.36; 384@7
+     * 1.56 / 1.43; 512@14 1.71 / 1.70; 512@7 batch 1 1.12-1.23 / 0.75-0.80, batch 2 1.43 /
+     * 1.60, batch 8 2.71 / 2.81; 128@7 3.27 / 2.64; 64@56 2.89 / 2.12. Losses, excluded:
+     *  - channels below NR (AVX-512 16@56: 0.96), as per call;
+     *  - one tile (256@4: 0.78 / 0.89): the transforms' fixed costs; kept at >= 4 tiles;
+     *  - AVX-512 with U beyond 384x384 filters (> 21 MB, 4x the plain weights) and < 8 tiles:
+     *    the products stream U from memory for too few tiles while the AVX-512 GEMM reads only
+     *    the plain weights (512@7 batch 1); AVX2's slower GEMM still loses there. */
+    const int64_t tiles = (int64_t)p->batch * ((out_height + 3) / 4) * ((out_width + 3) / 4);
+    if (p->in_channels < ukernel->nr || p->out_channels < ukernel->nr || tiles < 4) return 0;
+    if (ukernel->nr >= 32 && (int64_t)p->in_channels * p->out_channels > 384 * 384 && tiles < 8)
+        return 0;
+    return 1;
+}
+
+/* The driver; packed_u = a plan's U (cnn_f32_conv2d_winograd_pack), or NULL to transform
+ * `weight` here. */
+static cnn_status wino_run(cnn_context* ctx, const cnn_conv2d_params* p, int32_t out_height,
+                           int32_t out_width, const float* input, const float* weight,
+                           const float* packed_u, const float* bias, cnn_activation activation,
+                           float* output, const cnn_f32_gemm_ukernel* ukernel,
+                           const cnn_f32_winograd_transforms* transforms) {
     const int64_t MR = ukernel->mr, NR = ukernel->nr;
     wino_job job = {0};
     job.p = p;
@@ -202,6 +271,7 @@ cnn_status cnn_f32_conv2d_winograd(cnn_context* ctx, const cnn_conv2d_params* p,
     job.oc = p->out_channels;
     job.input = input;
     job.weight = weight;
+    job.packed_u = packed_u;
     job.bias = bias;
     job.activation = activation;
     job.output = output;
@@ -210,12 +280,13 @@ cnn_status cnn_f32_conv2d_winograd(cnn_context* ctx, const cnn_conv2d_params* p,
     if (job.ic * job.oc >= job.total_tiles * (job.ic + job.oc)) {
         const int64_t panels = (job.oc + NR - 1) / NR;
         const int32_t chunks = cnn_parallel_chunks(ctx, panels, 1);
-        job.u_xi_stride = round_up(job.ic * NR, 16) + 16;
+        job.u_xi_stride = packed_u != NULL ? wino_full_u_xi_stride(job.ic, job.oc, NR)
+                                           : round_up(job.ic * NR, 16) + 16;
         job.v_xi_stride = round_up(job.total_tiles * job.ic, 16) + 16;
         job.m_xi_stride = round_up(job.total_tiles * job.oc, 16) + 16;
         const size_t v_floats = (size_t)(36 * job.v_xi_stride);
         const size_t m_floats = (size_t)(36 * job.m_xi_stride);
-        job.thread_floats = (size_t)(36 * job.u_xi_stride);
+        job.thread_floats = packed_u != NULL ? 0 : (size_t)(36 * job.u_xi_stride);
         float* base = (float*)cnn_context_scratch(
             ctx, (v_floats + m_floats + (size_t)chunks * job.thread_floats) * sizeof(float));
         if (base == NULL) return CNN_STATUS_OUT_OF_MEMORY;
@@ -242,19 +313,41 @@ cnn_status cnn_f32_conv2d_winograd(cnn_context* ctx, const cnn_conv2d_params* p,
     job.block = block;
     const int64_t blocks = (job.total_tiles + block - 1) / block;
     const int32_t chunks = cnn_parallel_chunks(ctx, blocks, 1);
-    job.u_xi_stride = round_up(round_up(job.oc, NR) * job.ic, 16) + 16;
+    job.u_xi_stride = wino_full_u_xi_stride(job.ic, job.oc, NR);
     job.v_xi_stride = round_up(block * job.ic, 16) + 16;
     job.m_xi_stride = round_up(block * job.oc, 16) + 16;
     job.thread_floats = (size_t)(36 * (job.v_xi_stride + job.m_xi_stride));
-    const size_t u_floats = (size_t)(36 * job.u_xi_stride);
+    const size_t u_floats = packed_u != NULL ? 0 : (size_t)(36 * job.u_xi_stride);
     float* base = (float*)cnn_context_scratch(
         ctx, (u_floats + (size_t)chunks * job.thread_floats) * sizeof(float));
     if (base == NULL) return CNN_STATUS_OUT_OF_MEMORY;
-    job.u = base;
     job.scratch = base + u_floats;
-
-    /* About 64K filter elements per weight-transform chunk: small layers stay on one thread. */
-    cnn_parallel_for(ctx, job.ic, 1 + 65536 / (9 * job.oc), wino_weights_task, &job);
+    if (packed_u != NULL) {
+        job.u = (float*)packed_u; /* only read: wino_products takes it as const */
+    } else {
+        job.u = base;
+        wino_all_weights(ctx, &job);
+    }
     cnn_parallel_for(ctx, blocks, 1, wino_blocks_task, &job);
     return CNN_STATUS_SUCCESS;
+}
+
+cnn_status cnn_f32_conv2d_winograd(cnn_context* ctx, const cnn_conv2d_params* p,
+                                   int32_t out_height, int32_t out_width, const float* input,
+                                   const float* weight, const float* bias,
+                                   cnn_activation activation, float* output,
+                                   const cnn_f32_gemm_ukernel* ukernel,
+                                   const cnn_f32_winograd_transforms* transforms) {
+    return wino_run(ctx, p, out_height, out_width, input, weight, NULL, bias, activation, output,
+                    ukernel, transforms);
+}
+
+cnn_status cnn_f32_conv2d_winograd_packed(cnn_context* ctx, const cnn_conv2d_params* p,
+                                          int32_t out_height, int32_t out_width,
+                                          const float* input, const float* packed,
+                                          const float* bias, cnn_activation activation,
+                                          float* output, const cnn_f32_gemm_ukernel* ukernel,
+                                          const cnn_f32_winograd_transforms* transforms) {
+    return wino_run(ctx, p, out_height, out_width, input, NULL, packed, bias, activation, output,
+                    ukernel, transforms);
 }

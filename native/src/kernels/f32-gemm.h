@@ -246,4 +246,34 @@ cnn_status cnn_f32_conv2d_winograd(cnn_context* ctx, const cnn_conv2d_params* p,
                                    const cnn_f32_gemm_ukernel* ukernel,
                                    const cnn_f32_winograd_transforms* transforms);
 
+/* Prepacked convolution (cnn_conv2d_plan): U of every filter transformed once, in the layout
+ * the driver's GEMMs read (36 x [OC/NR][IC][NR] with a cache line between the xi slices). */
+int64_t cnn_f32_conv2d_winograd_packed_floats(int32_t in_channels, int32_t out_channels,
+                                              const cnn_f32_gemm_ukernel* ukernel);
+void cnn_f32_conv2d_winograd_pack(cnn_context* ctx, int32_t in_channels, int32_t out_channels,
+                                  const float* weight, float* packed,
+                                  const cnn_f32_gemm_ukernel* ukernel,
+                                  const cnn_f32_winograd_transforms* transforms);
+/* Whether a plan should take Winograd (its own rule: no per-call weight transform to repay). */
+int cnn_f32_conv2d_winograd_plan_suits(const cnn_conv2d_params* p, int32_t out_height,
+                                       int32_t out_width, const cnn_f32_gemm_ukernel* ukernel);
+/* cnn_f32_conv2d_winograd with U from cnn_f32_conv2d_winograd_pack; bitwise the same result. */
+cnn_status cnn_f32_conv2d_winograd_packed(cnn_context* ctx, const cnn_conv2d_params* p,
+                                          int32_t out_height, int32_t out_width,
+                                          const float* input, const float* packed,
+                                          const float* bias, cnn_activation activation,
+                                          float* output, const cnn_f32_gemm_ukernel* ukernel,
+                                          const cnn_f32_winograd_transforms* transforms);
+
+/* What a conv plan needs from one vector ISA: the micro-kernel conv2d forward runs on (with its
+ * strided copy), the Winograd transforms and the depthwise kernel; defined beside the ISA's
+ * conv2d kernel (f32-conv2d-{avx2,avx512}.c), so a plan's GEMM route is exactly conv2d's. */
+typedef struct cnn_f32_conv2d_isa {
+    const cnn_f32_gemm_ukernel* ukernel;
+    const cnn_f32_winograd_transforms* winograd;
+    cnn_conv2d_kernel depthwise;
+} cnn_f32_conv2d_isa;
+extern const cnn_f32_conv2d_isa cnn_f32_conv2d_isa_avx2;
+extern const cnn_f32_conv2d_isa cnn_f32_conv2d_isa_avx512;
+
 #endif /* CNN_F32_GEMM_H */

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "cnn_internal.h"
+#include "conv2d_validate.h"
 #include "overlap.h"
 
 /* Range check that names the public function (the shared validator runs on behalf of both). */
@@ -41,16 +42,10 @@ static cnn_status conv_output_dim(const char* fn, const char* dim, int32_t in, i
     return CNN_STATUS_SUCCESS;
 }
 
-/* Element counts of the tensors of a validated convolution. */
-typedef struct {
-    int64_t input, weight, output;
-} conv2d_counts;
-
 /* Validates every field of params (and every size product); on success returns the output size
  * and the element counts. */
-static cnn_status validate_conv2d_params(const char* fn, const cnn_conv2d_params* p,
-                                         int32_t* out_height, int32_t* out_width,
-                                         conv2d_counts* counts) {
+cnn_status cnn_conv2d_validate(const char* fn, const cnn_conv2d_params* p,
+                               int32_t* out_height, int32_t* out_width, conv2d_counts* counts) {
     CONV_CHECK_RANGE(fn, "batch", p->batch, 1, INT32_MAX);
     CONV_CHECK_RANGE(fn, "in_channels", p->in_channels, 1, INT32_MAX);
     CONV_CHECK_RANGE(fn, "in_height", p->in_height, 1, INT32_MAX);
@@ -116,7 +111,7 @@ cnn_status cnn_conv2d_output_size(const cnn_conv2d_params* params, int32_t* out_
     CNN_CHECK_NOT_NULL(out_width);
     int32_t oh = 0, ow = 0;
     conv2d_counts counts;
-    cnn_status st = validate_conv2d_params(__func__, params, &oh, &ow, &counts);
+    cnn_status st = cnn_conv2d_validate(__func__, params, &oh, &ow, &counts);
     if (st != CNN_STATUS_SUCCESS) return st;
     *out_height = oh;
     *out_width = ow;
@@ -134,7 +129,7 @@ cnn_status cnn_conv2d_forward(cnn_context* context, const cnn_conv2d_params* par
     CNN_CHECK_ACTIVATION(activation);
     int32_t oh = 0, ow = 0;
     conv2d_counts counts;
-    cnn_status st = validate_conv2d_params(__func__, params, &oh, &ow, &counts);
+    cnn_status st = cnn_conv2d_validate(__func__, params, &oh, &ow, &counts);
     if (st != CNN_STATUS_SUCCESS) return st;
     CNN_CHECK_FLOATS_DISJOINT("output", output, counts.output, "input", input, counts.input);
     CNN_CHECK_FLOATS_DISJOINT("output", output, counts.output, "weight", weight, counts.weight);
@@ -158,7 +153,7 @@ cnn_status cnn_conv2d_backward_data(cnn_context* context, const cnn_conv2d_param
     CNN_CHECK_RANGE("accumulate", accumulate, 0, 1);
     int32_t oh = 0, ow = 0;
     conv2d_counts counts;
-    cnn_status st = validate_conv2d_params(__func__, params, &oh, &ow, &counts);
+    cnn_status st = cnn_conv2d_validate(__func__, params, &oh, &ow, &counts);
     if (st != CNN_STATUS_SUCCESS) return st;
     CNN_CHECK_FLOATS_DISJOINT("grad_input", grad_input, counts.input, "grad_output", grad_output,
                               counts.output);
@@ -179,7 +174,7 @@ cnn_status cnn_conv2d_backward_weights(cnn_context* context, const cnn_conv2d_pa
     CNN_CHECK_RANGE("accumulate", accumulate, 0, 1);
     int32_t oh = 0, ow = 0;
     conv2d_counts counts;
-    cnn_status st = validate_conv2d_params(__func__, params, &oh, &ow, &counts);
+    cnn_status st = cnn_conv2d_validate(__func__, params, &oh, &ow, &counts);
     if (st != CNN_STATUS_SUCCESS) return st;
     const int64_t oc = params->out_channels;
     CNN_CHECK_FLOATS_DISJOINT("grad_weight", grad_weight, counts.weight, "input", input,

@@ -8,18 +8,14 @@ namespace CnnNative.Inference;
 /// </summary>
 internal sealed unsafe class ExecutionContext : IDisposable
 {
-    private readonly ContextHandle _context = new();
+    private readonly ContextHandle _context;
     private readonly NativeBuffer _arena;
 
     public ExecutionContext(CnnIsa isa, int numThreads, long arenaBytes)
     {
+        _context = ContextHandle.Create(isa, numThreads);
         try
         {
-            nint context;
-            Native.Check(NativeMethods.cnn_context_create(&context));
-            _context.Attach(context);
-            Native.Check(NativeMethods.cnn_context_set_isa(context, isa));
-            Native.Check(NativeMethods.cnn_context_set_num_threads(context, numThreads));
             _arena = NativeBuffer.Allocate(Math.Max(arenaBytes, MemoryPlanner.Alignment));
         }
         catch

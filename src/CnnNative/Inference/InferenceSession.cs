@@ -29,6 +29,7 @@ public sealed unsafe class InferenceSession : IDisposable
 {
     private readonly ExecutionPlan _plan;
     private readonly NativeBuffer _constants;
+    private readonly Conv2dPlanSet _convPlans;
     private readonly int[] _inputShape;
     private readonly int[] _outputShape;
     private readonly long _inputLength;
@@ -52,6 +53,15 @@ public sealed unsafe class InferenceSession : IDisposable
         _maxContexts = maxContexts;
         _idle = new Stack<ExecutionContext>(maxContexts);
         _constants = plan.Constants;
+        try
+        {
+            _convPlans = Conv2dPlanSet.Create(plan.Steps, (float*)_constants.DangerousGetHandle(), isa, numThreads);
+        }
+        catch
+        {
+            _constants.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The input shape the session was compiled for (a copy).</summary>
@@ -197,6 +207,7 @@ public sealed unsafe class InferenceSession : IDisposable
             Monitor.PulseAll(_idle);
         }
 
+        _convPlans.Dispose();
         _constants.Dispose();
     }
 
@@ -262,14 +273,20 @@ public sealed unsafe class InferenceSession : IDisposable
     private void Execute(float* input, float* output)
     {
         ExecutionContext context = Rent();
-        bool added = false;
+        bool added = false, addedPlans = false;
         try
         {
             _constants.DangerousAddRef(ref added);
+            _convPlans.DangerousAddRef(ref addedPlans);
             Execute(context, input, output, (float*)_constants.DangerousGetHandle());
         }
         finally
         {
+            if (addedPlans)
+            {
+                _convPlans.DangerousRelease();
+            }
+
             if (added)
             {
                 _constants.DangerousRelease();
@@ -294,7 +311,7 @@ public sealed unsafe class InferenceSession : IDisposable
             {
                 Native.Check(s.Kind switch
                 {
-                    OpKind.Conv2d => NativeMethods.cnn_conv2d_forward(ctx, &p->Conv, x, k + s.Weight, Optional(k, s.Bias), s.Activation, y),
+                    OpKind.Conv2d => NativeMethods.cnn_conv2d_plan_forward(ctx, _convPlans[i], p->Conv.Batch, x, y),
                     OpKind.Pool2d => NativeMethods.cnn_pool2d_forward(ctx, &p->Pool, x, y),
                     OpKind.GlobalAvgPool2d => NativeMethods.cnn_global_average_pool2d_forward(ctx, s.D0, s.D1, s.D2, s.D3, x, y),
                     OpKind.BatchNorm2d => NativeMethods.cnn_batch_norm2d_inference(ctx, &p->BatchNorm, x, k + s.Mean, k + s.Variance,

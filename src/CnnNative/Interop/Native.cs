@@ -94,6 +94,27 @@ internal sealed class ContextHandle : SafeHandle
     /// <summary>Takes ownership of a context from <c>cnn_context_create</c>.</summary>
     internal void Attach(nint context) => SetHandle(context);
 
+    /// <summary>A new context with the given instruction set and thread budget.</summary>
+    /// <exception cref="NotSupportedException">The CPU lacks <paramref name="isa"/>.</exception>
+    internal static unsafe ContextHandle Create(CnnIsa isa, int numThreads)
+    {
+        var handle = new ContextHandle();
+        try
+        {
+            nint context;
+            Native.Check(NativeMethods.cnn_context_create(&context));
+            handle.Attach(context);
+            Native.Check(NativeMethods.cnn_context_set_isa(context, isa));
+            Native.Check(NativeMethods.cnn_context_set_num_threads(context, numThreads));
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
     /// <inheritdoc />
     protected override bool ReleaseHandle()
     {

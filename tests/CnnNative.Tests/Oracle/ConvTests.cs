@@ -76,31 +76,14 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
     {
         ConvCase c = s_byName[name];
         using IDisposable _ = Isas.Use(isa);
-        int seed = Seeds.Of(name);
-        float bound = 1f / MathF.Sqrt(c.C / c.G * c.KH * c.KW);
-        using Tensor x = TestData.NormalTensor(seed, c.N, c.C, c.H, c.W);
-        using Tensor w = TestData.UniformTensor(seed + 1, -bound, bound, c.O, c.C / c.G, c.KH, c.KW);
-        using Tensor? b = c.Bias ? TestData.UniformTensor(seed + 2, -bound, bound, c.O) : null;
+        (Tensor x, Tensor w, Tensor? b) = Operands(name, c);
+        using Tensor xd = x, wd = w;
+        using Tensor? bd = b;
         Conv2dOptions options = c.Options;
 
         using Tensor y = Functional.Conv2d(x, w, b, options, c.Act);
 
-        OracleTensor expected = s_expected.GetOrAdd(name, _ =>
-        {
-            return oracle.Run(
-                "conv2d",
-                new
-                {
-                    stride = new[] { c.SH, c.SW },
-                    padding = new[] { c.PT, c.PB, c.PL, c.PR },
-                    dilation = new[] { c.DH, c.DW },
-                    groups = c.G,
-                    activation = c.Act.ToString().ToLowerInvariant(),
-                },
-                OracleTensor.OfPresent(("input", x), ("weight", w), ("bias", b)))["output"];
-        });
-
-        OracleErrors.AssertClose(output, "conv2d", isa, name, y, expected, ConvTolerance);
+        OracleErrors.AssertClose(output, "conv2d", isa, name, y, Expected(oracle, name, c, x, w, b), ConvTolerance);
 
         // The caller-owned-output overload writes every element and gives the same bits.
         using Tensor into = Tensor.FromArray(Enumerable.Repeat(float.NaN, (int)y.Length).ToArray(), y.Shape);
@@ -108,6 +91,30 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
         Assert.Same(into, returned);
         Assert.Equal(y.ToArray(), into.ToArray());
     }
+
+    /// <summary>The seeded operands of a case: input N(0, 1), weight and bias uniform in +-1/sqrt(fan-in); the caller disposes them.</summary>
+    internal static (Tensor X, Tensor W, Tensor? B) Operands(string name, ConvCase c)
+    {
+        int seed = Seeds.Of(name);
+        float bound = 1f / MathF.Sqrt(c.C / c.G * c.KH * c.KW);
+        return (TestData.NormalTensor(seed, c.N, c.C, c.H, c.W),
+            TestData.UniformTensor(seed + 1, -bound, bound, c.O, c.C / c.G, c.KH, c.KW),
+            c.Bias ? TestData.UniformTensor(seed + 2, -bound, bound, c.O) : null);
+    }
+
+    /// <summary>torch's output for a case on its <see cref="Operands"/> (computed once per case name).</summary>
+    internal static OracleTensor Expected(OracleFixture oracle, string name, ConvCase c, Tensor x, Tensor w, Tensor? b) =>
+        s_expected.GetOrAdd(name, _ => oracle.Run(
+            "conv2d",
+            new
+            {
+                stride = new[] { c.SH, c.SW },
+                padding = new[] { c.PT, c.PB, c.PL, c.PR },
+                dilation = new[] { c.DH, c.DW },
+                groups = c.G,
+                activation = c.Act.ToString().ToLowerInvariant(),
+            },
+            OracleTensor.OfPresent(("input", x), ("weight", w), ("bias", b)))["output"]);
 
     public static TheoryData<string, CnnIsa> SingleThreadRows => Isas.Cross(
         Cases.Where(c => c.C >= 32 || c.KH >= 7 || c.G > 1).Take(8).Select(c => c.Name));

@@ -1,0 +1,55 @@
+using CnnNative.Interop;
+using CnnNative.Tests.Infrastructure;
+
+namespace CnnNative.Tests.Oracle;
+
+/// <summary>
+/// Conv2dPlan (the prepacked native convolution) against torch on ConvTests' shapes, every tested ISA, the same
+/// tolerance; also at a batch other than the one the plan was created with, and bitwise against Functional.Conv2d
+/// wherever both take the same algorithm.
+/// </summary>
+[Collection(OracleCollection.Name)]
+public sealed class Conv2dPlanTests(OracleFixture oracle, ITestOutputHelper output)
+{
+    /// <summary>Shapes where a plan takes Winograd but the stateless call does not (&gt; 256 input channels, few tiles).</summary>
+    public static IReadOnlyList<ConvTests.ConvCase> PlanOnlyWinogradCases { get; } =
+    [
+        new(1, 288, 8, 8, 40, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Act: Activation.Relu),
+        new(2, 300, 7, 7, 64, 3, 3, PT: 1, PB: 1, PL: 1, PR: 1, Bias: false),
+    ];
+
+    /// <summary>The hand-picked and Winograd shapes of ConvTests, 60 of its random ones, and the plan-only Winograd shapes.</summary>
+    private static readonly Dictionary<string, ConvTests.ConvCase> s_byName =
+        ConvTests.Cases.Take(ConvTests.Cases.Count - 240).Concat(PlanOnlyWinogradCases).DistinctBy(c => c.Name).ToDictionary(c => c.Name);
+
+    public static TheoryData<string, CnnIsa> Rows => Isas.Cross(s_byName.Keys);
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void Plan_matches_torch(string name, CnnIsa isa)
+    {
+        ConvTests.ConvCase c = s_byName[name];
+        using IDisposable _ = Isas.Use(isa);
+        (Tensor x, Tensor w, Tensor? b) = ConvTests.Operands(name, c); // the same data as ConvTests: one oracle call per case
+        using Tensor xd = x, wd = w;
+        using Tensor? bd = b;
+
+        using var plan = new Conv2dPlan([c.N, c.C, c.H, c.W], w, b, c.Options, c.Act);
+        Assert.Equal(isa, plan.Isa);
+        using Tensor y = plan.Forward(x);
+        OracleErrors.AssertClose(output, "conv2d plan", isa, name, y, ConvTests.Expected(oracle, name, c, x, w, b), ConvTests.ConvTolerance);
+
+        // Same bits as the stateless call wherever both take the same algorithm: every non-Winograd plan, and the
+        // shapes the stateless call runs by Winograd too (the plan's Winograd rule admits more).
+        using Tensor reference = Functional.Conv2d(x, w, b, c.Options, c.Act);
+        if (plan.Algorithm != CnnConv2dAlgorithm.Winograd || ConvTests.WinogradCases.Contains(c))
+        {
+            Assert.Equal(reference.ToArray(), y.ToArray());
+        }
+
+        // A batch of one (the first image; another batch than the plan's) through the span overload.
+        float[] first = new float[y.Length / c.N];
+        plan.Forward(1, x.ToArray().AsSpan(0, (int)(x.Length / c.N)), first);
+        Assert.Equal(y.ToArray().AsSpan(0, first.Length).ToArray(), first);
+    }
+}
