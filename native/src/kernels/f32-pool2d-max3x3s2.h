@@ -23,7 +23,11 @@ typedef struct {
     int64_t direct_lo, direct_hi; /* blocks starting at o in [lo, hi] read the row directly */
     int64_t out_padded;           /* floats of a thread's carry row */
     float* carry;                 /* per thread: out_padded floats */
+    int64_t input_floats;
 } pool_max3s2_job;
+#ifndef POOL_MAX3S2_AHEAD
+#define POOL_MAX3S2_AHEAD 4
+#endif
 
 /* Which columns of a block lie inside the rows (the same for every row): lanes of the two
  * loads, and whether the column after them is inside. */
@@ -137,6 +141,12 @@ static void pool_max3s2_task(void* arg, int64_t begin, int64_t end, int32_t thre
         const float* in = j->plan.input + plane * plane_size;
         float* out = j->plan.output + row * ow_n;
         const int32_t ih0 = 2 * oh - p->pad_height;
+        {
+            const float* next = in + (int64_t)(ih0 + 3 + 2 * POOL_MAX3S2_AHEAD) * p->in_width;
+            const float* stop = j->plan.input + j->input_floats;
+            for (int64_t c = 0; c < 2 * (int64_t)p->in_width; c += 16)
+                if (next + c < stop) __builtin_prefetch(next + c);
+        }
         const float* r[3];
         for (int k = 0; k < 3; k++)
             r[k] = ih0 + k >= 0 && ih0 + k < ih_n ? in + (int64_t)(ih0 + k) * p->in_width : NULL;
@@ -170,6 +180,7 @@ static int pool_max3s2_run(cnn_context* ctx, const cnn_pool2d_params* p, int32_t
     pool_max3s2_job j;
     cnn_pool2d_plan_init(&j.plan, p, out_height, out_width, input, output);
     j.out_padded = pool_rows_round_up(out_width, PV_LANES);
+    j.input_floats = (int64_t)p->batch * p->channels * p->in_height * p->in_width;
     if (j.out_padded > POOL_ROWS_MAX_THREAD_FLOATS) return 0;
     /* direct: first = 2o - pad >= 0 and its last read first + 2 * PV_LANES < in_width */
     j.direct_lo = p->pad_width;
