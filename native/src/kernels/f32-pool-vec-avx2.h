@@ -27,10 +27,11 @@ static inline pv_f32 pv_max_step(pv_f32 m, pv_f32 v) {
 }
 
 /* max_ps(v, m) returns m on ties (+0/-0 too) and when m is NaN, v only when v > m: the
- * reference step exactly, provided v is not NaN (callers check with pv_any_nan). */
+ * reference step exactly, provided v is not NaN (callers check with pv_nan_bits). */
 static inline pv_f32 pv_max_ordered(pv_f32 m, pv_f32 v) { return _mm256_max_ps(v, m); }
-static inline int pv_any_nan(pv_f32 a, pv_f32 b) {
-    return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q)) != 0;
+/* The lanes where a or b is NaN, as bits. */
+static inline unsigned pv_nan_bits(pv_f32 a, pv_f32 b) {
+    return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q));
 }
 
 /* p[0], p[2], ..., p[14] and p[1], p[3], ..., p[15] (stride-2 taps from one pair of loads). */

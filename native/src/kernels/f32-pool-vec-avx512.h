@@ -25,10 +25,11 @@ static inline pv_f32 pv_max_step(pv_f32 m, pv_f32 v) {
 }
 
 /* max_ps(v, m) returns m on ties (+0/-0 too) and when m is NaN, v only when v > m: the
- * reference step exactly, provided v is not NaN (callers check with pv_any_nan). */
+ * reference step exactly, provided v is not NaN (callers check with pv_nan_bits). */
 static inline pv_f32 pv_max_ordered(pv_f32 m, pv_f32 v) { return _mm512_max_ps(v, m); }
-static inline int pv_any_nan(pv_f32 a, pv_f32 b) {
-    return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q) != 0;
+/* The lanes where a or b is NaN, as bits. */
+static inline unsigned pv_nan_bits(pv_f32 a, pv_f32 b) {
+    return (unsigned)_mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q);
 }
 
 static inline pv_f32 pv_even(pv_f32 a, pv_f32 b) {

@@ -91,7 +91,16 @@ static inline pv_f32 pool_rows_taps(const float* b, int64_t lo, int64_t hi, floa
         return acc;
     }
     pv_f32 a0 = POOL_ROWS_LOAD(0), a1 = POOL_ROWS_LOAD(PV_LANES);
-    acc = is_max ? pv_even(a0, a1) : pv_add(acc, pv_even(a0, a1));
+    const pv_f32 even = pv_even(a0, a1);
+    acc = is_max ? even : pv_add(acc, even);
+    if (step == 1 && taps == 3) {
+        /* tap 2 is the even vector one lane on with the next even column shifted in: one
+         * scalar instead of a second load pair and permute (as f32-pool2d-max3x3s2.h) */
+        const int64_t c = 2 * PV_LANES;
+        const float x = !ranged || (c >= lo && c < hi) ? b[c] : fill;
+        acc = pool_rows_step(acc, pv_odd(a0, a1), is_max);
+        return pool_rows_step(acc, pv_shift_in(even, pv_set1(x)), is_max);
+    }
     if (step == 1) {
         if (taps > 1) acc = pool_rows_step(acc, pv_odd(a0, a1), is_max);
 #pragma GCC unroll 8
