@@ -364,16 +364,23 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
     const int64_t sh = p->stride_height, sw = p->stride_width;
     /* implicit: a phase of the padded input is phase_w wide */
     const int64_t phase_w = ((int64_t)p->in_width + p->pad_left + p->pad_right + sw - 1) / sw;
+    /* Implicit GEMM when at most 1/8 of its columns are dropped ones, or when it needs no more
+     * NR-column panels than im2col would (small images: 512 channels at 7x7, batch 1, is 2
+     * panels either way, and implicit saves the K x 49 im2col, ~10% of the time). */
+    const int batch_im2col =
+        p->batch > 1 && (round_up(job.pixels, NR) - job.pixels) * 8 > job.pixels;
+    const int64_t virtual_panels =
+        p->batch * ((((int64_t)out_height - 1) * phase_w + out_width + NR - 1) / NR);
+    const int64_t im2col_panels = batch_im2col ? (p->batch * job.pixels + NR - 1) / NR
+                                               : p->batch * ((job.pixels + NR - 1) / NR);
     if (sh == 1 && sw == 1 && p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 &&
         p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0)
         job.mode = CONV_DIRECT;
-    else if ((phase_w - out_width) * 8 <= phase_w && /* <= 1/8 wasted columns */
+    else if (((phase_w - out_width) * 8 <= phase_w || virtual_panels <= im2col_panels) &&
              implicit_band_size_ok(p, out_height, out_width, phase_w))
         job.mode = CONV_IMPLICIT;
     else
-        job.mode = p->batch > 1 && (round_up(job.pixels, NR) - job.pixels) * 8 > job.pixels
-                       ? CONV_IM2COL_BATCH
-                       : CONV_IM2COL;
+        job.mode = batch_im2col ? CONV_IM2COL_BATCH : CONV_IM2COL;
     job.weight = weight;
     job.bias = bias;
     job.activation = activation;
