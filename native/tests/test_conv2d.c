@@ -461,6 +461,7 @@ static void test_work_division(void) {
         {1, 6, 11, 97, 9, 3, 1, 1},   /* implicit, virtual rows 99 wide */
         {3, 5, 13, 25, 23, 3, 2, 1},  /* strided implicit */
         {5, 3, 17, 17, 19, 7, 2, 3},  /* stem-like, batch 5 */
+        {2, 64, 95, 95, 9, 1, 1, 0},  /* direct, input > 4 MiB: B prefetched */
     };
     for (int t = 0; t < 3; t++) {
         for (int c = 0; c < g_num_ctx; c++)

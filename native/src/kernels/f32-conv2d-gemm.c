@@ -33,6 +33,12 @@
 
 #include "f32-gemm.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define CONV_PREFETCH(address) __builtin_prefetch(address)
+#else /* MSVC builds this plain-C driver too */
+#define CONV_PREFETCH(address) ((void)(address))
+#endif
+
 typedef enum { CONV_DIRECT, CONV_IM2COL, CONV_IM2COL_BATCH, CONV_IMPLICIT } conv_mode;
 
 typedef struct {
@@ -57,6 +63,7 @@ typedef struct {
      * that one tile reads, [C/groups][sh][sw][band_rows][phase_w]; B row offsets into it [K] */
     const int64_t* offsets;
     int64_t phase_w, band_rows, band_floats, virtual_pixels;
+    int prefetch; /* direct only: software prefetch of the next B panel */
     /* im2col only: floats per column phase of an input row, 0 = no phases (see im2col_tile) */
     int64_t phase_len;
 } conv_gemm_job;
@@ -238,8 +245,22 @@ static void conv_gemm_tile(const conv_gemm_job* job, float* buf, int64_t n, int6
             const int first = kb == 0, last = kb + kn == k;
             for (int64_t j = 0; j < nt; j += NR) {
                 const size_t nr = (size_t)(nt - j < NR ? nt - j : NR);
+                /* direct: B is read straight from the input, NR floats of each of kn rows
+                 * H*W apart, more streams than the hardware prefetcher follows; each MR-row
+                 * slice prefetches its share of the next panel's rows (job->prefetch). */
+                const int64_t pf_next = t0 + j + NR; /* first pixel of the next panel */
+                const int pf = mode == CONV_DIRECT && job->prefetch && pf_next < pixels;
+                const int64_t slices = (mb_end - mb + MR - 1) / MR;
                 for (int64_t m = mb; m < mb_end; m += MR) {
                     const size_t mr = (size_t)(mb_end - m < MR ? mb_end - m : MR);
+                    if (pf) {
+                        const int64_t s = (m - mb) / MR;
+                        const float* next = in_group + kb * job->in_plane + pf_next;
+                        for (int64_t r = kn * s / slices; r < kn * (s + 1) / slices; r++) {
+                            CONV_PREFETCH(next + r * job->in_plane);
+                            CONV_PREFETCH(next + r * job->in_plane + NR - 1);
+                        }
+                    }
                     const cnn_f32_gemm_epilogue epi = {
                         first && job->bias != NULL ? job->bias + oc_base + m : NULL, NULL,
                         last ? job->activation : CNN_ACTIVATION_NONE, !first};
@@ -483,6 +504,12 @@ cnn_status cnn_f32_conv2d_gemm(cnn_context* ctx, const cnn_conv2d_params* p, int
                 }
         job.offsets = offsets;
     }
+    /* direct: prefetch the next panel of B when the input is beyond the caches (measured, 1
+     * thread: 1x1 batch 8 at 56x56, 6.4 and 25.7 MB, 3-4% less CPU time; batch 1, 3.2 MB,
+     * 6% more: there the hardware prefetcher suffices and the prefetches only cost issue slots). */
+    job.prefetch = job.mode == CONV_DIRECT &&
+                   (double)p->batch * p->in_channels * (double)job.in_plane * sizeof(float) >
+                       4194304.0;
     job.input = input;
     job.output = output;
     cnn_parallel_for(ctx, items, 1, conv_gemm_task, &job);
