@@ -7,7 +7,7 @@
  * W is read in place (6 rows at a time); B depends on the shape:
  *  - direct (1x1, stride 1, no padding): B is the input itself (row stride H*W), no copy;
  *  - implicit (any stride, rows wide enough that at most 1/8 of the computed columns are
- *    padding): the input is zero-padded and split by stride phase: element (y, x) of a padded
+ *    padding, or no more NR-column panels than im2col would take): the input is zero-padded and split by stride phase: element (y, x) of a padded
  *    plane goes to [y % sh][x % sw][y / sh][x / sw] (a phase is L wide). Tap (kh, kw) of
  *    output (oh, ow) is then in phase (kh % sh, kw % sw) at row oh + kh / sh, column
  *    ow + kw / sw (dilated taps likewise): with "virtual" pixel v = oh*L + ow, row (ic, kh, kw)
