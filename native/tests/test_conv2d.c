@@ -443,6 +443,42 @@ static void test_sweep(void) {
 }
 
 /* The same layer must give the same result on 1, 2 and 7 threads (partitioning is exact). */
+/* The GEMM driver's work division (a grid of pixel parts x channel parts, each part a range of
+ * NR-column panels): pixel counts just above a multiple of threads * NR (NR = 32 AVX-512, 16
+ * AVX2), channel counts not a multiple of MR, batch 1 / 3 / 5, every mode, on 2, 3 and 7
+ * threads against the reference. */
+static void test_work_division(void) {
+    static const int threads[] = {2, 3, 7};
+    static const int shapes[][8] = {
+        /* n  ic  h   w  oc  k  s  pad */
+        {1, 16, 1, 65, 13, 1, 1, 0},  /* direct, 65 px = 2*32 + 1 */
+        {1, 8, 1, 97, 13, 1, 1, 0},   /* direct, 97 px = 3*32 + 1 */
+        {1, 8, 15, 15, 11, 1, 1, 0},  /* direct, 225 px = 7*32 + 1 */
+        {3, 9, 5, 13, 17, 1, 1, 0},   /* direct, 65 px per image */
+        {5, 40, 7, 7, 70, 3, 1, 1},   /* im2col over the batch (small images) */
+        {1, 70, 7, 7, 130, 3, 1, 1},  /* im2col, 2 panels: channel parts */
+        {1, 300, 3, 4, 67, 3, 1, 1},  /* long K, 12 px: channel parts */
+        {1, 6, 11, 97, 9, 3, 1, 1},   /* implicit, virtual rows 99 wide */
+        {3, 5, 13, 25, 23, 3, 2, 1},  /* strided implicit */
+        {5, 3, 17, 17, 19, 7, 2, 3},  /* stem-like, batch 5 */
+        {2, 64, 95, 95, 9, 1, 1, 0},  /* direct, input > 4 MiB: B prefetched */
+    };
+    for (int t = 0; t < 3; t++) {
+        for (int c = 0; c < g_num_ctx; c++)
+            EXPECT_STATUS(cnn_context_set_num_threads(g_ctx[c], threads[t]), CNN_STATUS_SUCCESS);
+        for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
+            cnn_conv2d_params p = test_conv2d_params(shapes[s][0], shapes[s][1], shapes[s][2],
+                                                     shapes[s][3], shapes[s][4], shapes[s][5],
+                                                     shapes[s][5]);
+            p.stride_height = p.stride_width = shapes[s][6];
+            p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = shapes[s][7];
+            sweep_case(p, (s + t) % 2, (cnn_activation)((s + t) % 5));
+        }
+    }
+    for (int c = 0; c < g_num_ctx; c++)
+        EXPECT_STATUS(cnn_context_set_num_threads(g_ctx[c], 0), CNN_STATUS_SUCCESS);
+}
+
 static void test_thread_counts(void) {
     cnn_conv2d_params p = test_conv2d_params(1, 17, 19, 23, 33, 3, 3);
     p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
@@ -740,6 +776,7 @@ int main(void) {
         printf("  %-9s max error %.3g (%.3f of tolerance)\n", test_isa_name(g_isa[c]), g_max_err[c],
                g_max_ratio[c]);
     test_thread_counts();
+    test_work_division();
     test_winograd();
     test_validation();
     for (int c = 0; c < g_num_ctx; c++) cnn_context_destroy(g_ctx[c]);
