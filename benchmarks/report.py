@@ -154,7 +154,7 @@ def main():
         lines.append(
             f"- **Warning: the machine was oversubscribed (1-min load above {cpus}).** 2-thread rows then mostly measure how each "
             "runtime's threads cope with preemption: oneDNN and PyTorch use OpenMP (static work split, spinning barriers: a "
-            "preempted worker stalls the whole call), CnnNative's pool sleeps on a condition variable. Trust the 1-thread rows "
+            "preempted worker stalls the whole call), CnnNative's pool polls for at most 100 us (yielding) and then sleeps on a condition variable. Trust the 1-thread rows "
             "for kernel speed, and re-run on a quiet machine.")
     if a.failures:
         lines.append(f"- Failures: {a.failures}")
