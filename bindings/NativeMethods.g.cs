@@ -425,6 +425,15 @@ public static unsafe partial class NativeMethods
     public static partial CnnStatus cnn_conv2d_plan_get_info(nint plan, CnnConv2dAlgorithm* out_algorithm, CnnIsa* out_isa, int* out_height, int* out_width);
 
     /// <summary>
+    /// The native memory a plan holds (its packed weights, bias copy and header): exactly what
+    /// cnn_conv2d_plan_destroy gives back to cnn_get_memory_stats's live bytes. Lets an owner of
+    /// many plans (the C# InferenceSession) report what it keeps.
+    /// </summary>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_conv2d_plan_get_bytes(nint plan, long* out_bytes);
+
+    /// <summary>
     /// Destroys a plan and frees its memory. NULL is accepted and ignored.
     /// </summary>
     [LibraryImport(LibraryName)]

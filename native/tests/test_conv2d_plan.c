@@ -100,7 +100,15 @@ static void plan_case(const char* name, cnn_conv2d_params p, cnn_conv2d_algorith
         cnn_get_memory_stats(&live_after, &bytes1, &peak);
         EXPECT(live_after == live_before, "%s [%s] forward allocated", name, isa);
         memcpy(w, w_copy, w_n * sizeof(float));
+        /* get_bytes is exactly what destroy gives back (owners report it as memory held). */
+        int64_t plan_bytes = -1, held_before, held_after;
+        EXPECT_STATUS(cnn_conv2d_plan_get_bytes(plan, &plan_bytes), CNN_STATUS_SUCCESS);
+        cnn_get_memory_stats(&live_before, &held_before, &peak);
         cnn_conv2d_plan_destroy(plan);
+        cnn_get_memory_stats(&live_after, &held_after, &peak);
+        EXPECT(plan_bytes == held_before - held_after && plan_bytes >= (int64_t)(w_n * sizeof(float)),
+               "%s [%s] plan reports %lld bytes, destroy freed %lld", name, isa,
+               (long long)plan_bytes, (long long)(held_before - held_after));
         /* Memory back to baseline: a create/destroy pair alone (the forward calls above may
          * have grown the context's scratch, which the context owns). */
         int64_t b2, y2, b3, y3;
@@ -208,6 +216,9 @@ static void test_validation(void) {
     EXPECT_STATUS(cnn_conv2d_plan_get_info(NULL, NULL, NULL, NULL, NULL),
                   CNN_STATUS_INVALID_ARGUMENT);
     EXPECT_STATUS(cnn_conv2d_plan_get_info(plan, NULL, NULL, NULL, NULL), CNN_STATUS_SUCCESS);
+    int64_t plan_bytes = 0;
+    EXPECT_STATUS(cnn_conv2d_plan_get_bytes(NULL, &plan_bytes), CNN_STATUS_INVALID_ARGUMENT);
+    EXPECT_STATUS(cnn_conv2d_plan_get_bytes(plan, NULL), CNN_STATUS_INVALID_ARGUMENT);
     cnn_conv2d_plan_destroy(plan);
     cnn_conv2d_plan_destroy(NULL);
 }

@@ -45,9 +45,11 @@ internal static class BenchCommand
 
         // One forward pass: a compiled InferenceSession (batch norm folded, activations fused, one arena;
         // compiled here, not timed) or the module's own Forward.
+        long liveBefore = Cnn.MemoryStats().LiveBytes;
         using InferenceSession? session = settings.Runner == SessionRunner
             ? InferenceSession.Create(model, shape, new InferenceSessionOptions { Isa = Cnn.Isa, NumThreads = Cnn.NumThreads })
             : null;
+        long sessionLiveBytes = Cnn.MemoryStats().LiveBytes - liveBefore; // the session's constants, plans, one context
         using Tensor? sessionOutput = session is null ? null : Tensor.Zeros(session.OutputShape);
         Action forward = session is null
             ? () => model.Forward(input).Dispose()
@@ -56,6 +58,11 @@ internal static class BenchCommand
         string runner = session is null ? "Module.Forward" : "InferenceSession.Run";
         output.WriteLine($"Model:   {settings.Model} ({model.ParameterCount():N0} parameters), random weights (seed {settings.Seed}), eval, no grad, {runner}");
         output.WriteLine($"Input:   [{string.Join(", ", shape)}]; isa {IsaNames.ToName(Cnn.Isa)}, {Cnn.NumThreads} thread(s); CnnNative {Cnn.Version}");
+        if (session is not null)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Memory:  session holds {sessionLiveBytes / 1e6:F1} MB native after Create (constants {session.ConstantBytes / 1e6:F1} MB, conv plans {session.ConvPlanBytes / 1e6:F1} MB, arena {session.ArenaBytes / 1e6:F1} MB, the rest its native context); the model's own weights not counted"));
+        }
         var times = new double[settings.Iterations];
         using (Autograd.NoGrad())
         {

@@ -269,6 +269,13 @@ CNN_API cnn_status cnn_conv2d_plan_get_info(const cnn_conv2d_plan* plan,
                                             cnn_isa* out_isa, int32_t* out_height,
                                             int32_t* out_width);
 
+/**
+ * The native memory a plan holds (its packed weights, bias copy and header): exactly what
+ * cnn_conv2d_plan_destroy gives back to cnn_get_memory_stats's live bytes. Lets an owner of
+ * many plans (the C# InferenceSession) report what it keeps.
+ */
+CNN_API cnn_status cnn_conv2d_plan_get_bytes(const cnn_conv2d_plan* plan, int64_t* out_bytes);
+
 /** Destroys a plan and frees its memory. NULL is accepted and ignored. */
 CNN_API void cnn_conv2d_plan_destroy(cnn_conv2d_plan* plan);
 

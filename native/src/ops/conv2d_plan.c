@@ -17,6 +17,7 @@ struct cnn_conv2d_plan {
     float* weight; /* owned: OIHW copy, or U for Winograd */
     float* bias;   /* owned copy, or NULL */
     cnn_activation activation;
+    int64_t bytes; /* everything above as counted by cnn_get_memory_stats (cnn_conv2d_plan_get_bytes) */
 };
 
 static const cnn_f32_conv2d_isa* vector_isa(cnn_isa isa) {
@@ -27,12 +28,19 @@ static const cnn_f32_conv2d_isa* vector_isa(cnn_isa isa) {
     }
 }
 
-/* A tracked copy of n floats (or NULL on failure, error set by cnn_alloc). */
-static float* owned_copy(const float* src, int64_t n) {
+/* A tracked block of n floats owned by the plan (counted in plan->bytes), or NULL on failure. */
+static float* owned_floats(cnn_conv2d_plan* plan, int64_t n) {
     void* dst = NULL;
     if (cnn_alloc(n * (int64_t)sizeof(float), &dst) != CNN_STATUS_SUCCESS) return NULL;
-    memcpy(dst, src, (size_t)n * sizeof(float));
+    plan->bytes += n * (int64_t)sizeof(float);
     return (float*)dst;
+}
+
+/* An owned copy of n floats (or NULL on failure). */
+static float* owned_copy(cnn_conv2d_plan* plan, const float* src, int64_t n) {
+    float* dst = owned_floats(plan, n);
+    if (dst != NULL) memcpy(dst, src, (size_t)n * sizeof(float));
+    return dst;
 }
 
 cnn_status cnn_conv2d_plan_create(cnn_context* context, const cnn_conv2d_params* params,
@@ -51,6 +59,7 @@ cnn_status cnn_conv2d_plan_create(cnn_context* context, const cnn_conv2d_params*
     cnn_conv2d_plan* plan = NULL;
     st = cnn_alloc((int64_t)sizeof(*plan), (void**)&plan);
     if (st != CNN_STATUS_SUCCESS) return st;
+    plan->bytes = (int64_t)sizeof(*plan);
     plan->params = *params;
     plan->out_height = oh;
     plan->out_width = ow;
@@ -70,19 +79,18 @@ cnn_status cnn_conv2d_plan_create(cnn_context* context, const cnn_conv2d_params*
         plan->algorithm = CNN_CONV2D_ALGORITHM_GEMM;
 
     if (bias != NULL) {
-        plan->bias = owned_copy(bias, params->out_channels);
+        plan->bias = owned_copy(plan, bias, params->out_channels);
         if (plan->bias == NULL) goto fail;
     }
     if (plan->algorithm == CNN_CONV2D_ALGORITHM_WINOGRAD) {
         const int64_t floats = cnn_f32_conv2d_winograd_packed_floats(
             params->in_channels, params->out_channels, vec->ukernel);
-        if (cnn_alloc(floats * (int64_t)sizeof(float), (void**)&plan->weight) !=
-            CNN_STATUS_SUCCESS)
-            goto fail;
+        plan->weight = owned_floats(plan, floats);
+        if (plan->weight == NULL) goto fail;
         cnn_f32_conv2d_winograd_pack(context, params->in_channels, params->out_channels, weight,
                                      plan->weight, vec->ukernel, vec->winograd);
     } else {
-        plan->weight = owned_copy(weight, counts.weight);
+        plan->weight = owned_copy(plan, weight, counts.weight);
         if (plan->weight == NULL) goto fail;
     }
     *out_plan = plan;
@@ -132,6 +140,13 @@ cnn_status cnn_conv2d_plan_get_info(const cnn_conv2d_plan* plan,
     if (out_isa != NULL) *out_isa = plan->isa;
     if (out_height != NULL) *out_height = plan->out_height;
     if (out_width != NULL) *out_width = plan->out_width;
+    return CNN_STATUS_SUCCESS;
+}
+
+cnn_status cnn_conv2d_plan_get_bytes(const cnn_conv2d_plan* plan, int64_t* out_bytes) {
+    CNN_CHECK_NOT_NULL(plan);
+    CNN_CHECK_NOT_NULL(out_bytes);
+    *out_bytes = plan->bytes;
     return CNN_STATUS_SUCCESS;
 }
 

@@ -24,8 +24,14 @@ internal sealed unsafe class Conv2dPlanSet : SafeHandle
     /// <summary>The <c>cnn_conv2d_plan*</c> of Conv2d step <paramref name="step"/> (zero for other steps).</summary>
     public nint this[int step] => _plans[step];
 
-    /// <summary>Plans for every Conv2d step, packed for <paramref name="isa"/> from the weights in <paramref name="constants"/>.</summary>
-    public static Conv2dPlanSet Create(Step[] steps, float* constants, CnnIsa isa, int numThreads)
+    /// <summary>Native bytes all the plans hold (packed weights, bias copies, headers: <c>cnn_conv2d_plan_get_bytes</c>).</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>
+    /// Plans for every Conv2d step, packed for <paramref name="isa"/> from <paramref name="weights"/> (by step index),
+    /// which the plans copy: the caller need not keep them.
+    /// </summary>
+    public static Conv2dPlanSet Create(Step[] steps, (float[] Weight, float[]? Bias)[] weights, CnnIsa isa, int numThreads)
     {
         var set = new Conv2dPlanSet(steps.Length);
         set.SetHandle(1); // owns whatever is in _plans from here on
@@ -42,13 +48,17 @@ internal sealed unsafe class Conv2dPlanSet : SafeHandle
                 }
 
                 nint plan;
-                float* bias = s.Bias < 0 ? null : constants + s.Bias;
                 fixed (CnnConv2dParams* p = &s.Conv)
+                fixed (float* weight = weights[i].Weight)
+                fixed (float* bias = weights[i].Bias)
                 {
-                    Native.Check(NativeMethods.cnn_conv2d_plan_create(ctx, p, constants + s.Weight, bias, s.Activation, &plan));
+                    Native.Check(NativeMethods.cnn_conv2d_plan_create(ctx, p, weight, bias, s.Activation, &plan));
                 }
 
                 set._plans[i] = plan;
+                long bytes;
+                Native.Check(NativeMethods.cnn_conv2d_plan_get_bytes(plan, &bytes));
+                set.Bytes += bytes;
             }
 
             return set;

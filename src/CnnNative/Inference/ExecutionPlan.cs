@@ -18,7 +18,8 @@ internal readonly record struct Operand(OperandKind Kind, long Offset);
 
 /// <summary>
 /// One native call with everything precomputed: operands, parameter structs, constant offsets (in floats into
-/// the session's constant buffer, -1 for none).
+/// the session's constant buffer, -1 for none). A Conv2d step has none: its weights and bias live in its
+/// prepacked plan only (<see cref="ExecutionPlan.ConvWeights"/>).
 /// </summary>
 internal struct Step
 {
@@ -40,10 +41,14 @@ internal struct Step
 /// <summary>An optimised graph lowered to steps, constants and an arena layout.</summary>
 internal sealed unsafe class ExecutionPlan
 {
-    private ExecutionPlan(Step[] steps, string[] names, NativeBuffer constants, long constantBytes, long arenaBytes, long intermediateBytes)
+    private (float[] Weight, float[]? Bias)[]? _convWeights;
+
+    private ExecutionPlan(Step[] steps, string[] names, (float[] Weight, float[]? Bias)[] convWeights, NativeBuffer constants, long constantBytes,
+        long arenaBytes, long intermediateBytes)
     {
         Steps = steps;
         Names = names;
+        _convWeights = convWeights;
         Constants = constants;
         ConstantBytes = constantBytes;
         ArenaBytes = arenaBytes;
@@ -55,8 +60,22 @@ internal sealed unsafe class ExecutionPlan
 
     public string[] Names { get; }
 
-    /// <summary>Every weight and statistic, 64-byte aligned, in one native buffer (the session owns and disposes it).</summary>
+    /// <summary>
+    /// Every weight and statistic the steps read, 64-byte aligned, in one native buffer (the session owns and disposes it).
+    /// Convolution weights and biases are not in it: each conv plan keeps its own (packed) copy, so holding them here
+    /// too would double the largest part of a CNN's memory.
+    /// </summary>
     public NativeBuffer Constants { get; }
+
+    /// <summary>
+    /// The folded weights and bias of each Conv2d step (by step index; default elsewhere), managed, to create the
+    /// conv plans from; <see cref="ReleaseConvWeights"/> drops them once the plans hold their copies.
+    /// </summary>
+    public (float[] Weight, float[]? Bias)[] ConvWeights =>
+        _convWeights ?? throw new InvalidOperationException("the conv weights were released after the conv plans were created.");
+
+    /// <summary>Lets the garbage collector take the conv weights (the plans have copied them).</summary>
+    public void ReleaseConvWeights() => _convWeights = null;
 
     public long ConstantBytes { get; }
 
@@ -139,6 +158,7 @@ internal sealed unsafe class ExecutionPlan
         }
 
         var steps = new List<Step>(nodes.Count);
+        var convWeights = new List<(float[] Weight, float[]? Bias)>(nodes.Count);
         var names = new List<string>(nodes.Count);
         var placed = new List<(float[] Data, long Offset)>();
         long Constant(float[]? data)
@@ -169,11 +189,15 @@ internal sealed unsafe class ExecutionPlan
                         DstStride = n.DstStride,
                     });
                     names.Add(n.Name);
+                    convWeights.Add(default);
                 }
 
                 continue;
             }
 
+            // A conv's weights go to its plan only (see Constants).
+            bool conv = n.Kind == OpKind.Conv2d;
+            convWeights.Add(conv ? (n.Weight!, n.Bias) : default);
             steps.Add(new Step
             {
                 Kind = n.Kind,
@@ -181,8 +205,8 @@ internal sealed unsafe class ExecutionPlan
                 In0 = At(n.Inputs[0]),
                 In1 = n.Inputs.Length > 1 ? At(n.Inputs[1]) : default,
                 Out = At(n.Output),
-                Weight = Constant(n.Weight),
-                Bias = Constant(n.Bias),
+                Weight = conv ? -1 : Constant(n.Weight),
+                Bias = conv ? -1 : Constant(n.Bias),
                 Mean = Constant(n.Mean),
                 Variance = Constant(n.Variance),
                 Conv = n.Conv,
@@ -203,7 +227,8 @@ internal sealed unsafe class ExecutionPlan
             names.Add(Describe(n));
         }
 
-        NativeBuffer constants = NativeBuffer.Allocate(Math.Max(constantFloats, 1) * sizeof(float));
+        long constantBytes = Math.Max(constantFloats, 1) * sizeof(float); // what is allocated (a model may have none)
+        NativeBuffer constants = NativeBuffer.Allocate(constantBytes);
         float* k = (float*)constants.DangerousGetHandle();
         foreach ((float[] data, long offset) in placed)
         {
@@ -213,7 +238,7 @@ internal sealed unsafe class ExecutionPlan
         Step[] pinned = GC.AllocateArray<Step>(steps.Count, pinned: true);
         steps.CopyTo(pinned);
         long intermediate = intervals.Sum(v => MemoryPlanner.AlignUp(v.Bytes));
-        return new ExecutionPlan(pinned, [.. names], constants, constantFloats * sizeof(float), arenaBytes, intermediate);
+        return new ExecutionPlan(pinned, [.. names], [.. convWeights], constants, constantBytes, arenaBytes, intermediate);
     }
 
     /// <summary>The value whose storage holds <paramref name="value"/>, and the element offset in it.</summary>

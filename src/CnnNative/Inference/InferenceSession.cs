@@ -55,7 +55,8 @@ public sealed unsafe class InferenceSession : IDisposable
         _constants = plan.Constants;
         try
         {
-            _convPlans = Conv2dPlanSet.Create(plan.Steps, (float*)_constants.DangerousGetHandle(), isa, numThreads);
+            _convPlans = Conv2dPlanSet.Create(plan.Steps, plan.ConvWeights, isa, numThreads);
+            plan.ReleaseConvWeights(); // the plans hold the only copy the session keeps
         }
         catch
         {
@@ -82,8 +83,23 @@ public sealed unsafe class InferenceSession : IDisposable
     /// <summary>Sum of the sizes of all intermediate tensors: what the arena would need without reuse.</summary>
     public long IntermediateBytes => _plan.IntermediateBytes;
 
-    /// <summary>Bytes of the copied (folded) weights.</summary>
+    /// <summary>
+    /// Native bytes of the constants buffer: the weights and statistics the non-convolution steps read (linear layers,
+    /// batch norms not folded, constant operands). Convolution weights are not in it, see <see cref="ConvPlanBytes"/>.
+    /// </summary>
     public long ConstantBytes => _plan.ConstantBytes;
+
+    /// <summary>
+    /// Native bytes of the prepacked convolutions, one per conv step: the folded weights (for Winograd the 6x6 transformed
+    /// filters, 4x a 3x3 filter), conv biases and plan headers.
+    /// </summary>
+    public long ConvPlanBytes => _convPlans.Bytes;
+
+    /// <summary>
+    /// Native bytes the session holds for its model, whether it runs or not: <see cref="ConstantBytes"/> +
+    /// <see cref="ConvPlanBytes"/>. Each execution context adds <see cref="ArenaBytes"/> and its native context's scratch.
+    /// </summary>
+    public long WeightBytes => ConstantBytes + ConvPlanBytes;
 
     /// <summary>The native calls of one run, in order, e.g. <c>Functional.Conv2d+Relu</c> for a fused epilogue.</summary>
     public IReadOnlyList<string> Steps => _plan.Names;
@@ -188,7 +204,7 @@ public sealed unsafe class InferenceSession : IDisposable
         output.MarkWritten();
     }
 
-    /// <summary>Releases the constants and every idle execution context (those still running are released when their call returns).</summary>
+    /// <summary>Releases the constants, the conv plans and every idle execution context (those still running are released when their call returns).</summary>
     public void Dispose()
     {
         lock (_idle)
@@ -214,7 +230,7 @@ public sealed unsafe class InferenceSession : IDisposable
     /// <summary>Shapes, step count and memory, e.g. for logs.</summary>
     public override string ToString() =>
         $"InferenceSession({Tensor.FormatShape(_inputShape)} -> {Tensor.FormatShape(_outputShape)}, {_plan.Steps.Length} steps, " +
-        $"arena {ArenaBytes} B of {IntermediateBytes} B intermediates, {ConstantBytes} B weights)";
+        $"arena {ArenaBytes} B of {IntermediateBytes} B intermediates, {ConstantBytes} B constants, {ConvPlanBytes} B conv plans)";
 
     /// <summary>One eval-mode, no-grad forward pass recorded; returns the graph and the model's output on <paramref name="input"/>.</summary>
     private static (Graph Graph, float[] Output) TraceModel(Module model, Tensor input)

@@ -59,6 +59,44 @@ public sealed class InferenceSessionMemoryTests(ITestOutputHelper output)
         AssertAllocatesNothing("onnx resnet18 Run(tensor, tensor)", () => session.Run(x, y));
     }
 
+    /// <summary>
+    /// Each conv's weights are held once, by its prepacked plan, not also in the constants buffer: the constants are
+    /// at most the model's non-conv parameters, the plans at least its conv weights, and the native bytes the session
+    /// holds after Create (measured) are its reported constants + plans + one execution context (the self-check's:
+    /// the arena plus the native context's scratch). Dispose gives everything back.
+    /// </summary>
+    [Fact]
+    public void Session_holds_conv_weights_once_and_reports_what_it_holds()
+    {
+        (Module model, int[] shape) = SessionTestModels.Build("resnet18");
+        using (model)
+        {
+            long convWeightBytes = model.NamedModules().Select(m => m.Module).OfType<Conv2d>().Sum(c => c.Weight.Length * sizeof(float));
+            Tensor[] parameters = [.. model.Parameters()];
+            long otherParameterBytes = (parameters.Sum(p => p.Length) * sizeof(float)) - convWeightBytes;
+
+            long before = Cnn.MemoryStats().LiveBytes;
+            InferenceSession session = InferenceSession.Create(model, shape, new InferenceSessionOptions { NumThreads = 1 }); // one thread's scratch
+            long held = Cnn.MemoryStats().LiveBytes - before;
+            long contextBytes = held - session.WeightBytes - session.ArenaBytes; // the native context: struct and scratch
+            output.WriteLine(session.ToString());
+            output.WriteLine($"conv weights {convWeightBytes} B, other parameters {otherParameterBytes} B; native held {held} B = " +
+                $"{session.ConstantBytes} constants + {session.ConvPlanBytes} plans + {session.ArenaBytes} arena + {contextBytes} context");
+
+            Assert.Equal(session.ConstantBytes + session.ConvPlanBytes, session.WeightBytes);
+            Assert.True(session.ConstantBytes <= otherParameterBytes + (parameters.Length * MemoryPlanner.Alignment),
+                $"constants {session.ConstantBytes} B exceed the non-conv parameters ({otherParameterBytes} B): conv weights kept twice?");
+            Assert.True(session.ConvPlanBytes >= convWeightBytes, $"plans {session.ConvPlanBytes} B hold less than the conv weights");
+            Assert.True(contextBytes >= 0, $"the session holds {held} B, less than it reports ({session.WeightBytes} B + arena)");
+            // The context's scratch (~3 MB here: im2col / Winograd tiles of one thread) is far below a second copy of the weights.
+            Assert.True(contextBytes < convWeightBytes / 2,
+                $"the session holds {contextBytes} B more than its constants, plans and arena: an unreported copy of the weights?");
+
+            session.Dispose();
+            Assert.Equal(before, Cnn.MemoryStats().LiveBytes);
+        }
+    }
+
     [Fact]
     public void Conv2d_and_MaxPool2d_into_outputs_allocate_nothing_after_warm_up()
     {
