@@ -22,9 +22,12 @@
 #define DW_MASK(a, b) _mm256_andnot_si256(cnn_avx2_tail_mask(a), cnn_avx2_tail_mask(b))
 #define DW_LOADM(ptr, m) _mm256_maskload_ps(ptr, m)
 #define DW_MASKZ(v, m) _mm256_and_ps(v, _mm256_castsi256_ps(m))
-#define DW_SHIFT_IN(v, x)                                                                    \
-    _mm256_blend_ps(_mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0)), x, \
-                    0x80)
+/* v[1..7], x[0]: vperm2i128 (v[4..7], x[0..3]) then a 4-byte vpalignr per half, two
+ * instructions instead of permute + blend of a broadcast (as pv_shift_in in the pool code) */
+#define DW_SHIFT_IN(v, x)                                                                   \
+    _mm256_castsi256_ps(_mm256_alignr_epi8(                                                 \
+        _mm256_permute2x128_si256(_mm256_castps_si256(v), _mm256_castps_si256(x), 0x21),    \
+        _mm256_castps_si256(v), 4))
 #define DW_LOAD_RANGE(ptr, a, b) DW_LOADM(ptr, DW_MASK(a, b))
 #define DW_SPLIT2(a, b, even, odd)                                                       \
     do {                                                                                 \

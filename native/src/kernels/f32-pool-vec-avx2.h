@@ -44,10 +44,13 @@ static inline pv_f32 pv_odd(pv_f32 a, pv_f32 b) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
-/* v[1], ..., v[7], x[0] (x a broadcast): see the AVX-512 header. */
+/* v[1], ..., v[7], x[0]: see the AVX-512 header. t = v[4..7], x[0..3], then a 4-byte
+ * alignr per 128-bit half (v[1..3] t[0] | v[5..7] t[4]): two instructions, and x need not be a
+ * broadcast (the interior pairs shift in the next block's even vector). */
 static inline pv_f32 pv_shift_in(pv_f32 v, pv_f32 x) {
-    const __m256 r = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0));
-    return _mm256_blend_ps(r, x, 0x80);
+    const __m256i vi = _mm256_castps_si256(v);
+    const __m256i t = _mm256_permute2x128_si256(vi, _mm256_castps_si256(x), 0x21);
+    return _mm256_castsi256_ps(_mm256_alignr_epi8(t, vi, 4));
 }
 
 /* Lanes [0, n) of v to p, n in [0, PV_LANES]; the rest of p is not touched. */
