@@ -179,9 +179,18 @@ static int wino_shape_ok(const cnn_conv2d_params* p, int32_t out_height, int32_t
     return 1;
 }
 
+/* The tiles of a call that both routing rules may consider (shape supported, at least one full
+ * NR panel of channels each way: AVX-512 at 16 channels measured 0.96-1.05), else 0. */
+static int64_t wino_candidate_tiles(const cnn_conv2d_params* p, int32_t out_height,
+                                    int32_t out_width, const cnn_f32_gemm_ukernel* ukernel) {
+    if (!wino_shape_ok(p, out_height, out_width)) return 0;
+    if (p->in_channels < ukernel->nr || p->out_channels < ukernel->nr) return 0;
+    return (int64_t)p->batch * ((out_height + 3) / 4) * ((out_width + 3) / 4);
+}
+
 int cnn_f32_conv2d_winograd_suits(const cnn_conv2d_params* p, int32_t out_height,
                                   int32_t out_width, const cnn_f32_gemm_ukernel* ukernel) {
-    if (!wino_shape_ok(p, out_height, out_width)) return 0;
+    const int64_t tiles = wino_candidate_tiles(p, out_height, out_width, ukernel);
     /* Measured speedups over the GEMM driver (CPU time, busy 2-core Zen 5, 1 thread, AVX-512 /
      * AVX2; docs/design.md has the table): 64@56 2.15 / 2.89, 128@28 1.52-2.34 / 2.90, 256@14
      * 1.36-1.77 / 1.52, 64@14 1.58 / 2.05, 128@14 1.67 / 2.20, 64@7 2.04 / 2.30, 256@7 1.05 /
@@ -192,8 +201,6 @@ int cnn_f32_conv2d_winograd_suits(const cnn_conv2d_params* p, int32_t out_height
      *    0.67, batch 2 0.99 / 1.10: a panel of U (36 x IC x NR) outgrows L2 and the weight
      *    transform of IC x OC filters is spread over too few tiles;
      *  - fewer than 4 tiles (not measured below that: the transforms' fixed costs dominate). */
-    const int64_t tiles = (int64_t)p->batch * ((out_height + 3) / 4) * ((out_width + 3) / 4);
-    if (p->in_channels < ukernel->nr || p->out_channels < ukernel->nr) return 0;
     if (tiles < 4 || (p->in_channels > 256 && tiles < 16)) return 0;
     return 1;
 }
@@ -231,7 +238,7 @@ void cnn_f32_conv2d_winograd_pack(cnn_context* ctx, int32_t in_channels, int32_t
 
 int cnn_f32_conv2d_winograd_plan_suits(const cnn_conv2d_params* p, int32_t out_height,
                                        int32_t out_width, const cnn_f32_gemm_ukernel* ukernel) {
-    if (!wino_shape_ok(p, out_height, out_width)) return 0;
+    const int64_t tiles = wino_candidate_tiles(p, out_height, out_width, ukernel);
     /* With U transformed once at create, only the input/output transforms and the 36 GEMMs
      * remain per call, so the per-call rule's large-channel exclusion mostly goes. Measured
      * plan (packed U) vs GEMM, CPU time, 1 thread, busy 2-core Zen 5, AVX2 / AVX-512
@@ -243,8 +250,7 @@ int cnn_f32_conv2d_winograd_plan_suits(const cnn_conv2d_params* p, int32_t out_h
      *  - AVX-512 with U beyond 384x384 filters (> 21 MB, 4x the plain weights) and < 8 tiles:
      *    the products stream U from memory for too few tiles while the AVX-512 GEMM reads only
      *    the plain weights (512@7 batch 1); AVX2's slower GEMM still loses there. */
-    const int64_t tiles = (int64_t)p->batch * ((out_height + 3) / 4) * ((out_width + 3) / 4);
-    if (p->in_channels < ukernel->nr || p->out_channels < ukernel->nr || tiles < 4) return 0;
+    if (tiles < 4) return 0;
     if (ukernel->nr >= 32 && (int64_t)p->in_channels * p->out_channels > 384 * 384 && tiles < 8)
         return 0;
     return 1;
