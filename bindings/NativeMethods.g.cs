@@ -131,6 +131,13 @@ public enum CnnConv2dAlgorithm
     /// The depthwise kernel (groups == in_channels).
     /// </summary>
     Depthwise = 3,
+    /// <summary>
+    /// Plans only (AVX-512, groups 1): direct convolution with vectors over output channels on
+    /// weights packed at create; strided convs and small output planes, where GEMM's vectors
+    /// over pixels waste lanes or gather their input. Within the oracle tolerance of
+    /// cnn_conv2d_forward, not bitwise equal to it.
+    /// </summary>
+    Direct = 4,
 }
 
 /// <summary>
@@ -405,8 +412,8 @@ public static unsafe partial class NativeMethods
     /// <summary>
     /// Runs a plan: output = activation(conv2d(input, weight) + bias) for `batch` images. Bitwise
     /// equal to cnn_conv2d_forward on a context of the plan's ISA whenever both choose the same
-    /// algorithm (a plan may choose Winograd where the stateless call does not: see
-    /// cnn_conv2d_plan_get_info). The context only supplies threads and scratch memory; its ISA is
+    /// algorithm (a plan may choose Winograd where the stateless call does not, and
+    /// CNN_CONV2D_ALGORITHM_DIRECT only exists for plans: see cnn_conv2d_plan_get_info). The context only supplies threads and scratch memory; its ISA is
     /// ignored.
     /// </summary>
     /// <param name="batch">1 ... INT32_MAX, may differ from the batch the plan was created with</param>

@@ -20,11 +20,11 @@ static size_t conv_out_count(const cnn_conv2d_params* p) {
 }
 
 /* One shape on every ISA: the plan is created at batch p.batch and run at p.batch and at
- * p.batch + 1. vector_algorithm is what the AVX2 / AVX-512 plans must choose; same_as_call says
- * whether cnn_conv2d_forward takes that algorithm too (then the results must be bitwise equal,
- * otherwise within abs 1e-4 + rel 1e-4). */
-static void plan_case(const char* name, cnn_conv2d_params p, cnn_conv2d_algorithm vector_algorithm,
-                      int same_as_call, int with_bias) {
+ * p.batch + 1. avx2_algorithm / avx512_algorithm is what the AVX2 / AVX-512 plans must choose;
+ * same_as_call says whether cnn_conv2d_forward takes that algorithm too (then the results must
+ * be bitwise equal, otherwise within abs 1e-4 + rel 1e-4; the plan-only direct path never is). */
+static void plan_case(const char* name, cnn_conv2d_params p, cnn_conv2d_algorithm avx2_algorithm,
+                      cnn_conv2d_algorithm avx512_algorithm, int same_as_call, int with_bias) {
     const int32_t create_batch = p.batch;
     p.batch = create_batch + 1; /* buffers for the larger batch */
     const size_t in_n = (size_t)p.batch * p.in_channels * p.in_height * p.in_width;
@@ -58,13 +58,15 @@ static void plan_case(const char* name, cnn_conv2d_params p, cnn_conv2d_algorith
         EXPECT(oh == eh && ow == ew, "%s [%s] plan output %dx%d, expected %dx%d", name, isa, oh,
                ow, eh, ew);
         EXPECT(plan_isa == g_isa[c], "%s [%s] plan ISA %d", name, isa, (int)plan_isa);
-        const cnn_conv2d_algorithm want =
-            g_isa[c] == CNN_ISA_REFERENCE ? CNN_CONV2D_ALGORITHM_REFERENCE : vector_algorithm;
+        const cnn_conv2d_algorithm want = g_isa[c] == CNN_ISA_REFERENCE ? CNN_CONV2D_ALGORITHM_REFERENCE
+                                          : g_isa[c] == CNN_ISA_AVX2    ? avx2_algorithm
+                                                                        : avx512_algorithm;
         EXPECT(algorithm == want, "%s [%s] algorithm %d, expected %d", name, isa, (int)algorithm,
                (int)want);
         /* The plan owns its weights: the caller's may change after create. */
         for (size_t i = 0; i < w_n; i++) w[i] = 7.0f;
-        const int exact = same_as_call || g_isa[c] == CNN_ISA_REFERENCE;
+        const int exact = (same_as_call && want != CNN_CONV2D_ALGORITHM_DIRECT) ||
+                          g_isa[c] == CNN_ISA_REFERENCE;
         for (int32_t batch = create_batch; batch <= create_batch + 1; batch++) {
             p.batch = batch;
             const size_t n = conv_out_count(&p);
@@ -137,27 +139,40 @@ static cnn_conv2d_params padded(cnn_conv2d_params p, int pad) {
 }
 
 static void test_routes(void) {
+    const cnn_conv2d_algorithm W = CNN_CONV2D_ALGORITHM_WINOGRAD, G = CNN_CONV2D_ALGORITHM_GEMM,
+                               D = CNN_CONV2D_ALGORITHM_DIRECT;
     /* 3x3 stride 1 with channels >= 32: Winograd for plans and per call. */
-    plan_case("winograd 64->64 @20", padded(test_conv2d_params(1, 64, 20, 20, 64, 3, 3), 1),
-              CNN_CONV2D_ALGORITHM_WINOGRAD, 1, 1);
+    plan_case("winograd 64->64 @20", padded(test_conv2d_params(1, 64, 20, 20, 64, 3, 3), 1), W, W,
+              1, 1);
     plan_case("winograd 48->40 @13x9 unpadded, no bias",
-              test_conv2d_params(2, 48, 13, 9, 40, 3, 3), CNN_CONV2D_ALGORITHM_WINOGRAD, 1, 0);
+              test_conv2d_params(2, 48, 13, 9, 40, 3, 3), W, W, 1, 0);
     /* Winograd for plans only: > 256 input channels with few tiles (the per-call rule). */
     plan_case("winograd plan only 288->40 @8", padded(test_conv2d_params(1, 288, 8, 8, 40, 3, 3), 1),
-              CNN_CONV2D_ALGORITHM_WINOGRAD, 0, 1);
-    plan_case("1x1 GEMM", test_conv2d_params(2, 32, 9, 11, 48, 1, 1), CNN_CONV2D_ALGORITHM_GEMM, 1,
-              1);
+              W, W, 0, 1);
+    /* 1x1 with few taps (32) per tile: GEMM even on a small plane. */
+    plan_case("1x1 GEMM", test_conv2d_params(2, 32, 9, 11, 48, 1, 1), G, G, 1, 1);
+    /* The plan-only direct path (AVX-512): strided, and small planes with enough taps. */
     cnn_conv2d_params s = padded(test_conv2d_params(1, 24, 15, 15, 40, 3, 3), 1);
     s.stride_height = s.stride_width = 2;
-    plan_case("strided 3x3 GEMM", s, CNN_CONV2D_ALGORITHM_GEMM, 1, 1);
+    plan_case("strided 3x3: direct on AVX-512", s, G, D, 1, 1);
+    plan_case("1x1 256->40 @7x9: direct on AVX-512", test_conv2d_params(2, 256, 7, 9, 40, 1, 1),
+              G, D, 1, 0);
+    cnn_conv2d_params stem = padded(test_conv2d_params(1, 3, 31, 29, 20, 7, 7), 3);
+    stem.stride_height = stem.stride_width = 2;
+    plan_case("7x7/2 stem 3->20: direct on AVX-512", stem, G, D, 1, 1);
+    /* 1600 taps: two K blocks with partial sums between them */
+    plan_case("5x5 64->70 @6x11, K blocked: direct on AVX-512",
+              padded(test_conv2d_params(1, 64, 6, 11, 70, 5, 5), 2), G, D, 1, 1);
+    /* a large plane at stride 1: GEMM */
+    plan_case("1x1 128->32 @36 GEMM", test_conv2d_params(1, 128, 36, 36, 32, 1, 1), G, G, 1, 1);
     cnn_conv2d_params g = padded(test_conv2d_params(1, 32, 10, 10, 64, 3, 3), 1);
     g.groups = 2;
-    plan_case("grouped GEMM", g, CNN_CONV2D_ALGORITHM_GEMM, 1, 1);
+    plan_case("grouped GEMM", g, G, G, 1, 1);
     cnn_conv2d_params d = padded(test_conv2d_params(2, 24, 17, 17, 24, 3, 3), 1);
     d.groups = 24;
-    plan_case("depthwise", d, CNN_CONV2D_ALGORITHM_DEPTHWISE, 1, 1);
-    plan_case("small channels 3x3 GEMM", padded(test_conv2d_params(1, 3, 12, 12, 8, 3, 3), 1),
-              CNN_CONV2D_ALGORITHM_GEMM, 1, 1);
+    plan_case("depthwise", d, CNN_CONV2D_ALGORITHM_DEPTHWISE, CNN_CONV2D_ALGORITHM_DEPTHWISE, 1, 1);
+    plan_case("small channels 3x3 GEMM", padded(test_conv2d_params(1, 3, 12, 12, 8, 3, 3), 1), G,
+              G, 1, 1);
 }
 
 static void test_validation(void) {

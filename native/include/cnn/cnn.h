@@ -227,7 +227,14 @@ typedef enum cnn_conv2d_algorithm {
     /** Winograd F(4x4, 3x3) with the filters transformed at create (3x3, stride 1, groups 1). */
     CNN_CONV2D_ALGORITHM_WINOGRAD = 2,
     /** The depthwise kernel (groups == in_channels). */
-    CNN_CONV2D_ALGORITHM_DEPTHWISE = 3
+    CNN_CONV2D_ALGORITHM_DEPTHWISE = 3,
+    /**
+     * Plans only (AVX-512, groups 1): direct convolution with vectors over output channels on
+     * weights packed at create; strided convs and small output planes, where GEMM's vectors
+     * over pixels waste lanes or gather their input. Within the oracle tolerance of
+     * cnn_conv2d_forward, not bitwise equal to it.
+     */
+    CNN_CONV2D_ALGORITHM_DIRECT = 4
 } cnn_conv2d_algorithm;
 
 /**
@@ -250,8 +257,8 @@ CNN_API cnn_status cnn_conv2d_plan_create(cnn_context* context, const cnn_conv2d
 /**
  * Runs a plan: output = activation(conv2d(input, weight) + bias) for `batch` images. Bitwise
  * equal to cnn_conv2d_forward on a context of the plan's ISA whenever both choose the same
- * algorithm (a plan may choose Winograd where the stateless call does not: see
- * cnn_conv2d_plan_get_info). The context only supplies threads and scratch memory; its ISA is
+ * algorithm (a plan may choose Winograd where the stateless call does not, and
+ * CNN_CONV2D_ALGORITHM_DIRECT only exists for plans: see cnn_conv2d_plan_get_info). The context only supplies threads and scratch memory; its ISA is
  * ignored.
  * @param batch   1 ... INT32_MAX, may differ from the batch the plan was created with
  * @param input   [batch, in_channels, in_height, in_width]

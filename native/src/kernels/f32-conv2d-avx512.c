@@ -59,4 +59,4 @@ cnn_status cnn_f32_conv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p, i
 }
 
 const cnn_f32_conv2d_isa cnn_f32_conv2d_isa_avx512 = {&g_ukernel, &cnn_f32_winograd_4x4_avx512,
-                                                      cnn_f32_dwconv2d_avx512};
+                                                      cnn_f32_dwconv2d_avx512, &cnn_f32_direct_7x64_avx512};

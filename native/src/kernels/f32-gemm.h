@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "cnn_internal.h"
+#include "f32-conv2d-direct.h"
 
 #define CNN_F32_GEMM_MR 6
 #define CNN_F32_GEMM_NR 16
@@ -266,12 +267,14 @@ cnn_status cnn_f32_conv2d_winograd_packed(cnn_context* ctx, const cnn_conv2d_par
                                           const cnn_f32_winograd_transforms* transforms);
 
 /* What a conv plan needs from one vector ISA: the micro-kernel conv2d forward runs on (with its
- * strided copy), the Winograd transforms and the depthwise kernel; defined beside the ISA's
- * conv2d kernel (f32-conv2d-{avx2,avx512}.c), so a plan's GEMM route is exactly conv2d's. */
+ * strided copy), the Winograd transforms, the depthwise kernel and the plan-only direct tile
+ * (NULL: none on this ISA); defined beside the ISA's conv2d kernel (f32-conv2d-{avx2,avx512}.c),
+ * so a plan's GEMM route is exactly conv2d's. */
 typedef struct cnn_f32_conv2d_isa {
     const cnn_f32_gemm_ukernel* ukernel;
     const cnn_f32_winograd_transforms* winograd;
     cnn_conv2d_kernel depthwise;
+    const cnn_f32_direct_ukernel* direct;
 } cnn_f32_conv2d_isa;
 extern const cnn_f32_conv2d_isa cnn_f32_conv2d_isa_avx2;
 extern const cnn_f32_conv2d_isa cnn_f32_conv2d_isa_avx512;

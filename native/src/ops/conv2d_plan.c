@@ -1,6 +1,7 @@
 /* conv2d_plan.c — the prepacked convolution (cnn_conv2d_plan_*): validation, the choice of
  * algorithm at create (fixed with the context's ISA, since the packed layout depends on its
- * micro-kernel), the owned weights (plain OIHW copy, or Winograd's transformed U), dispatch. */
+ * micro-kernel), the owned weights (plain OIHW copy, Winograd's transformed U, or the direct
+ * path's output-channel panels), dispatch. */
 #include <string.h>
 
 #include "conv2d_validate.h"
@@ -14,7 +15,7 @@ struct cnn_conv2d_plan {
     cnn_conv2d_algorithm algorithm;
     cnn_conv2d_kernel reference; /* CNN_CONV2D_ALGORITHM_REFERENCE: the scalar kernel */
     const cnn_f32_conv2d_isa* vec; /* the vector ISA's kernels (NULL for the reference) */
-    float* weight; /* owned: OIHW copy, or U for Winograd */
+    float* weight; /* owned: OIHW copy, U for Winograd, or the direct path's panels */
     float* bias;   /* owned copy, or NULL */
     cnn_activation activation;
     int64_t bytes; /* everything above as counted by cnn_get_memory_stats (cnn_conv2d_plan_get_bytes) */
@@ -68,13 +69,16 @@ cnn_status cnn_conv2d_plan_create(cnn_context* context, const cnn_conv2d_params*
     plan->reference = context->kernels->conv2d;
     plan->vec = vector_isa(context->isa);
     const cnn_f32_conv2d_isa* vec = plan->vec;
-    /* The same routing as the ISA's conv2d kernel, except for Winograd's own plan rule. */
+    /* The same routing as the ISA's conv2d kernel, except for Winograd's own plan rule and the
+     * plan-only direct path (both need weights packed once). */
     if (vec == NULL)
         plan->algorithm = CNN_CONV2D_ALGORITHM_REFERENCE;
     else if (params->groups > 1 && params->groups == params->in_channels)
         plan->algorithm = CNN_CONV2D_ALGORITHM_DEPTHWISE;
     else if (cnn_f32_conv2d_winograd_plan_suits(params, oh, ow, vec->ukernel))
         plan->algorithm = CNN_CONV2D_ALGORITHM_WINOGRAD;
+    else if (cnn_f32_conv2d_direct_plan_suits(params, oh, ow, vec->direct))
+        plan->algorithm = CNN_CONV2D_ALGORITHM_DIRECT;
     else
         plan->algorithm = CNN_CONV2D_ALGORITHM_GEMM;
 
@@ -89,6 +93,10 @@ cnn_status cnn_conv2d_plan_create(cnn_context* context, const cnn_conv2d_params*
         if (plan->weight == NULL) goto fail;
         cnn_f32_conv2d_winograd_pack(context, params->in_channels, params->out_channels, weight,
                                      plan->weight, vec->ukernel, vec->winograd);
+    } else if (plan->algorithm == CNN_CONV2D_ALGORITHM_DIRECT) {
+        plan->weight = owned_floats(plan, cnn_f32_conv2d_direct_packed_floats(params, vec->direct));
+        if (plan->weight == NULL) goto fail;
+        cnn_f32_conv2d_direct_pack(params, weight, plan->weight, vec->direct);
     } else {
         plan->weight = owned_copy(plan, weight, counts.weight);
         if (plan->weight == NULL) goto fail;
@@ -120,6 +128,9 @@ cnn_status cnn_conv2d_plan_forward(cnn_context* context, const cnn_conv2d_plan* 
             return cnn_f32_conv2d_winograd_packed(context, &p, oh, ow, input, plan->weight,
                                                   plan->bias, plan->activation, output,
                                                   vec->ukernel, vec->winograd);
+        case CNN_CONV2D_ALGORITHM_DIRECT:
+            return cnn_f32_conv2d_direct(context, &p, oh, ow, input, plan->weight, plan->bias,
+                                         plan->activation, output, vec->direct);
         case CNN_CONV2D_ALGORITHM_DEPTHWISE:
             return vec->depthwise(context, &p, oh, ow, input, plan->weight, plan->bias,
                                   plan->activation, output);
