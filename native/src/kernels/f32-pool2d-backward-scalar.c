@@ -160,7 +160,9 @@ static void pool2d_backward_task(void* arg, int64_t begin, int64_t end, int32_t 
     const cnn_pool2d_params* p = b->plan.p;
     const int64_t n = (int64_t)p->in_height * p->in_width;
     for (int64_t plane = begin; plane < end; plane++) {
-        float* target = b->use_scratch ? b->scratch + thread_index * n : b->grad_input + plane * n;
+        /* per-thread planes whole cache lines apart (no line shared by two threads) */
+        float* target = b->use_scratch ? b->scratch + thread_index * ((n + 15) / 16 * 16)
+                                       : b->grad_input + plane * n;
         if (b->use_scratch || !b->accumulate) memset(target, 0, (size_t)n * sizeof(float));
         for (int32_t oh = 0; oh < b->plan.out_height; oh++) b->row(b, plane, oh, target);
         if (b->use_scratch) cnn_pool2d_backward_finish_scalar(b, plane, target);
@@ -173,7 +175,8 @@ cnn_status cnn_pool2d_backward_run(cnn_context* ctx, cnn_pool2d_backward_plan* b
     if (b->use_scratch) {
         const int32_t chunks = cnn_parallel_chunks(ctx, planes, b->grain);
         b->scratch = (float*)cnn_context_scratch(
-            ctx, (size_t)chunks * (size_t)p->in_height * (size_t)p->in_width * sizeof(float));
+            ctx, (size_t)chunks * (((size_t)p->in_height * (size_t)p->in_width + 15) / 16 * 16) *
+                     sizeof(float));
         if (b->scratch == NULL) return CNN_STATUS_OUT_OF_MEMORY;
     }
     cnn_parallel_for(ctx, planes, b->grain, pool2d_backward_task, b);

@@ -285,7 +285,9 @@ static int pool2d_rows_run(cnn_context* ctx, const cnn_pool2d_params* p, int32_t
      * kernel_height rows, so it reserves that many */
     const int64_t heads = j.is_max ? slots : p->kernel_height;
     j.head_bytes = pool_rows_round_up(heads * 16, 64);
-    j.thread_bytes = j.head_bytes + floats * (int64_t)sizeof(float);
+    /* whole cache lines per thread (AVX2 average pooling at 56 outputs: 224-byte rows, two
+     * threads writing one line) */
+    j.thread_bytes = pool_rows_round_up(j.head_bytes + floats * (int64_t)sizeof(float), 64);
 
     const int64_t rows = (int64_t)p->batch * p->channels * out_height;
     const int64_t grain = cnn_pool2d_row_grain(&j.plan);
