@@ -44,9 +44,10 @@ typedef struct cnn_f32_direct_ukernel {
 /* The AVX-512 tile: 7 pixels x 64 channels = 28 ZMM accumulators (f32-conv2d-direct-7x64-avx512.c). */
 extern const cnn_f32_direct_ukernel cnn_f32_direct_7x64_avx512;
 
-/* The packed weights: per panel of uk->nc output channels, [K][panel width] with K = (ic, kh, kw)
- * in OIHW order, the panel width uk->nc (the last panel: its channels rounded up to uk->vec),
- * zeros beyond out_channels. groups must be 1. */
+/* The packed weights: per panel of uk->nc output channels, [K][panel width], K the taps in
+ * (ic, kh, kw) order, or (kh, ic, kw) where top / bottom padding is worth skipping (a rule of
+ * the shape: f32-conv2d-direct.c); the panel width uk->nc (the last panel: its channels rounded
+ * up to uk->vec), zeros beyond out_channels. groups must be 1. */
 int64_t cnn_f32_conv2d_direct_packed_floats(const cnn_conv2d_params* p,
                                             const cnn_f32_direct_ukernel* uk);
 void cnn_f32_conv2d_direct_pack(const cnn_conv2d_params* p, const float* weight, float* packed,
