@@ -227,6 +227,21 @@ public sealed class OnnxHostileFileTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Reshape_of_a_constant_with_allowzero_and_a_zero_is_named()
+    {
+        // allowzero = 1 turns a 0 in the shape into an empty dimension; folding it as "copy" would be wrong numbers.
+        ModelProto model = OnnxFiles.ConvRelu();
+        model.Graph.Initializer.Add(OnnxFiles.Floats("k", [2, 3], [1, 2, 3, 4, 5, 6]));
+        var shape = new TensorProto { Name = "shape", DataType = (int)TensorProto.Types.DataType.Int64 };
+        shape.Dims.Add(2);
+        shape.Int64Data.AddRange([0, 6]);
+        model.Graph.Initializer.Add(shape);
+        var allowZero = new AttributeProto { Name = "allowzero", Type = AttributeProto.Types.AttributeType.Int, I = 1 };
+        model.Graph.Node.Add(OnnxFiles.Node("Reshape", "reshape", ["k", "shape"], ["kr"], allowZero));
+        Rejects<NotSupportedException>(model, "node 'reshape' (Reshape): allowzero=1 with a 0 in the shape");
+    }
+
+    [Fact]
     public void Broadcasting_two_computed_values_works_and_incompatible_shapes_name_both()
     {
         ModelProto model = OnnxFiles.ConvRelu();
