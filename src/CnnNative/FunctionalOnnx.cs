@@ -39,7 +39,7 @@ public static unsafe partial class Functional
     /// <summary>
     /// <c>a + b</c> (<paramref name="op"/> Add) or <c>a * b</c> (Mul) with numpy / ONNX broadcasting of any two compatible shapes up
     /// to rank 8 (<see cref="BroadcastShape"/>), by the native <c>cnn_broadcast_binary_forward</c>; one IEEE operation per element.
-    /// Inference only: no autograd, and an <see cref="Inference.InferenceSession"/> cannot compile it yet.
+    /// Inference only (no autograd); an <see cref="Inference.InferenceSession"/> compiles it.
     /// </summary>
     /// <returns>A new tensor of the broadcast shape.</returns>
     /// <exception cref="ArgumentException">The shapes are not broadcast-compatible.</exception>
@@ -54,7 +54,6 @@ public static unsafe partial class Functional
             throw new NotSupportedException("broadcasting add/mul has no gradient (it serves ONNX inference; detach the operands or use NoGrad).");
         }
 
-        Inference.Trace.Unsupported("Functional.Broadcast" + op);
         long* sa = stackalloc long[shape.Length];
         long* sb = stackalloc long[shape.Length];
         for (int i = 1; i <= shape.Length; i++)
@@ -73,6 +72,7 @@ public static unsafe partial class Functional
                 Native.Check(NativeMethods.cnn_broadcast_binary_forward(Native.ContextPointer, op, shape.Length, sa, pa.Pointer, sb, pb.Pointer, po.Pointer));
             }
 
+            Inference.Trace.Broadcast(op, a, b, output);
             output.MarkWritten();
             return output;
         }
@@ -129,5 +129,5 @@ public static unsafe partial class Functional
     }
 
     /// <summary>CNN_BROADCAST_MAX_RANK of the native header.</summary>
-    private const int MaxBroadcastRank = 8;
+    private const int MaxBroadcastRank = Inference.BroadcastShapes.MaxRank;
 }

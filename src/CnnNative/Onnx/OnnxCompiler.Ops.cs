@@ -236,7 +236,7 @@ internal sealed partial class OnnxCompiler
         // The extent the windows read, and the end padding that makes it (never negative: an unread tail of input stays).
         int[] extent = [(int)Math.Max((long)(oh - 1) * pool.Stride[0] + (long)pool.Dilation[0] * (pool.Kernel[0] - 1) + 1, (long)h + pool.Begin[0]),
                         (int)Math.Max((long)(ow - 1) * pool.Stride[1] + (long)pool.Dilation[1] * (pool.Kernel[1] - 1) + 1, (long)w + pool.Begin[1])];
-        Inference.Trace.Unsupported("ONNX pooling with asymmetric pads (an explicit padding step)");
+        Inference.Trace.Unsupported("ONNX pooling with asymmetric pads (an explicit padding step, run by OnnxModel.Forward only)");
         using Tensor padded = PadSpatial(x, pool.Begin[0], extent[0] - h - pool.Begin[0], pool.Begin[1], extent[1] - w - pool.Begin[1],
             max ? float.NegativeInfinity : 0f);
         var options = new Pool2dOptions(pool.Kernel[0], pool.Kernel[1])

@@ -52,4 +52,60 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
         OracleErrors.AssertClose(output, "onnx-session-vs-forward." + arch, isa, "opset13", y, forward, Normwise(forward));
         OracleErrors.AssertClose(output, "onnx-session." + arch, isa, "opset13", y, torch["output"], Normwise(torch["output"]));
     }
+
+    /// <summary>
+    /// The hand-made broadcasting graph (per-channel, scalar, [N, 1, H, W] * [N, C, 1, 1] computed, [1, C, 1, W] and [C, H, W]
+    /// constants, [N, C, H, W] + [N, C, 1, 1] + Relu): the session runs the broadcasts as native steps.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BroadcastRows))]
+    public void Session_of_a_broadcasting_graph_matches_its_forward_and_the_reference(string graph, CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        (OnnxModel model, Tensor x, OracleTensor expected) = HandMade(graph, isa);
+        using (model)
+        using (x)
+        {
+            using Tensor eager = model.Forward(x);
+            using InferenceSession session = InferenceSession.Create(model, x.Shape);
+            output.WriteLine($"{session}: {string.Join(", ", session.Steps)}");
+            Assert.Equal(2, session.Steps.Count(step => step == "Functional.BroadcastMul"));
+            Assert.Equal(2, session.Steps.Count(step => step == "Functional.BroadcastAdd"));
+            using Tensor y = Tensor.Zeros(session.OutputShape);
+            session.Run(x, y);
+            OracleTensor forward = OracleTensor.Of("forward", eager);
+            OracleErrors.AssertClose(output, "onnx-session-vs-forward." + graph, isa, "opset13", y, forward, Normwise(forward));
+            OracleErrors.AssertClose(output, "onnx-session." + graph, isa, "opset13", y, expected, Normwise(expected));
+        }
+    }
+
+    public static TheoryData<string, CnnIsa> BroadcastRows() => Isas.Cross(["broadcast"]);
+
+    /// <summary>The eager-only paths (explicit-padding pools, Gemm transA) refuse to compile, naming themselves.</summary>
+    [Theory]
+    [InlineData("avgpool_asym_exclude", "asymmetric pads")]
+    [InlineData("gemm_trans_a", "MatMulTransposedA")]
+    public void Eager_only_paths_are_named_by_the_session(string graph, string fragment)
+    {
+        (OnnxModel model, Tensor x, _) = HandMade(graph, Cnn.Isa);
+        using (model)
+        using (x)
+        {
+            NotSupportedException e = Assert.Throws<NotSupportedException>(() => InferenceSession.Create(model, x.Shape));
+            Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
+            output.WriteLine(e.Message);
+        }
+    }
+
+    private (OnnxModel Model, Tensor X, OracleTensor Expected) HandMade(string graph, CnnIsa isa)
+    {
+        string path = TestPaths.NewScratchFile($"session-{graph}-{isa}", ".onnx");
+        OracleReply made = oracle.Run("onnx_graph", new { graph, opset = 13, path, seed = Seeds.Of(graph) % 1000 });
+        int[] shape = made.Header["input_shape"]!.AsArray().Select(d => d!.GetValue<int>()).ToArray();
+        Tensor x = TestData.NormalTensor(Seeds.Of(graph + "-session-x"), shape);
+        OracleReply reference = oracle.Run("onnx_run", new { path }, OracleTensor.Of("x", x));
+        OnnxModel model = OnnxModel.Load(path);
+        File.Delete(path);
+        return (model, x, reference["y"]);
+    }
 }
