@@ -9,7 +9,7 @@ namespace CnnNative.Tests.Oracle;
 /// An imported ONNX model compiled into an <see cref="InferenceSession"/>: torch exports the model
 /// (torch.onnx.export, tests/oracle/ops_onnx.py), <see cref="OnnxModel"/> loads it, the session traces
 /// <see cref="OnnxModel.Forward(Tensor)"/>; its output is compared with the eager forward and with torch.
-/// ResNet-18 (10 classes, 64x64) on the default ISA; the Mul-gating module on every ISA.
+/// ResNet-18 and EfficientNet-B0 (squeeze-excitation broadcasting; 10 classes, 64x64) on the default ISA; the Mul-gating module on every ISA.
 /// </summary>
 [Collection(OracleCollection.Name)]
 public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper output)
@@ -22,7 +22,7 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
 
     public static TheoryData<string, CnnIsa> Rows()
     {
-        var rows = new TheoryData<string, CnnIsa> { { "resnet18", Cnn.Isa } };
+        var rows = new TheoryData<string, CnnIsa> { { "resnet18", Cnn.Isa }, { "efficientnet_b0", Cnn.Isa } };
         foreach (CnnIsa isa in Isas.Tested)
             rows.Add("gated", isa);
         return rows;
@@ -33,7 +33,7 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
     public void Session_of_an_imported_model_matches_its_forward_and_torch(string arch, CnnIsa isa)
     {
         using IDisposable _ = Isas.Use(isa);
-        int[] shape = arch == "resnet18" ? [1, 3, 64, 64] : [2, 3, 8, 8];
+        int[] shape = arch is "resnet18" or "efficientnet_b0" ? [1, 3, 64, 64] : [2, 3, 8, 8];
         string path = TestPaths.NewScratchFile($"session-{arch}-{isa}", ".onnx");
         using Tensor x = TestData.NormalTensor(Seeds.Of(arch + "-session-input"), shape);
         OracleReply torch = oracle.Run("onnx_export",

@@ -35,6 +35,7 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
         }
 
         rows.Add("alexnet", 13);
+        rows.Add("efficientnet_b0", 13); // squeeze-excitation: [N, C, H, W] * [N, C, 1, 1] of two computed values
         return rows;
     }
 
@@ -42,7 +43,7 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
     {
         "lenet5" => [1, 1, 28, 28],
         "resnet18" => [1, 3, 32, 32],
-        "mobilenet_v2" or "googlenet" => [1, 3, 64, 64],
+        "mobilenet_v2" or "googlenet" or "efficientnet_b0" => [1, 3, 64, 64],
         "alexnet" => [1, 3, 224, 224], // its adaptive pooling exports only for 6x6 features
         _ => [1, 3, 8, 8],
     };
