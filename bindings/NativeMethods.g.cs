@@ -213,6 +213,21 @@ public struct CnnBatchNorm2dParams
 }
 
 /// <summary>
+/// Element-wise binary operations of cnn_broadcast_binary_forward.
+/// </summary>
+public enum CnnBinaryOp
+{
+    /// <summary>
+    /// a + b
+    /// </summary>
+    Add = 0,
+    /// <summary>
+    /// a * b
+    /// </summary>
+    Mul = 1,
+}
+
+/// <summary>
 /// SGD hyper-parameters (torch.optim.SGD).
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -714,6 +729,22 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial CnnStatus cnn_scale_shift_forward(nint context, long outer, long channels, long inner, float* input, float* scale, float* shift, float* output);
+
+    /// <summary>
+    /// output = a (op) b with numpy / ONNX multidirectional broadcasting (ONNX Add / Mul of any two
+    /// compatible shapes, e.g. [N, C, H, W] + [C, 1, 1] or [N, 1, H, W] * [N, C, 1, 1]). Both shapes
+    /// are given at the same rank (the caller left-pads the shorter one with 1s): along every
+    /// dimension d, a_shape[d] and b_shape[d] are equal, or one of them is 1 and is repeated; the
+    /// output has the larger of the two. All tensors are contiguous (row-major); each output element
+    /// is one IEEE operation on the two operands (the same value as the unbroadcast op).
+    /// </summary>
+    /// <param name="rank">1..CNN_BROADCAST_MAX_RANK</param>
+    /// <param name="a_shape">rank sizes &gt;= 1</param>
+    /// <param name="b_shape">rank sizes &gt;= 1, compatible with a_shape as above</param>
+    /// <param name="output">[max(a_shape[d], b_shape[d]) for each d]; must not overlap a or b</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_broadcast_binary_forward(nint context, CnnBinaryOp op, int rank, long* a_shape, float* a, long* b_shape, float* b, float* output);
 
     /// <summary>
     /// One SGD step on count parameters. momentum_buffer [count] is required when momentum &gt; 0;

@@ -237,12 +237,19 @@ typedef cnn_status cnn_adaptive_avg_pool2d_backward_kernel_fn(cnn_context* ctx, 
 typedef cnn_status cnn_scale_shift_kernel_fn(cnn_context* ctx, int64_t outer, int64_t channels,
                                              int64_t inner, const float* input, const float* scale,
                                              const float* shift, float* output);
+/* Broadcast binary op, already collapsed by the driver: out_shape[rank], element strides of a and
+ * b per output dimension (0 where the operand is repeated). */
+typedef cnn_status cnn_broadcast_binary_kernel_fn(cnn_context* ctx, cnn_binary_op op, int32_t rank,
+                                                  const int64_t* out_shape, const float* a,
+                                                  const int64_t* a_strides, const float* b,
+                                                  const int64_t* b_strides, float* output);
 typedef cnn_clip_kernel_fn* cnn_clip_kernel;
 typedef cnn_clip_backward_kernel_fn* cnn_clip_backward_kernel;
 typedef cnn_copy_blocks_kernel_fn* cnn_copy_blocks_kernel;
 typedef cnn_adaptive_avg_pool2d_kernel_fn* cnn_adaptive_avg_pool2d_kernel;
 typedef cnn_adaptive_avg_pool2d_backward_kernel_fn* cnn_adaptive_avg_pool2d_backward_kernel;
 typedef cnn_scale_shift_kernel_fn* cnn_scale_shift_kernel;
+typedef cnn_broadcast_binary_kernel_fn* cnn_broadcast_binary_kernel;
 typedef cnn_conv2d_backward_data_kernel_fn* cnn_conv2d_backward_data_kernel;
 typedef cnn_conv2d_backward_weights_kernel_fn* cnn_conv2d_backward_weights_kernel;
 typedef cnn_pool2d_backward_kernel_fn* cnn_pool2d_backward_kernel;
@@ -303,6 +310,7 @@ struct cnn_kernel_table {
     cnn_adaptive_avg_pool2d_kernel adaptive_avg_pool2d;
     cnn_adaptive_avg_pool2d_backward_kernel adaptive_avg_pool2d_backward;
     cnn_scale_shift_kernel scale_shift;
+    cnn_broadcast_binary_kernel broadcast_binary;
 };
 
 const cnn_kernel_table* cnn_kernels_for_isa(cnn_isa isa);
@@ -382,6 +390,7 @@ CNN_DECLARE_KERNEL(cnn_clip_backward, clip_backward);
 CNN_DECLARE_KERNEL(cnn_scale_shift, scale_shift);
 /* Scalar only: a strided memcpy / add and a small pooling (see their files). */
 extern cnn_copy_blocks_kernel_fn cnn_f32_copy_blocks_scalar;
+extern cnn_broadcast_binary_kernel_fn cnn_f32_broadcast_binary_scalar;
 extern cnn_adaptive_avg_pool2d_kernel_fn cnn_f32_adaptive_avgpool_scalar;
 extern cnn_adaptive_avg_pool2d_backward_kernel_fn cnn_f32_adaptive_avgpool_backward_scalar;
 

@@ -53,6 +53,8 @@ internal sealed class FunctionalRecorder : OpListener
 
     public override void Clamp(float min, float max, Tensor input, Tensor output) => Record("Clamp", output);
 
+    public override void Broadcast(CnnBinaryOp op, Tensor a, Tensor b, Tensor output) => Record(op.ToString(), output);
+
     public override void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output) => Record("Concat", output);
 
     public override void Narrow(long outer, long block, long srcStride, long offset, Tensor input, Tensor output) => Record("Narrow", output);

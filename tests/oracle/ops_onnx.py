@@ -173,7 +173,90 @@ def graph_softmax_axis(gen):
     return nodes, inits, [2, 3, 4, 2]
 
 
+def _c(name, *values_and_shape):
+    """A float constant initializer from an explicit array."""
+    return numpy_helper.from_array(np.asarray(values_and_shape[0], np.float32).reshape(values_and_shape[1]), name)
+
+
+def graph_broadcast(gen):
+    """Add / Mul with numpy broadcasting, x [N, 3, 4, 5]: per-channel constants [3, 1, 1] and [1, 3, 1, 1] (the
+    constant first), a scalar [], [N, 1, H, W] * [N, C, 1, 1] of two computed values, a constant [1, 3, 1, 5] and
+    [3, 4, 5], and [N, C, H, W] + [N, C, 1, 1] computed, with a Relu after it."""
+    nodes = [helper.make_node("Add", ["x", "c_chw"], ["a"], name="add_c11"),
+             helper.make_node("Mul", ["c_1c11", "a"], ["b"], name="mul_1c11"),
+             helper.make_node("Add", ["b", "s"], ["c"], name="add_scalar"),
+             helper.make_node("Conv", ["x", "w1"], ["g1"], name="squeeze_c"),
+             helper.make_node("GlobalAveragePool", ["x"], ["g2"], name="gap"),
+             helper.make_node("Mul", ["g1", "g2"], ["m"], name="mul_n1hw_nc11"),
+             helper.make_node("Add", ["c", "m"], ["e"], name="add_same"),
+             helper.make_node("Mul", ["e", "c_1c1w"], ["f"], name="mul_1c1w"),
+             helper.make_node("Add", ["f", "c_chw2"], ["h"], name="add_chw"),
+             helper.make_node("Add", ["h", "g2"], ["r"], name="add_nc11"),
+             helper.make_node("Relu", ["r"], ["y"], name="relu")]
+    inits = [_w(gen, "c_chw", 3, 1, 1), _w(gen, "c_1c11", 1, 3, 1, 1), _c("s", 0.75, []), _w(gen, "w1", 1, 3, 1, 1),
+             _w(gen, "c_1c1w", 1, 3, 1, 5), _w(gen, "c_chw2", 3, 4, 5)]
+    return nodes, inits, [2, 3, 4, 5]
+
+
+def graph_pool(op, shape, **attrs):
+    """One MaxPool / AveragePool of x (the attributes torch never exports: asymmetric pads, auto_pad)."""
+    return lambda gen: ([helper.make_node(op, ["x"], ["y"], name=op.lower(), **attrs)], [], shape)
+
+
+def graph_pad_avgpool(gen):
+    """A zero Pad (its zeros are data, counted) folded into an AveragePool with pads of its own that count_include_pad=0
+    excludes."""
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad"),
+             helper.make_node("AveragePool", ["p"], ["y"], name="avgpool", kernel_shape=[3, 3], strides=[2, 2],
+                              pads=[1, 0, 0, 1])]
+    return nodes, [numpy_helper.from_array(np.array([0, 0, 0, 1, 0, 0, 2, 0], np.int64), "pads")], [2, 2, 7, 6]
+
+
+def graph_gemm_scaled(gen):
+    """Gemm alpha 0.5, beta 2 with C [5]; Relu; Gemm transB=1, alpha 1.5, beta -0.5 with C [M, 1]; Gemm beta 0.25 with
+    C [M, N] (M = 3)."""
+    nodes = [helper.make_node("Gemm", ["x", "w1", "c1"], ["h"], name="gemm_ab", alpha=0.5, beta=2.0),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("Gemm", ["r", "w2", "c2"], ["g"], name="gemm_tb_m1", transB=1, alpha=1.5, beta=-0.5),
+             helper.make_node("Gemm", ["g", "w3", "c3"], ["y"], name="gemm_mn", beta=0.25)]
+    inits = [_w(gen, "w1", 6, 5), _w(gen, "c1", 5), _w(gen, "w2", 4, 5), _w(gen, "c2", 3, 1), _w(gen, "w3", 4, 2),
+             _w(gen, "c3", 3, 2)]
+    return nodes, inits, [3, 6]
+
+
+def graph_gemm_trans_a(gen):
+    """Gemm transA=1 (x [K=6, M=3]) with alpha 2 and C [1, 5]; Tanh; Gemm transA=1, transB=1 with beta 0.5 and a scalar
+    C; Gemm transA=1 without C."""
+    nodes = [helper.make_node("Gemm", ["x", "w1", "c1"], ["h"], name="gemm_ta", transA=1, alpha=2.0),
+             helper.make_node("Tanh", ["h"], ["t"], name="tanh"),
+             helper.make_node("Gemm", ["t", "w2", "c2"], ["g"], name="gemm_ta_tb", transA=1, transB=1, beta=0.5),
+             helper.make_node("Gemm", ["g", "w3"], ["y"], name="gemm_ta_noc", transA=1)]
+    inits = [_w(gen, "w1", 6, 5), _w(gen, "c1", 1, 5), _w(gen, "w2", 4, 3), _c("c2", 0.3, []), _w(gen, "w3", 5, 2)]
+    return nodes, inits, [6, 3]
+
+
 GRAPHS = {
+    "broadcast": graph_broadcast,
+    "maxpool_asym": graph_pool("MaxPool", [2, 3, 7, 8], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1]),
+    "maxpool_asym_dilated_ceil": graph_pool("MaxPool", [2, 2, 9, 8], kernel_shape=[2, 3], strides=[2, 2],
+                                            dilations=[2, 1], pads=[1, 0, 0, 1], ceil_mode=1),
+    "maxpool_same_upper": graph_pool("MaxPool", [1, 3, 6, 7], kernel_shape=[2, 2], strides=[1, 1],
+                                     auto_pad="SAME_UPPER"),
+    "avgpool_asym_exclude": graph_pool("AveragePool", [2, 3, 7, 8], kernel_shape=[2, 3], strides=[2, 2],
+                                       pads=[1, 0, 0, 2]),
+    "avgpool_asym_include": graph_pool("AveragePool", [2, 3, 7, 8], kernel_shape=[3, 2], strides=[1, 2],
+                                       pads=[0, 1, 2, 1], count_include_pad=1),
+    "avgpool_asym_ceil": graph_pool("AveragePool", [1, 2, 8, 9], kernel_shape=[3, 3], strides=[2, 2],
+                                    pads=[0, 1, 1, 0], ceil_mode=1, count_include_pad=1),
+    "avgpool_wide_pads": graph_pool("AveragePool", [1, 2, 6, 6], kernel_shape=[3, 3], strides=[2, 2],
+                                    pads=[2, 2, 2, 2]),
+    "avgpool_same_lower": graph_pool("AveragePool", [2, 2, 6, 7], kernel_shape=[4, 3], strides=[2, 2],
+                                     auto_pad="SAME_LOWER"),
+    "avgpool1d_asym": graph_pool("AveragePool", [2, 3, 11], kernel_shape=[4], strides=[3], pads=[2, 0]),
+    "pad_avgpool_mixed": graph_pad_avgpool,
+    "gemm_scaled": graph_gemm_scaled,
+    "gemm_trans_a": graph_gemm_trans_a,
+
     "conv_same_upper": lambda g: graph_conv_auto_pad(g, "SAME_UPPER"),
     "conv_same_lower": lambda g: graph_conv_auto_pad(g, "SAME_LOWER"),
     "conv_valid": lambda g: graph_conv_auto_pad(g, "VALID"),
@@ -247,6 +330,39 @@ def _conv(node, a, v):
     return conv(x, w, b, stride=strides, dilation=dil, groups=a.get("group", 1))
 
 
+def _pool_direct(x, kind, kernel, strides, dil, pads, ceil, count_include_pad):
+    """ONNX pooling straight from its definition, window by window (any pads): the output size is floor((in + pads -
+    dilation*(kernel-1) - 1) / stride) + 1, with ceil_mode the ceiling, a last window starting in the end padding
+    dropped (as torch and onnxruntime); max over the taps inside the input (pads are -inf); average = sum of those taps
+    / their count, or / the taps inside the padded extent [-begin, in + end) with count_include_pad."""
+    rank = len(kernel)
+    spatial = list(x.shape[2:])
+    outs = []
+    for i in range(rank):
+        span = spatial[i] + pads[i] + pads[i + rank] - dil[i] * (kernel[i] - 1) - 1
+        o = (-(-span // strides[i]) if ceil else span // strides[i]) + 1
+        if ceil and (o - 1) * strides[i] >= spatial[i] + pads[i]:
+            o -= 1
+        outs.append(o)
+    y = torch.empty(list(x.shape[:2]) + outs, dtype=x.dtype)
+    for pos in np.ndindex(*outs):
+        taps, counted = [], 1
+        for i in range(rank):
+            start = pos[i] * strides[i] - pads[i]
+            idx = [start + k * dil[i] for k in range(kernel[i])]
+            taps.append([j for j in idx if 0 <= j < spatial[i]])
+            lo, hi = (-pads[i], spatial[i] + pads[i + rank]) if count_include_pad else (0, spatial[i])
+            counted *= sum(1 for j in idx if lo <= j < hi)
+        window = x[(slice(None), slice(None)) + np.ix_(*taps)] if all(taps) else None
+        if kind == "max":
+            y[(slice(None), slice(None)) + pos] = (window.amax(dim=tuple(range(2, 2 + rank))) if window is not None
+                                                   else float("-inf"))
+        else:
+            total = window.sum(dim=tuple(range(2, 2 + rank))) if window is not None else 0.0
+            y[(slice(None), slice(None)) + pos] = total / counted if counted else float("nan")
+    return y
+
+
 def _pool(node, a, v, kind):
     x = v[0]
     kernel = a["kernel_shape"]
@@ -255,17 +371,15 @@ def _pool(node, a, v, kind):
     dil = a.get("dilations", [1] * rank)
     pads = _spatial_pads(a, x, kernel, strides, dil)
     ceil = bool(a.get("ceil_mode", 0))
-    if pads[:rank] == pads[rank:]:
+    cip = bool(a.get("count_include_pad", 0))
+    if pads[:rank] == pads[rank:] and all(p <= k // 2 for p, k in zip(pads[:rank], kernel)):
         sym = pads[:rank]
         if kind == "max":
             fn = F.max_pool1d if rank == 1 else F.max_pool2d
             return fn(x, kernel, strides, sym, dil, ceil_mode=ceil)
         fn = F.avg_pool1d if rank == 1 else F.avg_pool2d
-        return fn(x, kernel, strides, sym, ceil_mode=ceil, count_include_pad=bool(a.get("count_include_pad", 0)))
-    if kind == "max":
-        fn = F.max_pool1d if rank == 1 else F.max_pool2d
-        return fn(F.pad(x, _torch_pad(pads), value=float("-inf")), kernel, strides, 0, dil, ceil_mode=ceil)
-    raise ValueError("reference: asymmetric AveragePool pads are not implemented")
+        return fn(x, kernel, strides, sym, ceil_mode=ceil, count_include_pad=cip)
+    return _pool_direct(x, kind, kernel, strides, dil, pads, ceil, cip)
 
 
 def _softmax(node, a, v, opset, fn):

@@ -611,6 +611,34 @@ CNN_API cnn_status cnn_scale_shift_forward(cnn_context* context, int64_t outer, 
                                            int64_t inner, const float* input, const float* scale,
                                            const float* shift, float* output);
 
+/** Element-wise binary operations of cnn_broadcast_binary_forward. */
+typedef enum cnn_binary_op {
+    /** a + b */
+    CNN_BINARY_ADD = 0,
+    /** a * b */
+    CNN_BINARY_MUL = 1
+} cnn_binary_op;
+
+/** The largest rank cnn_broadcast_binary_forward takes. */
+#define CNN_BROADCAST_MAX_RANK 8
+
+/**
+ * output = a (op) b with numpy / ONNX multidirectional broadcasting (ONNX Add / Mul of any two
+ * compatible shapes, e.g. [N, C, H, W] + [C, 1, 1] or [N, 1, H, W] * [N, C, 1, 1]). Both shapes
+ * are given at the same rank (the caller left-pads the shorter one with 1s): along every
+ * dimension d, a_shape[d] and b_shape[d] are equal, or one of them is 1 and is repeated; the
+ * output has the larger of the two. All tensors are contiguous (row-major); each output element
+ * is one IEEE operation on the two operands (the same value as the unbroadcast op).
+ * @param rank    1..CNN_BROADCAST_MAX_RANK
+ * @param a_shape rank sizes >= 1
+ * @param b_shape rank sizes >= 1, compatible with a_shape as above
+ * @param output  [max(a_shape[d], b_shape[d]) for each d]; must not overlap a or b
+ */
+CNN_API cnn_status cnn_broadcast_binary_forward(cnn_context* context, cnn_binary_op op,
+                                                int32_t rank, const int64_t* a_shape,
+                                                const float* a, const int64_t* b_shape,
+                                                const float* b, float* output);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Optimizer steps (torch.optim update rules, one parameter tensor per call)                   */
 /* ------------------------------------------------------------------------------------------ */

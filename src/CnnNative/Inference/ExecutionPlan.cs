@@ -36,6 +36,29 @@ internal struct Step
     /// <summary>Element count (activation, add, clamp), channels (scale/shift), block length (copy).</summary>
     public long Count;
     public long Outer, Inner, SrcStride, DstStride;
+    public BroadcastShapes Shapes;
+}
+
+/// <summary>A broadcast step's operand shapes (rank in D0), inline so a run reads them without a lookup.</summary>
+internal unsafe struct BroadcastShapes
+{
+    /// <summary>CNN_BROADCAST_MAX_RANK.</summary>
+    public const int MaxRank = 8;
+
+    public fixed long A[MaxRank];
+    public fixed long B[MaxRank];
+
+    public static BroadcastShapes Of(Node n)
+    {
+        var s = default(BroadcastShapes);
+        for (int i = 0; i < n.AShape.Length; i++)
+        {
+            s.A[i] = n.AShape[i];
+            s.B[i] = n.BShape[i];
+        }
+
+        return s;
+    }
 }
 
 /// <summary>An optimised graph lowered to steps, constants and an arena layout.</summary>
@@ -223,6 +246,7 @@ internal sealed unsafe class ExecutionPlan
                 Count = n.Kind == OpKind.ScaleShift ? n.Channels : n.Count,
                 Outer = n.Outer,
                 Inner = n.Inner,
+                Shapes = n.Kind == OpKind.Broadcast ? BroadcastShapes.Of(n) : default,
             });
             names.Add(Describe(n));
         }

@@ -20,6 +20,9 @@ internal enum OpKind
     Concat,
     Narrow,
 
+    /// <summary>Add / Mul with numpy broadcasting (<c>cnn_broadcast_binary_forward</c>): D0 the rank, D1 the op, shapes in the node.</summary>
+    Broadcast,
+
     /// <summary>Step kind only: concat and narrow run as strided block copies (<c>cnn_copy_blocks</c>), one per input.</summary>
     CopyBlocks,
 }
@@ -85,6 +88,12 @@ internal sealed class Node
 
     /// <summary>Scale/shift's view [<see cref="Outer"/>, Channels, Inner] (scale and shift in Weight and Bias).</summary>
     public long Channels, Inner;
+
+    /// <summary>Broadcast: the operands' shapes left-padded with 1s to the output's rank.</summary>
+    public long[] AShape { get; set; } = [];
+
+    /// <summary>Broadcast: see <see cref="AShape"/>.</summary>
+    public long[] BShape { get; set; } = [];
 
     public long[] Blocks { get; set; } = [];
 

@@ -342,6 +342,8 @@ public sealed unsafe class InferenceSession : IDisposable
                     OpKind.ScaleShift => NativeMethods.cnn_scale_shift_forward(ctx, s.Outer, s.Count, s.Inner, x, Optional(k, s.Weight),
                         Optional(k, s.Bias), y),
                     OpKind.CopyBlocks => NativeMethods.cnn_copy_blocks(ctx, s.Outer, s.Count, x, s.SrcStride, y, s.DstStride, 0),
+                    OpKind.Broadcast => NativeMethods.cnn_broadcast_binary_forward(ctx, (CnnBinaryOp)s.D1, s.D0, p->Shapes.A, x, p->Shapes.B,
+                        At(s.In1, input, output, arena, k), y),
                     _ => throw new InvalidOperationException($"unknown step kind {s.Kind}"),
                 });
             }

@@ -53,6 +53,10 @@ internal abstract class OpListener
     {
     }
 
+    public virtual void Broadcast(CnnBinaryOp op, Tensor a, Tensor b, Tensor output)
+    {
+    }
+
     public virtual void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output)
     {
     }

@@ -68,6 +68,8 @@ internal static class Trace
 
     internal static void Clamp(float min, float max, Tensor input, Tensor output) => t_listener?.Clamp(min, max, input, output);
 
+    internal static void Broadcast(CnnBinaryOp op, Tensor a, Tensor b, Tensor output) => t_listener?.Broadcast(op, a, b, output);
+
     internal static void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output) => t_listener?.Concat(inputs, dim, output);
 
     internal static void Narrow(long outer, long block, long srcStride, long offset, Tensor input, Tensor output) =>
@@ -213,6 +215,29 @@ internal static class Trace
             const string op = "Functional.Clamp";
             Node node = Add(OpKind.Clamp, op, output, Data(input, op));
             (node.Min, node.Max, node.Count) = (min, max, input.Length);
+        }
+
+        public override void Broadcast(CnnBinaryOp op, Tensor a, Tensor b, Tensor output)
+        {
+            string name = "Functional.Broadcast" + op;
+            Node node = Add(OpKind.Broadcast, name, output, Data(a, name), Data(b, name));
+            int rank = output.Rank;
+            node.AShape = Aligned(a.Dims, rank);
+            node.BShape = Aligned(b.Dims, rank);
+            (node.D0, node.D1, node.Count) = (rank, (int)op, output.Length);
+        }
+
+        /// <summary>A shape left-padded with 1s to <paramref name="rank"/> (numpy broadcasting's alignment).</summary>
+        private static long[] Aligned(ReadOnlySpan<int> shape, int rank)
+        {
+            var aligned = new long[rank];
+            for (int i = 0; i < rank; i++)
+            {
+                int j = i - (rank - shape.Length);
+                aligned[i] = j >= 0 ? shape[j] : 1;
+            }
+
+            return aligned;
         }
 
         public override void Concat(IReadOnlyList<Tensor> inputs, int dim, Tensor output)

@@ -1,3 +1,4 @@
+using CnnNative.Interop;
 using CnnNative.Onnx.Proto;
 
 namespace CnnNative.Onnx;
@@ -139,39 +140,6 @@ internal sealed partial class OnnxCompiler
         }, output, opType);
     }
 
-    private void CompilePool(NodeProto node, OnnxAttributes a, bool max)
-    {
-        int rank = 2;
-        long[]? kernel = a.Ints("kernel_shape");
-        if (kernel != null)
-            rank = kernel.Length;
-        Window win = ReadWindow(node, a, rank, null, dilations: max);
-        bool ceil = a.IntIn("ceil_mode", 0, 0, 1) == 1;
-        bool countIncludePad = !max && a.IntIn("count_include_pad", 0, 0, 1) == 1;
-        if (max)
-            a.IntIn("storage_order", 0, 0);
-        (string input, long[] extra) = ThroughPad(node, rank);
-        if (extra.Any(p => p != 0) && (max || (!countIncludePad && win.Pads.Any(p => p != 0))))
-            throw a.Unsupported(max ? "a Pad folded into MaxPool (zero padding is not max pooling's padding)" : "a Pad folded into AveragePool with count_include_pad=0 and pads of its own");
-        bool includePad = countIncludePad || extra.Any(p => p != 0);
-        Emit(node, [input], x =>
-        {
-            long[] p = AddPads(win.PadsFor(SpatialOf(x[0], rank)), extra);
-            if (p[0] != p[rank] || (rank == 2 && p[1] != p[3]))
-                throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: asymmetric pooling pads [{string.Join(", ", p)}] are not supported.");
-            var options = new Pool2dOptions(rank == 2 ? win.Kernel[0] : 1, win.Kernel[^1])
-            {
-                Stride = rank == 2 ? (win.Stride[0], win.Stride[1]) : (1, win.Stride[0]),
-                Dilation = rank == 2 ? (win.Dilation[0], win.Dilation[1]) : (1, win.Dilation[0]),
-                Padding = rank == 2 ? (Checked(p[0], node), Checked(p[1], node)) : (0, Checked(p[0], node)),
-                CeilMode = ceil,
-                CountIncludePad = includePad,
-            };
-            using Tensor x2 = As2d(x[0], rank);
-            return From2d(max ? Functional.MaxPool2d(x2, options) : Functional.AvgPool2d(x2, options), rank);
-        });
-    }
-
     private void CompilePad(NodeProto node, OnnxAttributes a)
     {
         string mode = a.String("mode", "constant");
@@ -282,38 +250,79 @@ internal sealed partial class OnnxCompiler
     // Linear algebra
     // ------------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// Y = alpha * A' B' + beta * C (A' = A or Aᵀ, B' = B or Bᵀ; B and C constants). transA = 0 runs Linear on the weight
+    /// B'ᵀ with beta * C as its bias when C is per column (or a scalar) and alpha is 1, so the activation after it fuses;
+    /// otherwise alpha scales the product and C is added with broadcasting. transA = 1 runs the transposed-A GEMM.
+    /// </summary>
     private void CompileGemm(NodeProto node, OnnxAttributes a)
     {
         float alpha = a.Float("alpha", 1f);
         float beta = a.Float("beta", 1f);
-        long transA = a.IntIn("transA", 0, 0);
-        long transB = a.IntIn("transB", 0, 0, 1);
-        if (alpha != 1f)
-            throw a.Unsupported($"attribute alpha={alpha} (only 1)");
+        bool transA = a.IntIn("transA", 0, 0, 1) == 1;
+        bool transB = a.IntIn("transB", 0, 0, 1) == 1;
         string input = Runtime(node, 0);
         OnnxConstant b = RequiredConstant(node, 1, "B (weight)");
         if (b.Dims.Length != 2)
             throw a.Unsupported($"B of shape {b.ShapeText} (only 2-D)");
-        Tensor weight = transB == 1 ? FloatTensor(node, b, "B") : Transposed(node, b);
-        int outFeatures = weight.Shape[0];
+        // transA = 0 wants the Linear weight [N, K]; transA = 1 wants B' itself, [K, N].
+        Tensor weight = transB != transA ? FloatTensor(node, b, "B") : Transposed(node, b);
+        int outFeatures = transA ? weight.Shape[1] : weight.Shape[0];
         OnnxConstant? c = Constant(node, 2, "C (bias)");
-        Tensor? bias = null;
+        Tensor? bias = null, addend = null;
         if (c != null)
         {
-            if (beta != 1f)
-                throw a.Unsupported($"attribute beta={beta} with C (only 1)");
-            if (c.Length != outFeatures || c.Dims.Length > 2 || (c.Dims.Length == 2 && c.Dims[0] != 1))
-                throw a.Unsupported($"C of shape {c.ShapeText} with B {b.ShapeText} (only [N] or [1, N])");
-            bias = Own(FloatTensor(node, c, "C").Reshape(outFeatures));
+            FloatTensor(node, c, "C");
+            if (c.Dims.Length > 2)
+                throw new InvalidDataException($"ONNX {OnnxAttributes.Describe(node)}: C has shape {c.ShapeText}; it must broadcast to [M, N] (rank <= 2).");
+            // With beta = 1 the step reads the initializer itself (a view), so the state dict stays live; beta * C and an
+            // expanded scalar are copies made at load, like the transposed weights.
+            float[] scaled = c.Floats!.Select(v => beta * v).ToArray();
+            int[] dims = c.Dims.Length == 0 ? [1] : c.Dims;
+            Tensor Live(int[] shape) => beta == 1f ? Own(FloatTensor(node, c, "C").Reshape(shape)) : Own(Tensor.FromArray(scaled, shape));
+            if (c.Length == 1)
+                bias = Own(Tensor.FromArray(Enumerable.Repeat(scaled[0], outFeatures).ToArray(), outFeatures));
+            else if (c.Dims[^1] == outFeatures && c.Length == outFeatures)
+                bias = Live([outFeatures]);
+            else
+                addend = Live(dims); // [M, 1], [M, N], or a mismatch reported at run time
         }
 
-        _ = transA;
+        Tensor scale = Own(Tensor.FromArray([alpha], 1));
         (Activation act, string output, string opType) = FuseActivation(node);
         Emit(node, [input], x =>
         {
             if (x[0].Rank != 2)
                 throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: Gemm input A has shape {Tensor.FormatShape(x[0].Shape)}; it must be 2-D.");
-            return Functional.Linear(x[0], weight, bias, act);
+            if (!transA && alpha == 1f && addend == null)
+                return Functional.Linear(x[0], weight, bias, act);
+            Tensor y;
+            if (transA)
+            {
+                if (x[0].Shape[0] != weight.Shape[0])
+                    throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: Gemm with transA = 1 needs A [K, M] with K = {weight.Shape[0]} (B' is {Tensor.FormatShape(weight.Shape)}); A has shape {Tensor.FormatShape(x[0].Shape)}.");
+                y = Functional.MatMulTransposedA(x[0], weight);
+            }
+            else
+            {
+                y = Functional.Linear(x[0], weight, null);
+            }
+
+            if (alpha != 1f || bias != null)
+                y = Consume(y, t => Functional.ScaleShift(t, 1, alpha != 1f ? scale : null, bias));
+
+            if (addend != null)
+            {
+                int[] product = y.Shape;
+                y = Consume(y, t => Broadcast(node, add: true, t, addend));
+                if (!y.Shape.SequenceEqual(product))
+                {
+                    using (y)
+                        throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: C of shape {c!.ShapeText} does not broadcast to the product's {Tensor.FormatShape(product)} (it would make {Tensor.FormatShape(y.Shape)}).");
+                }
+            }
+
+            return Activated(y, act);
         }, output, opType);
     }
 
@@ -357,9 +366,9 @@ internal sealed partial class OnnxCompiler
             (Activation act, string? output, string? opType) = add ? FuseActivation(node) : (Activation.None, null, null);
             Emit(node, [x0, x1], x =>
             {
-                if (!x[0].Shape.SequenceEqual(x[1].Shape))
-                    throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: broadcasting {Tensor.FormatShape(x[0].Shape)} with {Tensor.FormatShape(x[1].Shape)} is not supported (only equal shapes, or a constant scalar/per-channel operand).");
-                return add ? Functional.Add(x[0], x[1], act) : Functional.Mul(x[0], x[1]);
+                if (x[0].Shape.SequenceEqual(x[1].Shape))
+                    return add ? Functional.Add(x[0], x[1], act) : Functional.Mul(x[0], x[1]);
+                return Activated(Broadcast(node, add, x[0], x[1]), act);
             }, output, opType);
             return;
         }
@@ -371,13 +380,39 @@ internal sealed partial class OnnxCompiler
         Emit(node, [input], x =>
         {
             int[] s = x[0].Shape;
-            if (c.Dims.SequenceEqual(s) && add)
-                return Functional.Add(x[0], full);
+            if (full.Shape.SequenceEqual(s))
+                return add ? Functional.Add(x[0], full) : Functional.Mul(x[0], full);
+            // A scalar or one value per channel of x: the per-channel kernel (which an inference session compiles).
             int dim = ChannelDim(c.Dims, s);
-            if (dim < 0)
-                throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: broadcasting {Tensor.FormatShape(s)} with the constant '{c.Name}' {c.ShapeText} is not supported (only a scalar or one value per channel).");
-            return add ? Functional.ScaleShift(x[0], dim, null, vector) : Functional.ScaleShift(x[0], dim, vector, null);
+            if (dim >= 0)
+                return add ? Functional.ScaleShift(x[0], dim, null, vector) : Functional.ScaleShift(x[0], dim, vector, null);
+            return c0 ? Broadcast(node, add, full, x[0]) : Broadcast(node, add, x[0], full);
         });
+    }
+
+    /// <summary>a + b or a * b under numpy / ONNX broadcasting; incompatible shapes name the node and both shapes.</summary>
+    private static Tensor Broadcast(NodeProto node, bool add, Tensor a, Tensor b)
+    {
+        try
+        {
+            Functional.BroadcastShape(a.Dims, b.Dims);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: {e.Message}", e);
+        }
+
+        return Functional.Broadcast(add ? CnnBinaryOp.Add : CnnBinaryOp.Mul, a, b);
+    }
+
+    /// <summary>activation(y), consuming y (y itself for None): for results whose kernel could not fuse it.</summary>
+    private static Tensor Activated(Tensor y, Activation act) => act == Activation.None ? y : Consume(y, t => Functional.Activate(t, act));
+
+    /// <summary>f(y), then y disposed (an intermediate of a step).</summary>
+    private static Tensor Consume(Tensor y, Func<Tensor, Tensor> f)
+    {
+        using (y)
+            return f(y);
     }
 
     /// <summary>

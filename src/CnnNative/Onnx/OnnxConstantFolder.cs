@@ -82,7 +82,9 @@ internal static class OnnxConstantFolder
 
     private static OnnxConstant Reshape(NodeProto node, OnnxAttributes a, OnnxConstant c, long[] shape)
     {
-        a.Int("allowzero", 0);
+        // allowzero = 1 makes a 0 in the shape a real empty dimension instead of "copy the input's": not folded.
+        if (a.IntIn("allowzero", 0, 0, 1) == 1 && shape.Contains(0))
+            throw a.Unsupported("allowzero=1 with a 0 in the shape (an empty tensor)");
         long[] dims = shape.Select((d, i) => d == 0 && i < c.Dims.Length ? c.Dims[i] : d).ToArray();
         int inferred = Array.IndexOf(dims, -1L);
         if (inferred >= 0)

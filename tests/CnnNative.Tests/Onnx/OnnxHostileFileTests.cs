@@ -227,17 +227,47 @@ public sealed class OnnxHostileFileTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Broadcasting_two_computed_values_is_not_supported_and_names_the_shapes()
+    public void Reshape_of_a_constant_with_allowzero_and_a_zero_is_named()
+    {
+        // allowzero = 1 turns a 0 in the shape into an empty dimension; folding it as "copy" would be wrong numbers.
+        ModelProto model = OnnxFiles.ConvRelu();
+        model.Graph.Initializer.Add(OnnxFiles.Floats("k", [2, 3], [1, 2, 3, 4, 5, 6]));
+        var shape = new TensorProto { Name = "shape", DataType = (int)TensorProto.Types.DataType.Int64 };
+        shape.Dims.Add(2);
+        shape.Int64Data.AddRange([0, 6]);
+        model.Graph.Initializer.Add(shape);
+        var allowZero = new AttributeProto { Name = "allowzero", Type = AttributeProto.Types.AttributeType.Int, I = 1 };
+        model.Graph.Node.Add(OnnxFiles.Node("Reshape", "reshape", ["k", "shape"], ["kr"], allowZero));
+        Rejects<NotSupportedException>(model, "node 'reshape' (Reshape): allowzero=1 with a 0 in the shape");
+    }
+
+    [Fact]
+    public void Broadcasting_two_computed_values_works_and_incompatible_shapes_name_both()
     {
         ModelProto model = OnnxFiles.ConvRelu();
-        model.Graph.Input.Add(OnnxFiles.Value("z", -1, 3, 1, 1));
+        model.Graph.Input.Add(OnnxFiles.Value("z", -1, -1, 1, 1));
         model.Graph.Node[1].OpType = "Add";
         model.Graph.Node[1].Input.Add("z");
         using OnnxModel m = OnnxFiles.Load(model);
-        using Tensor x = Tensor.Zeros(1, 2, 5, 5);
-        using Tensor z = Tensor.Zeros(1, 3, 1, 1);
-        NotSupportedException e = Assert.Throws<NotSupportedException>(() => m.Run(new Dictionary<string, Tensor> { ["x"] = x, ["z"] = z }));
-        Assert.Contains("broadcasting [1, 3, 5, 5] with [1, 3, 1, 1]", e.Message, StringComparison.Ordinal);
+        using Tensor x = TestData.NormalTensor(5, 2, 2, 5, 5);
+        using Tensor z = TestData.NormalTensor(6, 2, 3, 1, 1);
+        using Tensor y = m.Run(new Dictionary<string, Tensor> { ["x"] = x, ["z"] = z })["y"];
+        using OnnxModel plain = OnnxFiles.Load(OnnxFiles.ConvRelu());
+        using Tensor conv = plain.Forward(x); // relu(conv): equal to conv where positive; check those elements
+        float[] got = y.ToArray(), c = conv.ToArray(), zs = z.ToArray();
+        Assert.Equal([2, 3, 5, 5], y.Shape);
+        for (int i = 0; i < got.Length; i++)
+        {
+            if (c[i] > 0)
+                Assert.Equal(c[i] + zs[i / 25], got[i]);
+        }
+
+        using Tensor x1 = Tensor.Zeros(1, 2, 5, 5);
+        using Tensor bad = Tensor.Zeros(1, 2, 1, 1);
+        ArgumentException e = Assert.Throws<ArgumentException>(() => m.Run(new Dictionary<string, Tensor> { ["x"] = x1, ["z"] = bad }));
+        Assert.Contains("node 'relu' (Add)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("shapes [1, 3, 5, 5] and [1, 2, 1, 1] cannot be broadcast together", e.Message, StringComparison.Ordinal);
+        output.WriteLine(e.Message);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace CnnNative.Tests.Oracle;
 /// An imported ONNX model compiled into an <see cref="InferenceSession"/>: torch exports the model
 /// (torch.onnx.export, tests/oracle/ops_onnx.py), <see cref="OnnxModel"/> loads it, the session traces
 /// <see cref="OnnxModel.Forward(Tensor)"/>; its output is compared with the eager forward and with torch.
-/// ResNet-18 (10 classes, 64x64) on the default ISA; the Mul-gating module on every ISA.
+/// ResNet-18 and EfficientNet-B0 (squeeze-excitation broadcasting; 10 classes, 64x64) on the default ISA; the Mul-gating module on every ISA.
 /// </summary>
 [Collection(OracleCollection.Name)]
 public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper output)
@@ -22,7 +22,7 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
 
     public static TheoryData<string, CnnIsa> Rows()
     {
-        var rows = new TheoryData<string, CnnIsa> { { "resnet18", Cnn.Isa } };
+        var rows = new TheoryData<string, CnnIsa> { { "resnet18", Cnn.Isa }, { "efficientnet_b0", Cnn.Isa } };
         foreach (CnnIsa isa in Isas.Tested)
             rows.Add("gated", isa);
         return rows;
@@ -33,7 +33,7 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
     public void Session_of_an_imported_model_matches_its_forward_and_torch(string arch, CnnIsa isa)
     {
         using IDisposable _ = Isas.Use(isa);
-        int[] shape = arch == "resnet18" ? [1, 3, 64, 64] : [2, 3, 8, 8];
+        int[] shape = arch is "resnet18" or "efficientnet_b0" ? [1, 3, 64, 64] : [2, 3, 8, 8];
         string path = TestPaths.NewScratchFile($"session-{arch}-{isa}", ".onnx");
         using Tensor x = TestData.NormalTensor(Seeds.Of(arch + "-session-input"), shape);
         OracleReply torch = oracle.Run("onnx_export",
@@ -51,5 +51,61 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
         OracleTensor forward = OracleTensor.Of("forward", eager);
         OracleErrors.AssertClose(output, "onnx-session-vs-forward." + arch, isa, "opset13", y, forward, Normwise(forward));
         OracleErrors.AssertClose(output, "onnx-session." + arch, isa, "opset13", y, torch["output"], Normwise(torch["output"]));
+    }
+
+    /// <summary>
+    /// The hand-made broadcasting graph (per-channel, scalar, [N, 1, H, W] * [N, C, 1, 1] computed, [1, C, 1, W] and [C, H, W]
+    /// constants, [N, C, H, W] + [N, C, 1, 1] + Relu): the session runs the broadcasts as native steps.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BroadcastRows))]
+    public void Session_of_a_broadcasting_graph_matches_its_forward_and_the_reference(string graph, CnnIsa isa)
+    {
+        using IDisposable _ = Isas.Use(isa);
+        (OnnxModel model, Tensor x, OracleTensor expected) = HandMade(graph, isa);
+        using (model)
+        using (x)
+        {
+            using Tensor eager = model.Forward(x);
+            using InferenceSession session = InferenceSession.Create(model, x.Shape);
+            output.WriteLine($"{session}: {string.Join(", ", session.Steps)}");
+            Assert.Equal(2, session.Steps.Count(step => step == "Functional.BroadcastMul"));
+            Assert.Equal(2, session.Steps.Count(step => step == "Functional.BroadcastAdd"));
+            using Tensor y = Tensor.Zeros(session.OutputShape);
+            session.Run(x, y);
+            OracleTensor forward = OracleTensor.Of("forward", eager);
+            OracleErrors.AssertClose(output, "onnx-session-vs-forward." + graph, isa, "opset13", y, forward, Normwise(forward));
+            OracleErrors.AssertClose(output, "onnx-session." + graph, isa, "opset13", y, expected, Normwise(expected));
+        }
+    }
+
+    public static TheoryData<string, CnnIsa> BroadcastRows() => Isas.Cross(["broadcast"]);
+
+    /// <summary>The eager-only paths (explicit-padding pools, Gemm transA) refuse to compile, naming themselves.</summary>
+    [Theory]
+    [InlineData("avgpool_asym_exclude", "asymmetric pads")]
+    [InlineData("gemm_trans_a", "MatMulTransposedA")]
+    public void Eager_only_paths_are_named_by_the_session(string graph, string fragment)
+    {
+        (OnnxModel model, Tensor x, _) = HandMade(graph, Cnn.Isa);
+        using (model)
+        using (x)
+        {
+            NotSupportedException e = Assert.Throws<NotSupportedException>(() => InferenceSession.Create(model, x.Shape));
+            Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
+            output.WriteLine(e.Message);
+        }
+    }
+
+    private (OnnxModel Model, Tensor X, OracleTensor Expected) HandMade(string graph, CnnIsa isa)
+    {
+        string path = TestPaths.NewScratchFile($"session-{graph}-{isa}", ".onnx");
+        OracleReply made = oracle.Run("onnx_graph", new { graph, opset = 13, path, seed = Seeds.Of(graph) % 1000 });
+        int[] shape = made.Header["input_shape"]!.AsArray().Select(d => d!.GetValue<int>()).ToArray();
+        Tensor x = TestData.NormalTensor(Seeds.Of(graph + "-session-x"), shape);
+        OracleReply reference = oracle.Run("onnx_run", new { path }, OracleTensor.Of("x", x));
+        OnnxModel model = OnnxModel.Load(path);
+        File.Delete(path);
+        return (model, x, reference["y"]);
     }
 }

@@ -9,8 +9,9 @@ namespace CnnNative.Tests.Oracle;
 /// ONNX import against torch: models built in torch (LeNet-5, torchvision ResNet-18 / MobileNetV2 / GoogLeNet /
 /// AlexNet with random BatchNorm state, and small modules for Concat, Clip, Pad, Mul gating) and exported with
 /// torch.onnx.export (eval mode, dynamic batch) are loaded with <see cref="OnnxModel"/> and compared with torch's own output; hand-made graphs
-/// (auto_pad, asymmetric pads, 1-D conv, Gemm transB=0, MatMul, Softmax axis semantics per opset) are compared
-/// with the reference interpreter of tests/oracle/ops_onnx.py (torch functional ops in float64).
+/// (auto_pad, asymmetric pads, 1-D conv, Gemm transB=0 / alpha / beta / transA, MatMul, Softmax axis semantics per opset, Add/Mul
+/// broadcasting, pools with asymmetric or wide pads and count_include_pad both ways) are compared with the reference interpreter of
+/// tests/oracle/ops_onnx.py (torch functional ops in float64; pools with pads torch does not take window by window from the ONNX definition).
 /// </summary>
 [Collection(OracleCollection.Name)]
 public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
@@ -34,6 +35,7 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
         }
 
         rows.Add("alexnet", 13);
+        rows.Add("efficientnet_b0", 13); // squeeze-excitation: [N, C, H, W] * [N, C, 1, 1] of two computed values
         return rows;
     }
 
@@ -41,7 +43,7 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
     {
         "lenet5" => [1, 1, 28, 28],
         "resnet18" => [1, 3, 32, 32],
-        "mobilenet_v2" or "googlenet" => [1, 3, 64, 64],
+        "mobilenet_v2" or "googlenet" or "efficientnet_b0" => [1, 3, 64, 64],
         "alexnet" => [1, 3, 224, 224], // its adaptive pooling exports only for 6x6 features
         _ => [1, 3, 8, 8],
     };
@@ -95,7 +97,13 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
     public static TheoryData<string, int> GraphRows()
     {
         var rows = new TheoryData<string, int>();
-        foreach (string graph in new[] { "conv_same_upper", "conv_same_lower", "conv_valid", "conv_asym", "conv1d", "linear", "softmax_axis" })
+        foreach (string graph in new[]
+                 {
+                     "conv_same_upper", "conv_same_lower", "conv_valid", "conv_asym", "conv1d", "linear", "softmax_axis", "broadcast",
+                     "maxpool_asym", "maxpool_asym_dilated_ceil", "maxpool_same_upper", "avgpool_asym_exclude", "avgpool_asym_include",
+                     "avgpool_asym_ceil", "avgpool_wide_pads", "avgpool_same_lower", "avgpool1d_asym", "pad_avgpool_mixed", "gemm_scaled",
+                     "gemm_trans_a",
+                 })
         {
             rows.Add(graph, 11);
             rows.Add(graph, 13);
@@ -106,9 +114,23 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(GraphRows))]
-    public void Hand_made_graph_matches_the_reference_interpreter(string graph, int opset)
+    public void Hand_made_graph_matches_the_reference_interpreter(string graph, int opset) => CheckGraph(graph, opset, $"opset{opset}");
+
+    /// <summary>The broadcast, explicit-padding pool and transA paths on every ISA (their pool and GEMM kernels differ per ISA).</summary>
+    public static TheoryData<string, CnnIsa> IsaGraphRows() =>
+        Isas.Cross(["broadcast", "maxpool_asym", "maxpool_asym_dilated_ceil", "avgpool_asym_exclude", "avgpool_asym_ceil", "gemm_scaled", "gemm_trans_a"]);
+
+    [Theory]
+    [MemberData(nameof(IsaGraphRows))]
+    public void Hand_made_graph_matches_the_reference_interpreter_on_every_isa(string graph, CnnIsa isa)
     {
-        string path = TestPaths.NewScratchFile($"{graph}-opset{opset}", ".onnx");
+        using IDisposable _ = Isas.Use(isa);
+        CheckGraph(graph, 13, "opset13-" + isa);
+    }
+
+    private void CheckGraph(string graph, int opset, string label)
+    {
+        string path = TestPaths.NewScratchFile($"{graph}-{label}", ".onnx");
         OracleReply made = oracle.Run("onnx_graph", new { graph, opset, path, seed = Seeds.Of(graph) % 1000 });
         int[] shape = made.Header["input_shape"]!.AsArray().Select(d => d!.GetValue<int>()).ToArray();
         using Tensor x = TestData.NormalTensor(Seeds.Of(graph + "-x"), shape);
@@ -118,7 +140,7 @@ public sealed class OnnxTests(OracleFixture oracle, ITestOutputHelper output)
         File.Delete(path);
         using Tensor y = model.Forward(x);
         OracleTensor expected = reference["y"];
-        OracleErrors.AssertClose(output, "onnx.graph." + graph, Cnn.Isa, $"opset{opset}", y, expected, Normwise(expected));
+        OracleErrors.AssertClose(output, "onnx.graph." + graph, Cnn.Isa, label, y, expected, Normwise(expected));
     }
 
     [Fact]
