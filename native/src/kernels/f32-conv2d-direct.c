@@ -5,7 +5,7 @@
  * of input rows its row group reads into its own scratch (once per group: consecutive items of
  * a thread share it), so there is no separate padding pass, no second parallel region, and the
  * band stays in that core's cache (a whole-input padding pass cost 5% at 1 thread and 33% at 2
- * on 3x3/2 64->128 at 56x56). Tap (kh, ic, kw) of the output pixel (oh, ow) is then at padded
+ * on 3x3/2 64->128 at 56x56). Tap (ic, kh, kw) of the output pixel (oh, ow) is then at padded
  * (ic, oh*sh + kh*dh, ow*sw + kw*dw): per tap one offset, per pixel a stride, no bounds anywhere.
  * On small outputs taps run kh-major (see kh_major), so the kernel rows that fall on top /
  * bottom padding for an output row are one contiguous range of K, which that row skips: on 7x7
