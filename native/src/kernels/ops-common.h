@@ -237,7 +237,7 @@ void cnn_batchnorm_channel_sums(const cnn_batchnorm_train_job* job, int64_t c, d
 
 /* Elements per cnn_parallel_for chunk of the batch norm kernels (forward too): small tensors are
  * memory-bound and not worth waking a second thread for. */
-#define CNN_BATCHNORM_GRAIN_ELEMENTS (1 << 18)
+#define CNN_BATCHNORM_GRAIN_ELEMENTS (1 << 16)
 
 cnn_status cnn_batchnorm_training_run(cnn_context* ctx, const cnn_batch_norm2d_params* p,
                                       const float* input, const float* weight, const float* bias,
