@@ -132,7 +132,7 @@ public enum CnnConv2dAlgorithm
     /// </summary>
     Depthwise = 3,
     /// <summary>
-    /// Plans only (AVX-512, groups 1): direct convolution with vectors over output channels on
+    /// Plans only (AVX2 and AVX-512, groups 1): direct convolution with vectors over output channels on
     /// weights packed at create; strided convs and small output planes, where GEMM's vectors
     /// over pixels waste lanes or gather their input. Within the oracle tolerance of
     /// cnn_conv2d_forward, not bitwise equal to it.

@@ -1,11 +1,12 @@
 /* test_conv2d_direct.c — the plan-only direct convolution (vectors over output channels,
- * f32-conv2d-direct.c) called directly, whatever the plans' routing rule would pick, against the
- * scalar reference within the oracle tolerance (abs 1e-4 + rel 1e-4 per element), on 1 and 2
- * threads: pixel tails (output widths 1..15 around the 7-pixel tile), channel tails (output
+ * f32-conv2d-direct.c) called directly with every tile the CPU can run (the kernel list below),
+ * whatever the plans' routing rule would pick, against the scalar reference within the oracle
+ * tolerance (abs 1e-4 + rel 1e-4 per element), on 1 and 2 threads: pixel tails (output widths 1..15 around the 7-pixel tile), channel tails (output
  * channels below, at and above the 16-lane vector and the 64-channel panel), strides 1..4,
  * dilation, asymmetric padding, K in several blocks (> 1024 taps), batch > 1, every activation,
- * with and without bias; and nothing written past the output. Skipped (with a note) on CPUs
- * without AVX-512, the only ISA with a direct tile. */
+ * with and without bias; and nothing written past the output. The output widths and channel
+ * counts straddle each tile's pixel count, vector and panel. A tile whose ISA the CPU lacks is
+ * skipped with a note. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,20 @@
 #include "kernels/f32-conv2d-direct.h"
 #include "test_util.h"
 
+typedef struct {
+    const char* name;
+    const cnn_f32_direct_ukernel* uk;
+    cnn_isa isa;
+} direct_kernel;
+
+static const direct_kernel g_kernels[] = {
+    {"f32-conv2d-direct-7x64-avx512", &cnn_f32_direct_7x64_avx512, CNN_ISA_AVX512},
+    {"f32-conv2d-direct-4x24-avx2", &cnn_f32_direct_4x24_avx2, CNN_ISA_AVX2},
+};
+
 static cnn_context* g_ref;
-static cnn_context* g_vec[2]; /* AVX-512 on 1 and 2 threads */
+static cnn_context* g_vec[2]; /* the kernel's ISA on 1 and 2 threads */
+static const direct_kernel* g_kernel;
 static double g_worst;
 
 typedef struct {
@@ -49,17 +62,17 @@ static void run_case(const direct_case* c) {
     float* expected = (float*)malloc(out_n * sizeof(float));
     float* got = (float*)malloc((out_n + slack) * sizeof(float));
     float* packed = NULL;
-    EXPECT_STATUS(cnn_alloc(cnn_f32_conv2d_direct_packed_floats(&p, &cnn_f32_direct_7x64_avx512) *
-                                (int64_t)sizeof(float),
+    const cnn_f32_direct_ukernel* uk = g_kernel->uk;
+    EXPECT_STATUS(cnn_alloc(cnn_f32_conv2d_direct_packed_floats(&p, uk) * (int64_t)sizeof(float),
                             (void**)&packed),
                   CNN_STATUS_SUCCESS);
-    cnn_f32_conv2d_direct_pack(&p, w, packed, &cnn_f32_direct_7x64_avx512);
+    cnn_f32_conv2d_direct_pack(&p, w, packed, uk);
     EXPECT_STATUS(cnn_conv2d_forward(g_ref, &p, in, w, c->bias ? b : NULL, c->act, expected),
                   CNN_STATUS_SUCCESS);
     for (int t = 0; t < 2; t++) {
         test_fill(got, out_n + slack, -12345.0f);
         EXPECT_STATUS(cnn_f32_conv2d_direct(g_vec[t], &p, oh, ow, in, packed, c->bias ? b : NULL,
-                                            c->act, got, &cnn_f32_direct_7x64_avx512),
+                                            c->act, got, uk),
                       CNN_STATUS_SUCCESS);
         double worst = 0.0;
         size_t at = 0;
@@ -72,12 +85,13 @@ static void run_case(const direct_case* c) {
         }
         if (worst > g_worst) g_worst = worst;
         EXPECT(worst <= 1.0,
-               "n%d %d->%d @%dx%d k%dx%d s%dx%d d%dx%d pad %d,%d,%d,%d act %d bias %d, %d "
+               "%s: n%d %d->%d @%dx%d k%dx%d s%dx%d d%dx%d pad %d,%d,%d,%d act %d bias %d, %d "
                "thread(s): %.3f of the tolerance at %zu (got %g, expected %g)",
-               c->n, c->ic, c->oc, c->h, c->w, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt,
+               g_kernel->name, c->n, c->ic, c->oc, c->h, c->w, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt,
                c->pb, c->pl, c->pr, (int)c->act, c->bias, t + 1, worst, at, got[at], expected[at]);
-        EXPECT(test_all_equal(got + out_n, slack, -12345.0f), "n%d %d->%d @%dx%d: wrote past the output",
-               c->n, c->ic, c->oc, c->h, c->w);
+        EXPECT(test_all_equal(got + out_n, slack, -12345.0f),
+               "%s: n%d %d->%d @%dx%d: wrote past the output", g_kernel->name, c->n, c->ic, c->oc,
+               c->h, c->w);
     }
     cnn_free(packed);
     free(in);
@@ -92,20 +106,8 @@ static int pick(uint32_t* seed, int lo, int hi) { /* uniform in [lo, hi] */
     return lo + (int)((*seed >> 8) % (uint32_t)(hi - lo + 1));
 }
 
-int main(void) {
-    int32_t avx512 = 0;
-    if (cnn_isa_is_supported(CNN_ISA_AVX512, &avx512) != CNN_STATUS_SUCCESS || !avx512) {
-        printf("test_conv2d_direct: this CPU has no AVX-512, the only ISA with a direct tile; "
-               "nothing to test\n");
-        return 0;
-    }
-    EXPECT_STATUS(cnn_context_create(&g_ref), CNN_STATUS_SUCCESS);
-    EXPECT_STATUS(cnn_context_set_isa(g_ref, CNN_ISA_REFERENCE), CNN_STATUS_SUCCESS);
-    for (int t = 0; t < 2; t++) {
-        EXPECT_STATUS(cnn_context_create(&g_vec[t]), CNN_STATUS_SUCCESS);
-        EXPECT_STATUS(cnn_context_set_isa(g_vec[t], CNN_ISA_AVX512), CNN_STATUS_SUCCESS);
-        EXPECT_STATUS(cnn_context_set_num_threads(g_vec[t], t + 1), CNN_STATUS_SUCCESS);
-    }
+/* The sweep for the current kernel (g_kernel, g_vec). */
+static void run_sweep(void) {
     const direct_case fixed[] = {
         /* n  ic   h    w   oc kh kw sh sw dh dw pt pb pl pr act bias */
         {1, 3, 32, 32, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, CNN_ACTIVATION_RELU, 1},   /* stem */
@@ -120,8 +122,9 @@ int main(void) {
         {1, 4, 6, 60, 130, 2, 2, 1, 1, 1, 3, 1, 0, 0, 2, CNN_ACTIVATION_RELU, 1}, /* 3 panels */
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) run_case(&fixed[i]);
-    /* Output widths 1..15 (tails of the 7-pixel tile) x channel counts around 16 and 64. */
-    const int channels[] = {1, 15, 16, 17, 48, 63, 64, 65, 80};
+    /* Output widths 1..15 (tails of the 7- and 4-pixel tiles) x channel counts around the 8- and
+     * 16-lane vectors and the 24- and 64-channel panels. */
+    const int channels[] = {1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 48, 63, 64, 65, 80};
     for (int ow = 1; ow <= 15; ow++)
         for (size_t j = 0; j < sizeof channels / sizeof channels[0]; j++) {
             const direct_case c = {1, 6, 4, ow + 2, channels[j], 3, 3, 1, 1, 1, 1, 0, 1, 1, 0,
@@ -156,8 +159,29 @@ int main(void) {
         if (c.w + c.pl + c.pr < (c.kw - 1) * c.dw + 1) c.w = (c.kw - 1) * c.dw + 1;
         run_case(&c);
     }
-    printf("test_conv2d_direct: worst error %.3f of the tolerance (abs 1e-4 + rel 1e-4)\n", g_worst);
+}
+
+int main(void) {
+    EXPECT_STATUS(cnn_context_create(&g_ref), CNN_STATUS_SUCCESS);
+    EXPECT_STATUS(cnn_context_set_isa(g_ref, CNN_ISA_REFERENCE), CNN_STATUS_SUCCESS);
+    for (size_t kernel = 0; kernel < sizeof g_kernels / sizeof g_kernels[0]; kernel++) {
+        g_kernel = &g_kernels[kernel];
+        int32_t supported = 0;
+        if (cnn_isa_is_supported(g_kernel->isa, &supported) != CNN_STATUS_SUCCESS || !supported) {
+            printf("test_conv2d_direct: %s not run: this CPU lacks its ISA\n", g_kernel->name);
+            continue;
+        }
+        for (int t = 0; t < 2; t++) {
+            EXPECT_STATUS(cnn_context_create(&g_vec[t]), CNN_STATUS_SUCCESS);
+            EXPECT_STATUS(cnn_context_set_isa(g_vec[t], g_kernel->isa), CNN_STATUS_SUCCESS);
+            EXPECT_STATUS(cnn_context_set_num_threads(g_vec[t], t + 1), CNN_STATUS_SUCCESS);
+        }
+        g_worst = 0.0;
+        run_sweep();
+        printf("test_conv2d_direct: %s worst error %.3f of the tolerance (abs 1e-4 + rel 1e-4)\n",
+               g_kernel->name, g_worst);
+        for (int t = 0; t < 2; t++) cnn_context_destroy(g_vec[t]);
+    }
     cnn_context_destroy(g_ref);
-    for (int t = 0; t < 2; t++) cnn_context_destroy(g_vec[t]);
     return test_finish("test_conv2d_direct");
 }

@@ -151,16 +151,16 @@ static void test_routes(void) {
               W, W, 0, 1);
     /* 1x1 with few taps (32) per tile: GEMM even on a small plane. */
     plan_case("1x1 GEMM", test_conv2d_params(2, 32, 9, 11, 48, 1, 1), G, G, 1, 1);
-    /* The plan-only direct path (AVX-512): strided, and small planes with enough taps. */
+    /* The plan-only direct path: strided, and small planes with enough taps (AVX-512 up to 1024
+     * pixels, AVX2 up to 64). */
     cnn_conv2d_params s = padded(test_conv2d_params(1, 24, 15, 15, 40, 3, 3), 1);
     s.stride_height = s.stride_width = 2;
-    plan_case("strided 3x3: direct on AVX-512", s, G, D, 1, 1);
-    plan_case("1x1 256->40 @7x9: direct on AVX-512", test_conv2d_params(2, 256, 7, 9, 40, 1, 1),
-              G, D, 1, 0);
+    plan_case("strided 3x3: direct", s, D, D, 1, 1);
+    plan_case("1x1 256->40 @7x9: direct", test_conv2d_params(2, 256, 7, 9, 40, 1, 1), D, D, 1, 0);
     cnn_conv2d_params stem = padded(test_conv2d_params(1, 3, 31, 29, 20, 7, 7), 3);
     stem.stride_height = stem.stride_width = 2;
-    plan_case("7x7/2 stem 3->20: direct on AVX-512", stem, G, D, 1, 1);
-    /* 1600 taps: two K blocks with partial sums between them */
+    plan_case("7x7/2 stem 3->20: direct", stem, D, D, 1, 1);
+    /* 1600 taps: two K blocks with partial sums between them; 66 pixels: GEMM on AVX2 */
     plan_case("5x5 64->70 @6x11, K blocked: direct on AVX-512",
               padded(test_conv2d_params(1, 64, 6, 11, 70, 5, 5), 2), G, D, 1, 1);
     /* a large plane at stride 1: GEMM */

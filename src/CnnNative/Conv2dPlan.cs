@@ -5,7 +5,7 @@ namespace CnnNative;
 /// <summary>
 /// A prepacked 2D convolution for inference, like a oneDNN primitive or an XNNPACK operator: the
 /// weights (and bias) are copied, and for 3x3 stride-1 convolutions transformed into the Winograd
-/// domain or, on AVX-512, packed for the direct path of strided and small convolutions, once at construction, so that <see cref="Forward(Tensor, Tensor)"/> does not re-pack
+/// domain or packed for the direct path of strided and small convolutions, once at construction, so that <see cref="Forward(Tensor, Tensor)"/> does not re-pack
 /// constant weights on every call. Results equal <see cref="Functional.Conv2d(Tensor, Tensor, Tensor?, Conv2dOptions, Activation, Tensor)"/>
 /// within the conv tolerance (bitwise wherever both take the same algorithm, see <see cref="Algorithm"/>).
 /// </summary>

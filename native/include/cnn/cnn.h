@@ -229,7 +229,7 @@ typedef enum cnn_conv2d_algorithm {
     /** The depthwise kernel (groups == in_channels). */
     CNN_CONV2D_ALGORITHM_DEPTHWISE = 3,
     /**
-     * Plans only (AVX-512, groups 1): direct convolution with vectors over output channels on
+     * Plans only (AVX2 and AVX-512, groups 1): direct convolution with vectors over output channels on
      * weights packed at create; strided convs and small output planes, where GEMM's vectors
      * over pixels waste lanes or gather their input. Within the oracle tolerance of
      * cnn_conv2d_forward, not bitwise equal to it.

@@ -19,4 +19,4 @@ cnn_status cnn_f32_conv2d_avx2(cnn_context* ctx, const cnn_conv2d_params* p, int
 
 const cnn_f32_conv2d_isa cnn_f32_conv2d_isa_avx2 = {&cnn_f32_ukernel_6x16_avx2,
                                                     &cnn_f32_winograd_4x4_avx2,
-                                                    cnn_f32_dwconv2d_avx2, NULL};
+                                                    cnn_f32_dwconv2d_avx2, &cnn_f32_direct_4x24_avx2};

@@ -112,19 +112,22 @@ void cnn_f32_conv2d_direct_pack(const cnn_conv2d_params* p, const float* weight,
     }
 }
 
-/* Measured against the GEMM driver's plan (1 thread, batch 1 and 8, AVX-512, 48 shapes of
- * ResNet, VGG, AlexNet and MobileNetV2; docs/design.md): direct wins every strided conv whose
- * output plane is at most 112x112 (1x1/2 by 2.0-2.5x, 3x3/2 by 1.2-1.4x, the 7x7/2 and 11x11/4
- * stems by 5-10%) and stride-1 convs on small planes with enough taps per tile to repay the
- * transposed store (512 channels at 7x7 by 1.35x, 1x1 at 7x7 and 14x14 by 1.05-1.4x). It loses
- * where each tile's store scatters over many large planes for few taps: 1x1 64->128 at 32x32
- * (2x slower), 3x3 3->64 at 112x112 s1 (1.13x), the 7x7/2 stem at 448x448 (1.34x). */
+/* Measured against the GEMM driver's plan (1 thread, batch 1 and 8, 48 shapes of ResNet, VGG,
+ * AlexNet and MobileNetV2; docs/design.md). AVX-512 (7x64 vs 8x32): direct wins every strided
+ * conv whose output plane is at most 112x112 (1x1/2 by 2.0-2.5x, 3x3/2 by 1.2-1.4x, the 7x7/2
+ * and 11x11/4 stems by 5-10%) and stride-1 convs on planes up to 1024 pixels with enough taps
+ * per tile to repay the transposed store (512 channels at 7x7 by 1.35x, 1x1 at 7x7 and 14x14 by
+ * 1.05-1.4x). AVX2 (4x24 vs 6x16): the strided convs likewise (1x1/2 by 1.3-1.6x, 3x3/2,
+ * stems 1.1-1.25x), stride 1 only on 7x7 planes (1x1 at 7x7 by 1.1-1.3x; at 14x14 and 28x28 it
+ * loses 3-8%). Both lose where each tile's store scatters over many large planes for few taps:
+ * 1x1 64->128 at 32x32 (2x slower on AVX-512), 3x3 3->64 at 112x112 stride 1 (1.13x), the 7x7/2
+ * stem at 448x448 (1.34x). */
 int cnn_f32_conv2d_direct_plan_suits(const cnn_conv2d_params* p, int32_t out_height,
                                      int32_t out_width, const cnn_f32_direct_ukernel* uk) {
     if (uk == NULL || p->groups != 1 || out_width < 4 || p->out_channels < 16) return 0;
     const double plane = (double)out_height * out_width;
     const int strided = p->stride_height > 1 || p->stride_width > 1;
-    if (strided ? plane > 112.0 * 112.0 : plane > 1024.0 || taps(p) < 128) return 0;
+    if (strided ? plane > 112.0 * 112.0 : plane > uk->stride1_max_plane || taps(p) < 128) return 0;
     /* A thread's padded band must stay comparable to the tensors (huge padding or dilation). */
     const double x_w = (double)p->in_width + p->pad_left + p->pad_right;
     const double band = (double)p->in_channels * x_w *

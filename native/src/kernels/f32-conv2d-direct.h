@@ -39,10 +39,16 @@ typedef struct cnn_f32_direct_ukernel {
     int32_t nc;  /* output channels per panel */
     int32_t vec; /* floats per vector: the packed panel width is a multiple of it */
     cnn_f32_direct_fn* tile;
+    /* Routing (measured per ISA against its GEMM tile, f32-conv2d-direct.c): the largest output
+     * plane of a stride-1 conv this tile takes. */
+    int32_t stride1_max_plane;
 } cnn_f32_direct_ukernel;
 
-/* The AVX-512 tile: 7 pixels x 64 channels = 28 ZMM accumulators (f32-conv2d-direct-7x64-avx512.c). */
+/* The tiles (bodies in f32-conv2d-direct-tile.h): AVX-512 7 pixels x 64 channels = 28 ZMM
+ * accumulators (f32-conv2d-direct-7x64-avx512.c); AVX2 4 pixels x 24 channels = 12 YMM
+ * accumulators (f32-conv2d-direct-4x24-avx2.c). */
 extern const cnn_f32_direct_ukernel cnn_f32_direct_7x64_avx512;
+extern const cnn_f32_direct_ukernel cnn_f32_direct_4x24_avx2;
 
 /* The packed weights: per panel of uk->nc output channels, [K][panel width], K the taps in
  * (ic, kh, kw) order, or (kh, ic, kw) where top / bottom padding is worth skipping (a rule of
