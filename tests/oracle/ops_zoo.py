@@ -8,6 +8,7 @@ Models by name (also known to torch_oracle.build_model, so model_grad / train ca
                 init_weights=False)
     inception   torchvision's googlenet.Inception(in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5,
                 pool_proj) (args of those names)
+    bottleneck  torchvision's resnet.Bottleneck(args.inplanes, args.planes, args.stride) with ResNet's downsample
     vgg_features  torchvision's VGG trunk alone, vgg.make_layers(cfgs[args.cfg], args.batch_norm) (cfg "A": VGG-11,
                 "D": VGG-16): the features of a VGG without the 120M-parameter classifier
     allconvnet  AllConvNet below (args.in_channels, args.num_classes): All-CNN-C, the reference for
@@ -24,6 +25,7 @@ import torch
 import torch.nn as nn
 import torchvision
 from torchvision.models.googlenet import BasicConv2d as GoogLeNetBasicConv2d, Inception
+from torchvision.models.resnet import Bottleneck, conv1x1
 from torchvision.models.vgg import cfgs as vgg_cfgs, make_layers as vgg_make_layers
 
 INCEPTION_ARGS = ("in_channels", "ch1x1", "ch3x3red", "ch3x3", "ch5x5red", "ch5x5", "pool_proj")
@@ -56,6 +58,16 @@ class AllConvNet(nn.Module):
         return torch.flatten(self.avgpool(self.features(x)), 1)
 
 
+def bottleneck(inplanes, planes, stride):
+    """torchvision's resnet.Bottleneck with the downsample its ResNet._make_layer gives it (1x1 conv with the stride +
+    BatchNorm when the stride is not 1 or the width changes): CnnNative.Models.Bottleneck's reference."""
+    width = planes * Bottleneck.expansion
+    downsample = None
+    if stride != 1 or inplanes != width:
+        downsample = nn.Sequential(conv1x1(inplanes, width, stride), nn.BatchNorm2d(width))
+    return Bottleneck(inplanes, planes, stride, downsample)
+
+
 def num_classes(args):
     return int(args.get("num_classes", 1000))
 
@@ -72,6 +84,7 @@ MODELS.update({
     "googlenet": lambda args: torchvision.models.googlenet(
         num_classes=num_classes(args), aux_logits=False, transform_input=False, init_weights=False),
     "inception": lambda args: Inception(*[int(args[k]) for k in INCEPTION_ARGS]),
+    "bottleneck": lambda args: bottleneck(int(args["inplanes"]), int(args["planes"]), int(args.get("stride", 1))),
     "allconvnet": lambda args: AllConvNet(int(args.get("in_channels", 3)), num_classes(args)),
     "vgg_features": lambda args: vgg_make_layers(vgg_cfgs[str(args["cfg"])], bool(args.get("batch_norm", False))),
 })

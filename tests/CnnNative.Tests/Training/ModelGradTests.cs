@@ -311,13 +311,30 @@ public sealed class ModelGradTests(OracleFixture oracle, ITestOutputHelper outpu
         AssertRunningStats(model, torch, name, isa, caseName);
     }
 
-    // ---------------------------------------------------------------------------------- BasicBlock
+    // ---------------------------------------------------------------------------------- BasicBlock, Bottleneck
 
     public static TheoryData<string, CnnIsa> BlockRows => Isas.Cross(["projection-4-8-s2-train", "projection-8-16-s1-train", "identity-8-8-s1-train", "projection-4-8-s2-eval"]);
 
     [Theory]
     [MemberData(nameof(BlockRows))]
-    public void BasicBlock_parameter_gradients_and_running_stats_match_torch(string name, CnnIsa isa)
+    public void BasicBlock_parameter_gradients_and_running_stats_match_torch(string name, CnnIsa isa) =>
+        AssertBlockStep("basic_block", name, isa, BasicBlock.Expansion, (inPlanes, planes, stride) => new BasicBlock(inPlanes, planes, stride));
+
+    /// <summary>Rows "shortcut-inplanes-planes-sstride-mode"; the block outputs planes * 4 channels.</summary>
+    public static TheoryData<string, CnnIsa> BottleneckRows => Isas.Cross(["projection-8-4-s2-train", "projection-8-4-s1-train", "identity-16-4-s1-train", "projection-16-8-s2-eval"]);
+
+    /// <summary>torchvision's Bottleneck (ResNet-50's block, whose whole-model gradients are not compared: see ZooCase).</summary>
+    [Theory]
+    [MemberData(nameof(BottleneckRows))]
+    public void Bottleneck_parameter_gradients_and_running_stats_match_torchvision(string name, CnnIsa isa) =>
+        AssertBlockStep("bottleneck", name, isa, Bottleneck.Expansion, (inPlanes, planes, stride) => new Bottleneck(inPlanes, planes, stride));
+
+    /// <summary>
+    /// One MSE training (or eval-mode) step of a residual block of the oracle's <paramref name="model"/> on a 3 x inplanes x
+    /// 9 x 9 input: loss, every parameter gradient, the running statistics after the step. <paramref name="create"/>
+    /// builds the block from (inplanes, planes, stride); its "downsample" child must exist exactly for "projection" rows.
+    /// </summary>
+    private void AssertBlockStep(string model, string name, CnnIsa isa, int expansion, Func<int, int, int, Module> create)
     {
         string[] p = name.Split('-');
         int inPlanes = int.Parse(p[1], CultureInfo.InvariantCulture), planes = int.Parse(p[2], CultureInfo.InvariantCulture), stride = int.Parse(p[3][1..], CultureInfo.InvariantCulture);
@@ -326,23 +343,24 @@ public sealed class ModelGradTests(OracleFixture oracle, ITestOutputHelper outpu
         using IDisposable _ = Isas.Use(isa);
         using Tensor x = TestData.NormalTensor(Seeds.Of(name + "-input"), 3, inPlanes, 9, 9);
         int outSize = ((9 - 1) / stride) + 1;
-        using Tensor target = TestData.NormalTensor(Seeds.Of(name + "-target"), 3, planes, outSize, outSize);
+        using Tensor target = TestData.NormalTensor(Seeds.Of(name + "-target"), 3, planes * expansion, outSize, outSize);
         string path = TestPaths.NewScratchFile("block-train", ".safetensors");
         OracleReply torch = oracle.Run(
             "model_grad",
-            new { model = "basic_block", inplanes = inPlanes, planes, stride, seed, path, loss = "mse", train },
+            new { model, inplanes = inPlanes, planes, stride, seed, path, loss = "mse", train },
             OracleTensor.Of("input", x), OracleTensor.Of("target", target));
 
-        using var block = new BasicBlock(inPlanes, planes, stride);
-        Assert.Equal(p[0] == "projection", block.Downsample != null);
+        using Module block = create(inPlanes, planes, stride);
+        Assert.Equal(p[0] == "projection", block.NamedChildren().Any(c => c.Name == "downsample"));
         block.LoadSafetensors(path);
         block.Train(train);
         using Tensor y = block.Forward(x);
         using Tensor loss = Functional.MseLoss(y, target);
-        OracleErrors.AssertClose(output, "model.basic_block.loss", isa, name, loss, torch["loss"], LossTolerance);
+        OracleErrors.AssertClose(output, $"model.{model}.loss", isa, name, loss, torch["loss"], LossTolerance);
         loss.Backward();
-        AssertParameterGrads(block, torch, train ? "basic_block_train" : "basic_block_eval", isa, name);
-        AssertRunningStats(block, torch, train ? "basic_block_train" : "basic_block_eval", isa, name);
+        string op = model + (train ? "_train" : "_eval");
+        AssertParameterGrads(block, torch, op, isa, name);
+        AssertRunningStats(block, torch, op, isa, name);
     }
 
     // ---------------------------------------------------------------------------------- multi-task DAG
