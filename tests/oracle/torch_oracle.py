@@ -602,10 +602,11 @@ if torch is not None:
 #               -> param.<i> [steps, *shape]: the values after every step
 #   lr_schedule args.scheduler step|cosine, lr, epochs, step_size, gamma | t_max, eta_min -> header "lrs":
 #               the lr before the first epoch, then after every scheduler.step() (epochs + 1 values)
-#   model_grad  args.model lenet5|basic_block|multitask|small_cnn (+ seed and model args; args.path writes
+#   model_grad  args.model lenet5|basic_block|multitask|small_cnn or a zoo model of ops_zoo.py (+ seed and model args; args.path writes
 #               the initial state dict as safetensors first), args.train (default true), args.loss
 #               cross_entropy (args.labels) | mse (tensor "target") | multitask (labels + "target");
-#               args.frozen: parameter names with requires_grad = False; tensor "input"
+#               args.frozen: parameter names with requires_grad = False; args.dropout_eval: every nn.Dropout in
+#               eval mode (the identity) while the rest trains; tensor "input"
 #               -> "output", "loss" [1], "grad.<param>" for every trainable parameter, "state.<key>" the
 #               state dict after the step (running statistics updated in train mode)
 #   train       args.model (as model_grad, BN-free and dropout-free models only), seed, path, optimizer,
@@ -864,13 +865,23 @@ def training_loss(model, args, t, x):
     raise ValueError("unknown loss %r (cross_entropy, mse, multitask)" % kind)
 
 
+def set_training_mode(model, args):
+    """model.train(args.train, default true); args.dropout_eval keeps every nn.Dropout in eval mode (the identity):
+    CnnNative's dropout masks are a hash of its own seed, so a training-mode dropout cannot be matched."""
+    model.train(bool(args.get("train", True)))
+    if args.get("dropout_eval"):
+        for m in model.modules():
+            if isinstance(m, nn.Dropout):
+                m.eval()
+
+
 def op_model_grad(args, t):
     model = build_training_model(args)
     if args.get("path"):
         write_safetensors(str(args["path"]), list(model.state_dict().items()), True)
     x = need(t, "input")
     model = model.to(x.dtype)
-    model.train(bool(args.get("train", True)))
+    set_training_mode(model, args)
     frozen = set(args.get("frozen") or [])
     named = list(model.named_parameters())
     unknown = frozen - {n for n, _ in named}

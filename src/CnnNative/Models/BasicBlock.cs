@@ -14,41 +14,28 @@ public sealed class BasicBlock : Module
     /// <summary>torchvision's <c>expansion</c> for this block type.</summary>
     public const int Expansion = 1;
 
+    private readonly (Conv2d Conv, BatchNorm2d Bn)[] _mainPath;
+
     /// <summary>Creates the block.</summary>
     /// <param name="inPlanes">Input channels.</param>
     /// <param name="planes">Output channels.</param>
     /// <param name="stride">Stride of conv1 (and of the downsample conv).</param>
     public BasicBlock(int inPlanes, int planes, int stride = 1)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inPlanes, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(planes, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(stride, 1);
+        ResidualBlockParts.CheckArguments(inPlanes, planes, stride);
         InPlanes = inPlanes;
         Planes = planes;
         Stride = stride;
-        Conv1 = RegisterModule("conv1", new Conv2d(inPlanes, planes, 3, stride: stride, padding: 1, bias: false));
+        Conv1 = RegisterModule("conv1", ResidualBlockParts.Conv(inPlanes, planes, 3, stride));
         Bn1 = RegisterModule("bn1", new BatchNorm2d(planes, activation: Activation.Relu));
         RegisterModule("relu", new ReLU()); // torchvision has it as a child (no state); the forward fuses it
-        Conv2 = RegisterModule("conv2", new Conv2d(planes, planes, 3, padding: 1, bias: false));
+        Conv2 = RegisterModule("conv2", ResidualBlockParts.Conv(planes, planes, 3));
         Bn2 = RegisterModule("bn2", new BatchNorm2d(planes));
-        Downsample = ProjectionShortcut(inPlanes, planes, stride) is { } shortcut
+        Downsample = ResidualBlockParts.ProjectionShortcut(inPlanes, planes, stride) is { } shortcut
             ? RegisterModule("downsample", shortcut)
             : null;
+        _mainPath = [(Conv1, Bn1), (Conv2, Bn2)];
     }
-
-    /// <summary>
-    /// torchvision's <c>downsample</c>: a 1x1 convolution with the block's stride and a batch norm,
-    /// needed when the block changes resolution or width; null (the identity) otherwise. Shared by
-    /// <see cref="BasicBlock"/> and <see cref="Bottleneck"/>.
-    /// </summary>
-    internal static Sequential? ProjectionShortcut(int inChannels, int outChannels, int stride) =>
-        stride != 1 || inChannels != outChannels
-            ? new Sequential
-            {
-                new Conv2d(inChannels, outChannels, 1, stride: stride, bias: false),
-                new BatchNorm2d(outChannels),
-            }
-            : null;
 
     /// <summary>Input channels.</summary>
     public int InPlanes { get; }
@@ -78,14 +65,6 @@ public sealed class BasicBlock : Module
     public override Tensor Forward(Tensor input)
     {
         ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(input);
-        Tensor main;
-        using (var c1 = Conv1.Forward(input))
-        using (var b1 = Bn1.Forward(c1))
-        using (var c2 = Conv2.Forward(b1))
-        {
-            main = Bn2.Forward(c2);
-        }
-        return Residual.AddResidual(main, Downsample, input, Activation.Relu);
+        return ResidualBlockParts.Forward(input, _mainPath, Downsample);
     }
 }

@@ -15,29 +15,30 @@ public sealed class Bottleneck : Module
     /// <summary>torchvision's <c>expansion</c> for this block type: the output has planes * 4 channels.</summary>
     public const int Expansion = 4;
 
+    private readonly (Conv2d Conv, BatchNorm2d Bn)[] _mainPath;
+
     /// <summary>Creates the block.</summary>
     /// <param name="inPlanes">Input channels.</param>
     /// <param name="planes">Width of the 1x1 and 3x3 convolutions; the block outputs <c>planes * 4</c> channels.</param>
     /// <param name="stride">Stride of conv2 (and of the downsample conv).</param>
     public Bottleneck(int inPlanes, int planes, int stride = 1)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inPlanes, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(planes, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(stride, 1);
+        ResidualBlockParts.CheckArguments(inPlanes, planes, stride);
         InPlanes = inPlanes;
         Planes = planes;
         Stride = stride;
         int outPlanes = planes * Expansion;
-        Conv1 = RegisterModule("conv1", new Conv2d(inPlanes, planes, 1, bias: false));
+        Conv1 = RegisterModule("conv1", ResidualBlockParts.Conv(inPlanes, planes, 1));
         Bn1 = RegisterModule("bn1", new BatchNorm2d(planes, activation: Activation.Relu));
-        Conv2 = RegisterModule("conv2", new Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false));
+        Conv2 = RegisterModule("conv2", ResidualBlockParts.Conv(planes, planes, 3, stride));
         Bn2 = RegisterModule("bn2", new BatchNorm2d(planes, activation: Activation.Relu));
-        Conv3 = RegisterModule("conv3", new Conv2d(planes, outPlanes, 1, bias: false));
+        Conv3 = RegisterModule("conv3", ResidualBlockParts.Conv(planes, outPlanes, 1));
         Bn3 = RegisterModule("bn3", new BatchNorm2d(outPlanes));
         RegisterModule("relu", new ReLU()); // torchvision has it as a child (no state); the forward fuses it
-        Downsample = BasicBlock.ProjectionShortcut(inPlanes, outPlanes, stride) is { } shortcut
+        Downsample = ResidualBlockParts.ProjectionShortcut(inPlanes, outPlanes, stride) is { } shortcut
             ? RegisterModule("downsample", shortcut)
             : null;
+        _mainPath = [(Conv1, Bn1), (Conv2, Bn2), (Conv3, Bn3)];
     }
 
     /// <summary>Input channels.</summary>
@@ -74,16 +75,6 @@ public sealed class Bottleneck : Module
     public override Tensor Forward(Tensor input)
     {
         ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(input);
-        Tensor main;
-        using (var c1 = Conv1.Forward(input))
-        using (var b1 = Bn1.Forward(c1))
-        using (var c2 = Conv2.Forward(b1))
-        using (var b2 = Bn2.Forward(c2))
-        using (var c3 = Conv3.Forward(b2))
-        {
-            main = Bn3.Forward(c3);
-        }
-        return Residual.AddResidual(main, Downsample, input, Activation.Relu);
+        return ResidualBlockParts.Forward(input, _mainPath, Downsample);
     }
 }
