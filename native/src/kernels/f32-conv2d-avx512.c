@@ -5,11 +5,6 @@
 
 #include "f32-gemm.h"
 
-/* lanes [0, n) of one vector, n clamped to [0, 16] */
-static inline __mmask16 lanes(int64_t n) {
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
-
 /* dst[i] = src[i*stride], 16 at a time: stride 2 as two loads and one two-source permute (the
  * stem and downsampling convs), stride 4 as four loads and three permutes (AlexNet's stem),
  * other strides as a gather; the tail with masks, so nothing past src[(n-1)*stride] is read. */
@@ -20,21 +15,21 @@ static void copy_strided(float* dst, const float* src, int64_t n, int64_t stride
         const __m512i pick = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)stride));
         for (int64_t i = 0; i < n; i += 16, src += 16 * stride) {
             const int64_t span = stride * (n - i) - (stride - 1); /* floats of src still needed */
-            const __m512 v0 = _mm512_maskz_loadu_ps(lanes(span), src);
-            const __m512 v1 = _mm512_maskz_loadu_ps(lanes(span - 16), src + 16);
+            const __m512 v0 = _mm512_maskz_loadu_ps(cnn_avx512_lanes(span), src);
+            const __m512 v1 = _mm512_maskz_loadu_ps(cnn_avx512_lanes(span - 16), src + 16);
             __m512 out = _mm512_permutex2var_ps(v0, pick, v1);
             if (stride == 4) { /* lanes 8..15 from the next 32 floats */
-                const __m512 v2 = _mm512_maskz_loadu_ps(lanes(span - 32), src + 32);
-                const __m512 v3 = _mm512_maskz_loadu_ps(lanes(span - 48), src + 48);
+                const __m512 v2 = _mm512_maskz_loadu_ps(cnn_avx512_lanes(span - 32), src + 32);
+                const __m512 v3 = _mm512_maskz_loadu_ps(cnn_avx512_lanes(span - 48), src + 48);
                 out = _mm512_shuffle_f32x4(out, _mm512_permutex2var_ps(v2, pick, v3), 0x44);
             }
-            _mm512_mask_storeu_ps(dst + i, lanes(n - i), out);
+            _mm512_mask_storeu_ps(dst + i, cnn_avx512_lanes(n - i), out);
         }
         return;
     }
     const __m512i index = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)stride));
     for (int64_t i = 0; i < n; i += 16, src += 16 * stride) {
-        const __mmask16 m = lanes(n - i);
+        const __mmask16 m = cnn_avx512_lanes(n - i);
         _mm512_mask_storeu_ps(dst + i, m,
                               _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, index, src, 4));
     }

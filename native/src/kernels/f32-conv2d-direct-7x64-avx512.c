@@ -16,11 +16,6 @@
 #define DT_NVMAX 4
 #define DT_WREGS 3
 
-/* lanes [0, n) of one vector, n clamped to [0, 16] */
-static inline __mmask16 lanes(int64_t n) {
-    return n >= DT_VEC ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
-
 typedef __m512 dt_f32;
 #define dt_zero() _mm512_setzero_ps()
 #define dt_load(p) _mm512_load_ps(p)
@@ -29,7 +24,7 @@ typedef __m512 dt_f32;
 #define dt_set1(x) _mm512_set1_ps(x)
 #define dt_add(a, b) _mm512_add_ps((a), (b))
 #define dt_fma(a, b, c) _mm512_fmadd_ps((a), (b), (c))
-#define dt_load_first(p, n) _mm512_maskz_loadu_ps(lanes(n), (p))
+#define dt_load_first(p, n) _mm512_maskz_loadu_ps(cnn_avx512_lanes(n), (p))
 #define dt_activate(x, act) cnn_f32_avx512_activate((x), (act))
 
 /* acc += x * (*w) with the weight vector as the FMA's memory operand. Written as asm because
@@ -79,7 +74,7 @@ static inline __attribute__((always_inline)) void dt_store_columns(const __m512 
     for (int i = 0; i < DT_MR; i++) rows[i] = r[i];
     rows[DT_MR] = _mm512_setzero_ps();
     transpose_8x16(rows, z);
-    const __mmask16 px_lo = lanes((int64_t)mr), px_hi = (__mmask16)(px_lo << 8);
+    const __mmask16 px_lo = cnn_avx512_lanes((int64_t)mr), px_hi = (__mmask16)(px_lo << 8);
 #pragma GCC unroll 8
     for (int m = 0; m < 8; m++) {
         /* z[m]: column c (low half) and c + 4 (high half) */

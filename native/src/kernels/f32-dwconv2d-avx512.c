@@ -6,11 +6,6 @@
 #include "avx2-math.h"
 #include "f32-gemm.h"
 
-/* lanes [0, n) of one vector, n >= 0 */
-static inline __mmask16 dw_lanes(int64_t n) {
-    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-}
-
 #define DW_VEC __m512
 #define DW_LANES 16
 #define DW_ZERO() _mm512_setzero_ps()
@@ -21,10 +16,10 @@ static inline __mmask16 dw_lanes(int64_t n) {
 #define DW_RELU6(x) _mm512_min_ps(_mm512_set1_ps(6.0f), _mm512_max_ps(_mm512_setzero_ps(), x)) /* NaN kept, as cnn_avx2_relu6_ps */
 #define DW_RELU(x) _mm512_max_ps(_mm512_setzero_ps(), x)
 #define DW_STORE(ptr, left, y)                                                   \
-    ((left) >= 16 ? _mm512_storeu_ps(ptr, y) : _mm512_mask_storeu_ps(ptr, dw_lanes(left), y))
+    ((left) >= 16 ? _mm512_storeu_ps(ptr, y) : _mm512_mask_storeu_ps(ptr, cnn_avx512_lanes(left), y))
 #define DW_ACTIVATION_SPAN(act, in, out, n) cnn_avx2_activation_span(act, in, out, n)
 #define DW_MASK_T __mmask16
-#define DW_MASK(a, b) ((__mmask16)(dw_lanes(b) & ~dw_lanes(a)))
+#define DW_MASK(a, b) ((__mmask16)(cnn_avx512_lanes(b) & ~cnn_avx512_lanes(a)))
 #define DW_LOADM(ptr, m) _mm512_maskz_loadu_ps(m, ptr)
 #define DW_MASKZ(v, m) _mm512_maskz_mov_ps(m, v)
 #define DW_SHIFT_IN(v, x)                                                                   \

@@ -14,11 +14,6 @@
 #define MR CNN_F32_GEMM_AVX512_MR
 #define VEC 16 /* floats per ZMM */
 
-/* lanes [0, n) of one vector, n clamped to [0, 16] */
-static inline __mmask16 lanes(int64_t n) {
-    return n >= VEC ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
-
 /* The tile body for NV vectors of columns (NV = 1 or 2); `full` = all NV*16 columns valid
  * (plain loads and stores), else masked by nr. b_offsets NULL: row kk of B at b + kk*ldb. */
 static inline __attribute__((always_inline)) void gemm_tile(
@@ -28,7 +23,7 @@ static inline __attribute__((always_inline)) void gemm_tile(
     const float* ap[MR];
     for (int i = 0; i < MR; i++) ap[i] = a + (size_t)(i < (int)mr ? i : (int)mr - 1) * lda;
     __mmask16 mask[2];
-    for (int v = 0; v < NV; v++) mask[v] = lanes((int64_t)nr - v * VEC);
+    for (int v = 0; v < NV; v++) mask[v] = cnn_avx512_lanes((int64_t)nr - v * VEC);
 
     __m512 acc[MR][2];
 #pragma GCC unroll 8

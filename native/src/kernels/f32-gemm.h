@@ -197,6 +197,12 @@ static inline __attribute__((always_inline)) __m256 cnn_f32_avx2_activate(__m256
 #endif
 
 #if defined(__AVX512F__) /* the AVX-512 epilogue */
+/* Lanes [0, n) of one 16-float vector as a mask, n clamped to [0, 16] (tails of every AVX-512
+ * kernel that includes this). */
+static inline __mmask16 cnn_avx512_lanes(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
 /* Fused activation of one ZMM: NONE and ReLU natively; every other activation through the
  * AVX2 definition above on each half, so an activation is defined in one place only. */
 static inline __attribute__((always_inline)) __m512 cnn_f32_avx512_activate(__m512 x,

@@ -4,24 +4,20 @@
 
 #include "f32-gemm.h"
 
-static inline __mmask16 wv_mask(int n) {
-    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-}
-
 static inline __m512 wv_gather(const float* p, __m512i idx, int n) {
     return n == 16 ? _mm512_i32gather_ps(idx, p, 4)
-                   : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), wv_mask(n), idx, p, 4);
+                   : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), cnn_avx512_lanes(n), idx, p, 4);
 }
 
 static inline __m512 wv_load(const float* p, int n) {
-    return n == 16 ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(wv_mask(n), p);
+    return n == 16 ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(cnn_avx512_lanes(n), p);
 }
 
 static inline void wv_store(float* p, __m512 v, int n) {
     if (n == 16)
         _mm512_storeu_ps(p, v);
     else
-        _mm512_mask_storeu_ps(p, wv_mask(n), v);
+        _mm512_mask_storeu_ps(p, cnn_avx512_lanes(n), v);
 }
 
 #define WV __m512
@@ -40,7 +36,7 @@ static inline void wv_store(float* p, __m512 v, int n) {
     _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), \
                        _mm512_set1_epi32((int)(stride)))
 #define WV_GATHER(p, idx, n) wv_gather(p, idx, n)
-#define WV_SCATTER(p, idx, v, n) _mm512_mask_i32scatter_ps(p, wv_mask(n), idx, v, 4)
+#define WV_SCATTER(p, idx, v, n) _mm512_mask_i32scatter_ps(p, cnn_avx512_lanes(n), idx, v, 4)
 #define WV_ACTIVATE(v, act) cnn_f32_avx512_activate(v, act)
 #define WV_NAME cnn_f32_winograd_4x4_avx512
 
