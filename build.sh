@@ -85,6 +85,12 @@ sanitize() {
   ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$ROOT/build/sanitize" --output-on-failure
 }
 
+# TorchSharp's native glue wants GCC 13's libstdc++ for one symbol; on an older system this patches
+# the build output's copy and prints a shim to preload (tests/torchsharp-compat/setup.sh), else nothing.
+torchsharp_preload() {
+  bash "$ROOT/tests/torchsharp-compat/setup.sh" "$1/runtimes/linux-x64/native" "$ROOT/build/torchsharp-compat"
+}
+
 run_tests() {
   local summary="$ROOT/build/test-summary.txt"
   mkdir -p "$ROOT/build"
@@ -98,10 +104,12 @@ run_tests() {
   "$PYTHON" "$ROOT/bindings/test_generator.py"
   bash "$ROOT/src/CnnNative/Onnx/generate_onnx_proto.sh" --check
 
-  log "xunit suite (oracle: libtorch via $PYTHON)"
+  log "xunit suite (oracles in-process: libtorch 2.10 via TorchSharp, ONNX Runtime 1.32)"
   local trx_dir="$ROOT/build/testresults"
   rm -rf "$trx_dir"
-  dotnet test "$ROOT/tests/CnnNative.Tests/CnnNative.Tests.csproj" -c $CONFIG --no-build -nologo \
+  local preload
+  preload="$(torchsharp_preload "$ROOT/tests/CnnNative.Tests/bin/$CONFIG/net10.0")"
+  LD_PRELOAD="$preload" dotnet test "$ROOT/tests/CnnNative.Tests/CnnNative.Tests.csproj" -c $CONFIG --no-build -nologo \
     --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
     --results-directory "$trx_dir" | tee "$ROOT/build/xunit.log"
 
