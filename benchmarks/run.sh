@@ -7,8 +7,13 @@
 #     case at batch 1 and 8, 1 and 2 threads, by CnnNative (AVX-512 and AVX2 contexts; convolutions as
 #     Conv2dPlans made in setup, as oneDNN's primitives are) and oneDNN (benchmarks/onednn-shim, built
 #     here against Debian's libdnnl-dev), in one process;
-#  2. models: `cnn bench` and benchmarks/torch_models.py (torchvision, Debian's python3-torch) on the
-#     same model, batch and threads, alternating ours/torch per round.
+#  2. peers: whole models on the SAME ONNX file (torchvision 0.14 exported at opset 17 by
+#     benchmarks/export_onnx_models.py) in ONE process: CnnNative's InferenceSession, ONNX Runtime 1.32
+#     and libtorch 2.10 (TorchSharp; TorchVision's definition of the model), alternating rounds, median;
+#     batch 1 on 1 and 2 threads, batch 16 on 2 threads (CnnNative.Benchmarks --peers, Peers/PeerBench.cs);
+#     the CPU model and the measured FMA peak head the table;
+#  3. history: `cnn bench` and benchmarks/torch_models.py (Debian's PyTorch 1.13) on the same model, batch
+#     and threads, alternating ours/torch per round (no longer a floor; --skip-models drops it).
 # Options:
 #   --quick            smoke run: 4 kernel cases at batch 1, short job; resnet18 batch 1, one round
 #   --cases A,B        only kernel cases whose name contains A or B (e.g. "3x3 64->64,maxpool")
@@ -18,7 +23,9 @@
 #   --rounds N         ours/torch rounds per model and batch (default 2)
 #   --threads N        model threads (default 2; the kernel suite always runs 1 and 2)
 #   --runner R         how `cnn bench` runs the model: session (default, InferenceSession) or module
-#   --skip-kernels / --skip-models
+#   --peer-models LIST comma-separated ONNX peers (default: the ten models of docs/benchmarks.md's peer table)
+#   --peer-configs L   BxT list for the peers (default 1x1,1x2,16x2)
+#   --skip-kernels / --skip-peers / --skip-models
 # Raw outputs go to docs/benchmarks-raw/ (git-ignored).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,10 +37,12 @@ CLI="$ROOT/src/CnnNative.Cli/bin/Release/net10.0/cnn.dll"
 BENCH_DLL="$ROOT/benchmarks/CnnNative.Benchmarks/bin/Release/net10.0/CnnNative.Benchmarks.dll"
 
 mode=full cases="" per_call=0 models="resnet18,resnet50,vgg16,mobilenet_v2,alexnet" batches="1,16" rounds=2 threads=2 runner=session
-run_kernels=1 run_models=1
+run_kernels=1 run_models=1 run_peers=1
+peer_models="resnet18,resnet50,googlenet,densenet121,resnext50_32x4d,inception_v3,squeezenet1_1,mobilenet_v2,regnet_x_400mf,efficientnet_b0"
+peer_configs="1x1,1x2,16x2"
 while (($#)); do
   case "$1" in
-    --quick) mode=quick models=resnet18 batches=1 rounds=1 ;;
+    --quick) mode=quick models=resnet18 batches=1 rounds=1 peer_models=resnet18,mobilenet_v2 peer_configs=1x2 ;;
     --cases) cases="$2"; shift ;;
     --per-call) per_call=1 ;;
     --models) models="$2"; shift ;;
@@ -43,6 +52,9 @@ while (($#)); do
     --runner) runner="$2"; shift ;;
     --skip-kernels) run_kernels=0 ;;
     --skip-models) run_models=0 ;;
+    --skip-peers) run_peers=0 ;;
+    --peer-models) peer_models="$2"; shift ;;
+    --peer-configs) peer_configs="$2"; shift ;;
     *) echo "run.sh: unknown option '$1' (see the header of benchmarks/run.sh)" >&2; exit 2 ;;
   esac
   shift
@@ -78,6 +90,24 @@ if ((run_kernels)); then
   status=${PIPESTATUS[0]}
   set -e
   ((status == 0)) || failures+=("kernel suite exit status $status (see docs/benchmarks-raw/console.log)")
+fi
+
+if ((run_peers)); then
+  echo "==> peers: CnnNative vs ONNX Runtime vs libtorch on the same ONNX files"
+  onnx_dir="$ROOT/build/peer-models"
+  IFS=, read -ra peer_list <<<"$peer_models"
+  "$PYTHON" "$ROOT/benchmarks/export_onnx_models.py" "$onnx_dir" 17 "${peer_list[@]}"
+  bench_bin="$(dirname "$BENCH_DLL")"
+  # TorchSharp on libstdc++ older than GCC 13: the same shim as the tests (prints nothing on newer systems).
+  preload="$(bash "$ROOT/tests/torchsharp-compat/setup.sh" "$bench_bin/runtimes/linux-x64/native" "$ROOT/build/torchsharp-compat")"
+  peer_rounds=5
+  [[ $mode == quick ]] && peer_rounds=2
+  set +e
+  LD_PRELOAD="$preload" dotnet "$BENCH_DLL" --peers --onnx-dir "$onnx_dir" --models "$peer_models" --configs "$peer_configs" \
+    --rounds "$peer_rounds" --json "$RAW/peers.json" --markdown "$RAW/peers.md" 2>&1 | grep -v NNPACK | tee "$RAW/peers.log"
+  status=${PIPESTATUS[0]}
+  set -e
+  ((status == 0)) || failures+=("peers exit status $status (see docs/benchmarks-raw/peers.log)")
 fi
 
 if ((run_models)); then

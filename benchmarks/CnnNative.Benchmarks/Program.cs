@@ -14,6 +14,10 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Contains("--peers"))
+        {
+            return Peers.PeerBench.Run(args); // whole models vs ONNX Runtime and libtorch (not BenchmarkDotNet)
+        }
         var rest = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
