@@ -219,6 +219,14 @@ def main():
     else:
         lines += ["## Models: CnnNative vs ONNX Runtime and libtorch", "", "The peer runs did not run (see docs/benchmarks-raw/peers.log)."]
 
+    train = os.path.join(a.raw, "train.md")
+    lines += [""]
+    if os.path.exists(train):
+        with open(train) as f:
+            lines += f.read().rstrip().split("\n")
+    else:
+        lines += ["## Training: CnnNative vs libtorch 2.10", "", "The training suite did not run (see docs/benchmarks-raw/train.log)."]
+
     lines += ["", "## Models (history): CnnNative vs Debian's PyTorch 1.13, separate processes", ""]
     if not models:
         lines.append("The model runs did not run.")

@@ -12,7 +12,10 @@
 #     and libtorch 2.10 (TorchSharp; TorchVision's definition of the model), alternating rounds, median;
 #     batch 1 on 1 and 2 threads, batch 16 on 2 threads (CnnNative.Benchmarks --peers, Peers/PeerBench.cs);
 #     the CPU model and the measured FMA peak head the table;
-#  3. history: `cnn bench` and benchmarks/torch_models.py (Debian's PyTorch 1.13) on the same model, batch
+#  3. training: CnnNative.Benchmarks --train-peers: training steps (Adam, cross-entropy, BN batch statistics)
+#     of resnet18/resnet50/mobilenet_v2 at 3x64x64 batch 32, vgg11_bn at 3x32x32 batch 64 and LeNet-5 at
+#     1x28x28 batch 64, 1 and 2 threads, against libtorch 2.10 in the same process, with our per-phase breakdown;
+#  4. history: `cnn bench` and benchmarks/torch_models.py (Debian's PyTorch 1.13) on the same model, batch
 #     and threads, alternating ours/torch per round (no longer a floor; --skip-models drops it).
 # Options:
 #   --quick            smoke run: 4 kernel cases at batch 1, short job; resnet18 batch 1, one round
@@ -25,7 +28,8 @@
 #   --runner R         how `cnn bench` runs the model: session (default, InferenceSession) or module
 #   --peer-models LIST comma-separated ONNX peers (default: the ten models of docs/benchmarks.md's peer table)
 #   --peer-configs L   BxT list for the peers (default 1x1,1x2,16x2)
-#   --skip-kernels / --skip-peers / --skip-models
+#   --train-cases LIST model:CxHxW:batch list for the training suite (default: Peers/TrainPeerBench.cs DefaultCases)
+#   --skip-kernels / --skip-peers / --skip-train / --skip-models
 # Raw outputs go to docs/benchmarks-raw/ (git-ignored).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,12 +41,12 @@ CLI="$ROOT/src/CnnNative.Cli/bin/Release/net10.0/cnn.dll"
 BENCH_DLL="$ROOT/benchmarks/CnnNative.Benchmarks/bin/Release/net10.0/CnnNative.Benchmarks.dll"
 
 mode=full cases="" per_call=0 models="resnet18,resnet50,vgg16,mobilenet_v2,alexnet" batches="1,16" rounds=2 threads=2 runner=session
-run_kernels=1 run_models=1 run_peers=1
+run_kernels=1 run_models=1 run_peers=1 run_train=1 train_cases=""
 peer_models="resnet18,resnet50,googlenet,densenet121,resnext50_32x4d,inception_v3,squeezenet1_1,mobilenet_v2,regnet_x_400mf,efficientnet_b0"
 peer_configs="1x1,1x2,16x2"
 while (($#)); do
   case "$1" in
-    --quick) mode=quick models=resnet18 batches=1 rounds=1 peer_models=resnet18,mobilenet_v2 peer_configs=1x2 ;;
+    --quick) mode=quick models=resnet18 batches=1 rounds=1 peer_models=resnet18,mobilenet_v2 peer_configs=1x2 train_cases=lenet5:1x28x28:64 ;;
     --cases) cases="$2"; shift ;;
     --per-call) per_call=1 ;;
     --models) models="$2"; shift ;;
@@ -53,6 +57,8 @@ while (($#)); do
     --skip-kernels) run_kernels=0 ;;
     --skip-models) run_models=0 ;;
     --skip-peers) run_peers=0 ;;
+    --skip-train) run_train=0 ;;
+    --train-cases) train_cases="$2"; shift ;;
     --peer-models) peer_models="$2"; shift ;;
     --peer-configs) peer_configs="$2"; shift ;;
     *) echo "run.sh: unknown option '$1' (see the header of benchmarks/run.sh)" >&2; exit 2 ;;
@@ -108,6 +114,20 @@ if ((run_peers)); then
   status=${PIPESTATUS[0]}
   set -e
   ((status == 0)) || failures+=("peers exit status $status (see docs/benchmarks-raw/peers.log)")
+fi
+
+if ((run_train)); then
+  echo "==> training: CnnNative vs libtorch 2.10"
+  bench_bin="$(dirname "$BENCH_DLL")"
+  preload="$(bash "$ROOT/tests/torchsharp-compat/setup.sh" "$bench_bin/runtimes/linux-x64/native" "$ROOT/build/torchsharp-compat")"
+  train_args=(--train-peers --markdown "$RAW/train.md" --json "$RAW/train.json")
+  [[ -n $train_cases ]] && train_args+=(--cases "$train_cases")
+  [[ $mode == quick ]] && train_args+=(--rounds 2 --round-ms 1000 --threads 2)
+  set +e
+  LD_PRELOAD="$preload" dotnet "$BENCH_DLL" "${train_args[@]}" 2>&1 | grep -v NNPACK | tee "$RAW/train.log"
+  status=${PIPESTATUS[0]}
+  set -e
+  ((status == 0)) || failures+=("training suite exit status $status (see docs/benchmarks-raw/train.log)")
 fi
 
 if ((run_models)); then

@@ -18,6 +18,10 @@ public static class Program
         {
             return Peers.PeerBench.Run(args); // whole models vs ONNX Runtime and libtorch (not BenchmarkDotNet)
         }
+        if (args.Contains("--train-peers"))
+        {
+            return Peers.TrainPeerBench.Run(args); // training steps vs libtorch
+        }
         var rest = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {

@@ -26,6 +26,13 @@ public static class Autograd
         return new NoGradScope();
     }
 
+    /// <summary>
+    /// Starts timing every backward node run on the calling thread, by node kind, until the returned profile is
+    /// disposed (benchmarks' per-phase breakdown of a training step).
+    /// </summary>
+    /// <returns>The profile; read <see cref="BackwardProfile.ByNode"/>, dispose it to stop.</returns>
+    public static BackwardProfile ProfileBackward() => new();
+
     /// <summary>Whether an op with these inputs records a node (grad mode on and any input requires grad).</summary>
     internal static bool ShouldRecord(Tensor a) => t_noGradDepth == 0 && a.RequiresGrad;
 

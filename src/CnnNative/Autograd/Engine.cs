@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using CnnNative.Interop;
 
@@ -63,6 +64,7 @@ internal static unsafe class Engine
             }
 
             rootNode.GradOutput = seed;
+            BackwardProfile? profile = BackwardProfile.Active;
 
             for (int i = 0; i < order.Count; i++)
             {
@@ -71,7 +73,16 @@ internal static unsafe class Engine
                 if (grad is not null)
                 {
                     context.StoleCurrent = false;
-                    node.Backward(context, grad);
+                    if (profile is null)
+                    {
+                        node.Backward(context, grad);
+                    }
+                    else
+                    {
+                        long start = Stopwatch.GetTimestamp();
+                        node.Backward(context, grad);
+                        profile.Add(node.Name, Stopwatch.GetTimestamp() - start);
+                    }
                     node.GradOutput = null;
                     if (!context.StoleCurrent)
                     {
