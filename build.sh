@@ -70,7 +70,7 @@ native() {
 
 bindings() {
   log "regenerating bindings/NativeMethods.g.cs from native/include/cnn/cnn.h"
-  dotnet run --project "$ROOT/bindings/CnnNative.BindingsGen" -c $CONFIG -v quiet
+  bash "$ROOT/bindings/generator.sh"
 }
 
 managed() {
