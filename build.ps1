@@ -19,11 +19,11 @@ function Deps {
     foreach ($tool in "cmake", "dotnet", $Python) {
         if (-not (Get-Command $tool -ErrorAction SilentlyContinue)) { throw "'$tool' is not on PATH: install it and re-run." }
     }
-    # The oracle and the bindings generator need torch, onnx (the ONNX tests' reference) and libclang's
-    # Python bindings. The ONNX C# classes are committed (src/CnnNative/Onnx/Generated); regenerating
+    # The oracle needs torch and onnx (the ONNX tests' reference); the bindings generator is C# with
+    # libclang from NuGet. The ONNX C# classes are committed (src/CnnNative/Onnx/Generated); regenerating
     # them needs protoc 3.21.12 (./build.sh onnxproto on Linux: Debian's protobuf-compiler).
-    & $Python -c "import torch, onnx, clang.cindex" 2>$null
-    if ($LASTEXITCODE -ne 0) { Invoke-Checked $Python @("-m", "pip", "install", "--user", "torch", "torchvision", "onnx", "libclang") }
+    & $Python -c "import torch, onnx" 2>$null
+    if ($LASTEXITCODE -ne 0) { Invoke-Checked $Python @("-m", "pip", "install", "--user", "torch", "torchvision", "onnx") }
 }
 
 function Native {
@@ -88,12 +88,13 @@ function Managed { Invoke-Checked dotnet @("build", (Join-Path $Root "CnnNative.
 switch ($Verb) {
     "deps" { Deps }
     "native" { Native }
-    "bindings" { Invoke-Checked $Python @((Join-Path $Root "bindings/generate_bindings.py")) }
+    "bindings" { Invoke-Checked dotnet @("run", "--project", (Join-Path $Root "bindings/CnnNative.BindingsGen"), "-c", $Config) }
     "managed" { Native; Managed }
     "test" {
         Deps; Native; Managed
         Invoke-Checked ctest @("--test-dir", $NativeBuild, "-C", $Config, "--output-on-failure")
-        Invoke-Checked $Python @((Join-Path $Root "bindings/generate_bindings.py"), "--check")
+        Invoke-Checked dotnet @("run", "--project", (Join-Path $Root "bindings/CnnNative.BindingsGen"), "-c", $Config, "--", "--check")
+        Invoke-Checked dotnet @("test", (Join-Path $Root "bindings/CnnNative.BindingsGen.Tests/CnnNative.BindingsGen.Tests.csproj"), "-c", $Config, "--no-build")
         Invoke-Checked dotnet @("test", (Join-Path $Root "tests/CnnNative.Tests/CnnNative.Tests.csproj"), "-c", $Config, "--no-build")
     }
     "demo" { Deps; Native; Managed; Invoke-Checked dotnet (@((Join-Path $Root "src/CnnNative.Cli/bin/$Config/net10.0/cnn.dll"), "demo") + $Rest) }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # check_bindings.sh — fails when bindings/NativeMethods.g.cs differs from a fresh generation
-# from native/include/cnn/cnn.h. Run by ./build.sh test and CI.
+# from native/include/cnn/cnn.h (the generator's --check: exit 1 and a unified diff). Run by
+# ./build.sh test and CI.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PYTHON="${CNN_PYTHON:-/usr/bin/python3}"
 
-"$PYTHON" "$HERE/generate_bindings.py" --check
+bash "$HERE/generator.sh" --check
 rc=$?
 case $rc in
   0) echo "bindings: NativeMethods.g.cs is up to date" ;;
