@@ -10,14 +10,18 @@
 param([Parameter(Position = 0)][string]$Verb = "test", [string]$Filter,
       [Parameter(ValueFromRemainingArguments = $true)]$Rest)
 $ErrorActionPreference = "Stop"
+# $IsWindows exists from PowerShell 6 on; this also holds in Windows PowerShell 5.1.
+$OnWindows = [Environment]::OSVersion.Platform -eq [PlatformID]::Win32NT
+# Plain text, not ANSI colours, in logs (CI).
+if ($PSStyle -and [Console]::IsOutputRedirected) { $PSStyle.OutputRendering = "PlainText" }
 $Root = $PSScriptRoot
 $Config = "Release"
 $NativeBuild = Join-Path $Root "build/native"
 # Per OS, as the csproj expects (artifacts/native/<rid>/) and the runtime probes (runtimes/<rid>/native/).
-$Rid, $NativeFile = if ($IsWindows) { "win-x64", "cnnnative.dll" } else { "linux-x64", "libcnnnative.so" }
+$Rid, $NativeFile = if ($OnWindows) { "win-x64", "cnnnative.dll" } else { "linux-x64", "libcnnnative.so" }
 $NativeOut = Join-Path $Root "artifacts/native/$Rid"
 # Debian's python on Linux (with python3-torch etc., as build.sh), the one on PATH on Windows.
-$Python = if ($env:CNN_PYTHON) { $env:CNN_PYTHON } elseif ($IsWindows) { "python" } else { "/usr/bin/python3" }
+$Python = if ($env:CNN_PYTHON) { $env:CNN_PYTHON } elseif ($OnWindows) { "python" } else { "/usr/bin/python3" }
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"
 
 function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
@@ -31,7 +35,7 @@ function Read-DataFile([string]$RelativePath) {
 }
 
 function Deps {
-    if (-not $IsWindows) { Invoke-Checked bash @((Join-Path $Root "build.sh"), "deps"); return }  # apt-get, one list
+    if (-not $OnWindows) { Invoke-Checked bash @((Join-Path $Root "build.sh"), "deps"); return }  # apt-get, one list
     foreach ($tool in "cmake", "dotnet", $Python) {
         if (-not (Get-Command $tool -ErrorAction SilentlyContinue)) { throw "'$tool' is not on PATH: install it and re-run." }
     }
