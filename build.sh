@@ -9,6 +9,7 @@
 #   ./build.sh verify     every zoo model exported by PyTorch (safetensors and ONNX) through `cnn verify`
 #                         (tests/verify/verify_zoo.sh; ~10 min: the 224x224 models in float64 on the torch side)
 #   ./build.sh onnxproto  regenerate src/CnnNative/Onnx/Generated/Onnx.g.cs (protoc over onnx.proto)
+#   ./build.sh pack       NuGet package -> artifacts/packages/CnnNative.<version>.nupkg (version: the VERSION file)
 #   ./build.sh deps | native | bindings | managed | sanitize | clean
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,8 +27,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 log() { printf '\n==> %s\n' "$*"; }
 
 # ---- dependencies: idempotent; apt-get runs only when something is missing ----------------
-APT_PACKAGES=(cmake gcc make python3 python3-numpy python3-torch python3-torchvision
-              dataset-fashion-mnist protobuf-compiler python3-onnx)
+# The Python modules' Debian packages come from eng/python-deps.txt (build.ps1 reads its pip column).
+mapfile -t PYTHON_DEBS < <(awk '!/^#/ && NF {print $2}' "$ROOT/eng/python-deps.txt")
+APT_PACKAGES=(cmake gcc make python3 "${PYTHON_DEBS[@]}" dataset-fashion-mnist protobuf-compiler)
 
 # Installs the Debian packages among "$@" that are missing (apt-get runs only then).
 install_missing() {
@@ -66,6 +68,15 @@ native() {
   cp "$NATIVE_BUILD/native/libcnnnative.so" "$NATIVE_OUT/libcnnnative.so.tmp"
   mv -f "$NATIVE_OUT/libcnnnative.so.tmp" "$NATIVE_OUT/libcnnnative.so"
   flock -u 9
+}
+
+# artifacts/packages/CnnNative.<version>.nupkg (version: VERSION): the managed library with its XML docs,
+# README and LICENSE, and the native library at runtimes/linux-x64/native/ (plus runtimes/win-x64/native/
+# when artifacts/native/win-x64/cnnnative.dll exists, i.e. build.ps1 made it on Windows).
+pack() {
+  log "NuGet package (dotnet pack, $CONFIG) -> artifacts/packages"
+  dotnet pack "$ROOT/src/CnnNative/CnnNative.csproj" -c $CONFIG -nologo -v quiet
+  ls -l "$ROOT/artifacts/packages/CnnNative.$(tr -d '[:space:]' <"$ROOT/VERSION").nupkg"
 }
 
 bindings() {
@@ -117,21 +128,7 @@ run_tests() {
     --results-directory "$trx_dir" | tee "$ROOT/build/xunit.log"
 
   # One closing line for humans and CI: native checks + ctest programs + xunit tests.
-  "$PYTHON" - "$ROOT/build/ctest.log" "$trx_dir" <<'PY'
-import glob, re, sys, xml.etree.ElementTree as ET
-ctest = open(sys.argv[1]).read()
-m = re.search(r"(\d+)% tests passed, (\d+) tests failed out of (\d+)", ctest)
-c_total, c_failed = (int(m.group(3)), int(m.group(2))) if m else (0, 0)
-x_passed = x_failed = x_skipped = 0
-for trx in glob.glob(sys.argv[2] + "/*.trx"):
-    counters = ET.parse(trx).getroot().find(".//{*}Counters")
-    x_passed += int(counters.get("passed")); x_failed += int(counters.get("failed"))
-    x_skipped += int(counters.get("notExecuted"))
-print(f"\nctest: {c_total - c_failed} passed, {c_failed} failed")
-print(f"xunit: {x_passed} passed, {x_failed} failed, {x_skipped} skipped")
-print(f"total: {c_total - c_failed + x_passed} passed, {c_failed + x_failed} failed")
-sys.exit(1 if (c_failed or x_failed or x_passed == 0 or c_total == 0) else 0)
-PY
+  "$PYTHON" "$ROOT/tests/summarize_results.py" "$ROOT/build/ctest.log" "$trx_dir"
 }
 
 case "$verb" in
@@ -140,6 +137,7 @@ case "$verb" in
   bindings) bindings ;;
   onnxproto) bash "$ROOT/src/CnnNative/Onnx/generate_onnx_proto.sh" ;;
   managed) native; managed ;;
+  pack) deps; native; pack ;;
   sanitize) sanitize ;;
   test) deps; native; managed; run_tests ;;
   demo)
@@ -150,5 +148,5 @@ case "$verb" in
   verify) deps; native; managed; bash "$ROOT/tests/verify/verify_zoo.sh" "$@" ;;
   bench) deps; bench_deps; native; managed; bash "$ROOT/benchmarks/run.sh" "$@" ;;
   clean) rm -rf "$ROOT/build" "$ROOT/artifacts"; find "$ROOT" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  *) echo "usage: $0 [demo|test|verify|bench|deps|native|bindings|onnxproto|managed|sanitize|clean]" >&2; exit 2 ;;
+  *) echo "usage: $0 [demo|test|verify|bench|pack|deps|native|bindings|onnxproto|managed|sanitize|clean]" >&2; exit 2 ;;
 esac

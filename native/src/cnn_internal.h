@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "cnn/cnn.h"
+#include "core/compiler.h"
 
 #define CNN_MAX_THREADS 256
 /* Largest allocation we accept (64 TiB): far above any real tensor, low enough that
@@ -25,11 +26,7 @@
 /* ---------------------------------------------------------------- errors (core/error.c) */
 
 /* Formats a message into the thread-local error slot and returns `status` (never SUCCESS). */
-cnn_status cnn_set_error(cnn_status status, const char* format, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+cnn_status cnn_set_error(cnn_status status, const char* format, ...) CNN_PRINTF_FORMAT(2, 3);
 
 /* Validation helpers for ops/: each returns from the calling function with
  * CNN_STATUS_INVALID_ARGUMENT and a message naming the function, the argument and its value. */

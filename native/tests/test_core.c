@@ -3,7 +3,18 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
+
+/* Host threads and the environment: POSIX here, C11 threads and the CRT's _putenv_s with MSVC
+ * (which has no pthreads or setenv), as core/threadpool.c does for the pool itself. */
+#if defined(_WIN32)
+#  include <threads.h>
+#  define set_env(name, value) _putenv_s((name), (value))
+#  define unset_env(name) _putenv_s((name), "")
+#else
+#  include <pthread.h>
+#  define set_env(name, value) setenv((name), (value), 1)
+#  define unset_env(name) unsetenv(name)
+#endif
 
 #include "cnn_internal.h"
 #include "test_util.h"
@@ -60,23 +71,23 @@ static void test_context_api(void) {
 
 static void test_env_defaults(void) {
     cnn_context* ctx = NULL;
-    setenv("CNN_ISA", "reference", 1);
-    setenv("CNN_NUM_THREADS", "3", 1);
+    set_env("CNN_ISA", "reference");
+    set_env("CNN_NUM_THREADS", "3");
     EXPECT_STATUS(cnn_context_create(&ctx), CNN_STATUS_SUCCESS);
     if (ctx) {
         EXPECT(ctx->isa == CNN_ISA_REFERENCE && ctx->num_threads == 3, "isa %d threads %d",
                (int)ctx->isa, ctx->num_threads);
         cnn_context_destroy(ctx);
     }
-    setenv("CNN_ISA", "sse9", 1);
+    set_env("CNN_ISA", "sse9");
     ctx = NULL;
     EXPECT_STATUS(cnn_context_create(&ctx), CNN_STATUS_INVALID_ARGUMENT);
     EXPECT(ctx == NULL, "no context on failure");
     EXPECT(strstr(cnn_get_last_error(), "sse9") != NULL, "message '%s'", cnn_get_last_error());
-    unsetenv("CNN_ISA");
-    setenv("CNN_NUM_THREADS", "many", 1);
+    unset_env("CNN_ISA");
+    set_env("CNN_NUM_THREADS", "many");
     EXPECT_STATUS(cnn_context_create(&ctx), CNN_STATUS_INVALID_ARGUMENT);
-    unsetenv("CNN_NUM_THREADS");
+    unset_env("CNN_NUM_THREADS");
 }
 
 static void test_memory(void) {
@@ -136,15 +147,21 @@ static int run_pool_job(cnn_context* ctx, int64_t n, int64_t grain) {
     return ok;
 }
 
-static void* concurrent_caller(void* arg) {
-    (void)arg;
+/* 1 when 200 pool jobs from a context of its own all ran every index once. */
+static int concurrent_caller(void) {
     cnn_context* ctx = NULL;
-    if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS) return NULL;
+    if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS) return 0;
     int ok = 1;
     for (int rep = 0; rep < 200; rep++) ok &= run_pool_job(ctx, 1000 + rep, 7);
     cnn_context_destroy(ctx);
-    return ok ? (void*)1 : NULL;
+    return ok;
 }
+
+#if defined(_WIN32)
+static int concurrent_entry(void* arg) { return (void)arg, concurrent_caller(); }
+#else
+static void* concurrent_entry(void* arg) { return (void)arg, concurrent_caller() ? (void*)1 : NULL; }
+#endif
 
 static void test_thread_pool(void) {
     cnn_context* ctx = NULL;
@@ -162,13 +179,23 @@ static void test_thread_pool(void) {
     cnn_context_destroy(ctx);
 
     /* Four host threads share the pool: whoever finds it busy runs inline, results identical. */
+#if defined(_WIN32)
+    thrd_t t[4];
+    for (int i = 0; i < 4; i++) thrd_create(&t[i], concurrent_entry, NULL);
+    for (int i = 0; i < 4; i++) {
+        int ok = 0;
+        thrd_join(t[i], &ok);
+        EXPECT(ok, "concurrent caller %d", i);
+    }
+#else
     pthread_t t[4];
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, concurrent_caller, NULL);
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, concurrent_entry, NULL);
     for (int i = 0; i < 4; i++) {
         void* ok = NULL;
         pthread_join(t[i], &ok);
         EXPECT(ok != NULL, "concurrent caller %d", i);
     }
+#endif
 }
 
 static void test_scratch(void) {

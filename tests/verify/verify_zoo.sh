@@ -18,10 +18,8 @@ while (($#)); do
     *) models+=("$1"); shift ;;
   esac
 done
-# name : input shape : classes (the list; shapes are each model's usual input)
-all=(lenet5:1,1,28,28:10 alexnet:1,3,224,224 vgg11:1,3,224,224 vgg16:1,3,224,224 resnet18:1,3,224,224
-     resnet34:1,3,224,224 resnet50:1,3,224,224 mobilenet_v2:1,3,224,224 googlenet:1,3,224,224
-     allconvnet:1,3,32,32:10)
+# name:input shape[:classes], one per line of models.txt (build.ps1 reads the same file)
+mapfile -t all < <(grep -v '^#' "$ROOT/tests/verify/models.txt" | awk NF)
 specs=()
 for s in "${all[@]}"; do
   if ((${#models[@]} == 0)) || [[ " ${models[*]} " == *" ${s%%:*} "* ]]; then specs+=("$s"); fi

@@ -83,8 +83,10 @@ static const cnn_kernel_table g_avx2 = {.isa = CNN_ISA_AVX2, .name = "avx2", CNN
 
 /* AVX-512 (F/BW/DQ/VL): its own kernels override the AVX2 entries (a later designated
  * initializer wins); every op without one keeps its AVX2 kernel. */
+#if CNN_GNU_LIKE
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"
+#endif
 static const cnn_kernel_table g_avx512 = {.isa = CNN_ISA_AVX512, .name = "avx512",
                                           CNN_AVX2_ENTRIES
     .conv2d                         = cnn_f32_conv2d_avx512,
@@ -96,7 +98,9 @@ static const cnn_kernel_table g_avx512 = {.isa = CNN_ISA_AVX512, .name = "avx512
     .linear_backward_data           = cnn_f32_linear_backward_data_avx512,
     .linear_backward_weights        = cnn_f32_linear_backward_weights_avx512,
 };
+#if CNN_GNU_LIKE
 #pragma GCC diagnostic pop
+#endif
 
 const cnn_kernel_table* cnn_kernels_for_isa(cnn_isa isa) {
     switch (isa) {

@@ -4,12 +4,6 @@
 
 #include "cnn_internal.h"
 
-#if defined(_MSC_VER)
-#  define CNN_THREAD_LOCAL __declspec(thread)
-#else
-#  define CNN_THREAD_LOCAL _Thread_local
-#endif
-
 #ifndef CNN_VERSION_STRING
 #  define CNN_VERSION_STRING "0.0.0"
 #endif

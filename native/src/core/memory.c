@@ -57,6 +57,16 @@ static void cache_configure(void) {
     }
 }
 
+/* CNN_ALIGNMENT-aligned; `total` is a multiple of it. The MSVC CRT has no aligned_alloc (its free
+ * cannot release aligned blocks), so it pairs _aligned_malloc with _aligned_free. */
+static unsigned char* system_alloc(size_t total) {
+#if defined(_MSC_VER)
+    return (unsigned char*)_aligned_malloc(total, CNN_ALIGNMENT);
+#else
+    return (unsigned char*)aligned_alloc(CNN_ALIGNMENT, total);
+#endif
+}
+
 static void system_free(unsigned char* base) {
 #if defined(_MSC_VER)
     _aligned_free(base);
@@ -112,19 +122,11 @@ void* cnn_aligned_malloc(size_t bytes) {
     } else {
         /* aligned_alloc requires a size that is a multiple of the alignment. */
         size_t total = (bytes + 2 * CNN_ALIGNMENT - 1) & ~(size_t)(CNN_ALIGNMENT - 1);
-#if defined(_MSC_VER)
-        base = (unsigned char*)_aligned_malloc(total, CNN_ALIGNMENT);
-#else
-        base = (unsigned char*)aligned_alloc(CNN_ALIGNMENT, total);
-#endif
+        base = system_alloc(total);
         if (base == NULL) {
             /* Memory is short: give the cache back and try once more. */
             cnn_trim_memory();
-#if defined(_MSC_VER)
-            base = (unsigned char*)_aligned_malloc(total, CNN_ALIGNMENT);
-#else
-            base = (unsigned char*)aligned_alloc(CNN_ALIGNMENT, total);
-#endif
+            base = system_alloc(total);
             if (base == NULL) return NULL;
         }
         h.capacity = total - CNN_ALIGNMENT;

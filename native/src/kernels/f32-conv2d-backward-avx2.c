@@ -271,7 +271,7 @@ typedef struct {
 
 /* acc[j] (in a[j*8]) += sum over output rows oh of dY row * staged row (oh*sh + kh*dh), shifted
  * by j*dilation_w; NKW (1-8) is a constant in each call, so the accumulators stay in registers. */
-static inline __attribute__((always_inline)) void direct_rows(const direct_job* job,
+static CNN_ALWAYS_INLINE void direct_rows(const direct_job* job,
                                                               const float* x0, const float* dy,
                                                               __m256i tail, int nkw, float* a) {
     const cnn_conv2d_params* p = job->p;

@@ -33,7 +33,7 @@ typedef __m256 dt_f32;
 
 /* 4 pixels x 8 channels -> 8 channel rows of mr pixels: unpack pairs, then quads within the
  * 128-bit lanes, which leaves column m in the low lane of u[m] and column 4+m in its high lane. */
-static inline __attribute__((always_inline)) void dt_store_columns(const __m256 r[DT_MR],
+static CNN_ALWAYS_INLINE void dt_store_columns(const __m256 r[DT_MR],
                                                                    size_t mr, int64_t valid,
                                                                    float* out, int64_t os) {
     const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -41,7 +41,7 @@ static inline __attribute__((always_inline)) void dt_store_columns(const __m256 
     const __m256 u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
                          _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
     const __m128i px = _mm_cmpgt_epi32(_mm_set1_epi32((int32_t)mr), _mm_setr_epi32(0, 1, 2, 3));
-#pragma GCC unroll 4
+CNN_UNROLL(4)
     for (int m = 0; m < 4; m++) {
         const __m128 lo = _mm256_castps256_ps128(u[m]), hi = _mm256_extractf128_ps(u[m], 1);
         if (mr == DT_MR) {

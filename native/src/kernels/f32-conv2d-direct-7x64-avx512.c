@@ -44,7 +44,7 @@ typedef __m512 dt_f32;
  * and c_hi(m) in its high 8 (rows 0..7 in order): m = 0..3 columns m and 4+m, m = 4..7 columns
  * 8+(m-4) and 12+(m-4). Unpack pairs, then quads within 128-bit lanes, then one two-source
  * permute per output joins rows 0..3 and 4..7 of two columns. */
-static inline __attribute__((always_inline)) void transpose_8x16(const __m512 r[8], __m512 z[8]) {
+static CNN_ALWAYS_INLINE void transpose_8x16(const __m512 r[8], __m512 z[8]) {
     __m512 t[8], u[8];
     for (int i = 0; i < 4; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -67,7 +67,7 @@ static inline __attribute__((always_inline)) void transpose_8x16(const __m512 r[
 }
 
 /* 7 pixels (+ a zero row) x 16 channels -> 16 channel rows of mr pixels, masked. */
-static inline __attribute__((always_inline)) void dt_store_columns(const __m512 r[DT_MR],
+static CNN_ALWAYS_INLINE void dt_store_columns(const __m512 r[DT_MR],
                                                                    size_t mr, int64_t valid,
                                                                    float* out, int64_t os) {
     __m512 rows[8], z[8];
@@ -75,7 +75,7 @@ static inline __attribute__((always_inline)) void dt_store_columns(const __m512 
     rows[DT_MR] = _mm512_setzero_ps();
     transpose_8x16(rows, z);
     const __mmask16 px_lo = cnn_avx512_lanes((int64_t)mr), px_hi = (__mmask16)(px_lo << 8);
-#pragma GCC unroll 8
+CNN_UNROLL(8)
     for (int m = 0; m < 8; m++) {
         /* z[m]: column c (low half) and c + 4 (high half) */
         const int64_t c = m < 4 ? m : 8 + (m - 4);

@@ -14,7 +14,7 @@
  *                             channels; channel c < valid goes to out[c*os + i] for i < mr
  * and gets direct_tile, the tile's cnn_f32_direct_fn. */
 
-static inline __attribute__((always_inline)) void direct_tile_body(
+static CNN_ALWAYS_INLINE void direct_tile_body(
     const int NV, size_t mr, size_t nc, size_t k, const float* x, const int64_t* offsets,
     int64_t stride, const float* w, size_t ldw, const cnn_f32_direct_epilogue* e) {
     enum { NC = DT_NVMAX * DT_VEC };
@@ -24,9 +24,9 @@ static inline __attribute__((always_inline)) void direct_tile_body(
     for (int i = 0; i < DT_MR; i++) xp[i] = x + (i < (int)mr ? i : (int)mr - 1) * stride;
 
     dt_f32 acc[DT_MR][DT_NVMAX];
-#pragma GCC unroll 16
+CNN_UNROLL(16)
     for (int i = 0; i < DT_MR; i++)
-#pragma GCC unroll 4
+CNN_UNROLL(4)
         for (int v = 0; v < NV; v++)
             acc[i][v] = e->first ? dt_zero() : dt_loadu(e->partial + i * NC + v * DT_VEC);
 
@@ -34,12 +34,12 @@ static inline __attribute__((always_inline)) void direct_tile_body(
         const int64_t o = offsets[kk];
         const float* wr = w + kk * ldw;
         dt_f32 wv[DT_WREGS];
-#pragma GCC unroll 4
+CNN_UNROLL(4)
         for (int v = 0; v < NV && v < DT_WREGS; v++) wv[v] = dt_load(wr + v * DT_VEC);
-#pragma GCC unroll 16
+CNN_UNROLL(16)
         for (int i = 0; i < DT_MR; i++) {
             const dt_f32 xv = dt_set1(xp[i][o]);
-#pragma GCC unroll 4
+CNN_UNROLL(4)
             for (int v = 0; v < NV; v++) {
                 if (v >= DT_WREGS)
                     dt_fma_mem(acc[i][v], xv, wr + v * DT_VEC);
@@ -50,18 +50,18 @@ static inline __attribute__((always_inline)) void direct_tile_body(
     }
 
     if (!e->last) {
-#pragma GCC unroll 16
+CNN_UNROLL(16)
         for (int i = 0; i < DT_MR; i++)
-#pragma GCC unroll 4
+CNN_UNROLL(4)
             for (int v = 0; v < NV; v++) dt_storeu(e->partial + i * NC + v * DT_VEC, acc[i][v]);
         return;
     }
-#pragma GCC unroll 4
+CNN_UNROLL(4)
     for (int v = 0; v < NV; v++) {
         const int64_t c0 = (int64_t)v * DT_VEC, valid = (int64_t)nc - c0; /* channels of v */
         const dt_f32 bias = e->bias != NULL ? dt_load_first(e->bias + c0, valid) : dt_zero();
         dt_f32 r[DT_MR];
-#pragma GCC unroll 16
+CNN_UNROLL(16)
         for (int i = 0; i < DT_MR; i++) r[i] = dt_activate(dt_add(acc[i][v], bias), e->activation);
         dt_store_columns(r, mr, valid, e->out + c0 * e->out_stride, e->out_stride);
     }

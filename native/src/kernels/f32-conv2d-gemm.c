@@ -33,12 +33,6 @@
 
 #include "f32-gemm.h"
 
-#if defined(__GNUC__) || defined(__clang__)
-#define CONV_PREFETCH(address) __builtin_prefetch(address)
-#else /* MSVC builds this plain-C driver too */
-#define CONV_PREFETCH(address) ((void)(address))
-#endif
-
 typedef enum { CONV_DIRECT, CONV_IM2COL, CONV_IM2COL_BATCH, CONV_IMPLICIT } conv_mode;
 
 typedef struct {
@@ -257,8 +251,8 @@ static void conv_gemm_tile(const conv_gemm_job* job, float* buf, int64_t n, int6
                         const int64_t s = (m - mb) / MR;
                         const float* next = in_group + kb * job->in_plane + pf_next;
                         for (int64_t r = kn * s / slices; r < kn * (s + 1) / slices; r++) {
-                            CONV_PREFETCH(next + r * job->in_plane);
-                            CONV_PREFETCH(next + r * job->in_plane + NR - 1);
+                            CNN_PREFETCH(next + r * job->in_plane);
+                            CNN_PREFETCH(next + r * job->in_plane + NR - 1);
                         }
                     }
                     const cnn_f32_gemm_epilogue epi = {

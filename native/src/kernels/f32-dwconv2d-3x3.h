@@ -34,7 +34,7 @@ static inline DW_MASK_T dw3_mask(int64_t col, int64_t width) {
 
 /* Columns col.. of a row: direct 1 plain load, 2 whole load with lanes outside the row zeroed
  * (mask m), 0 masked load. */
-static inline __attribute__((always_inline)) DW_VEC dw3_load(const float* p, DW_MASK_T m,
+static CNN_ALWAYS_INLINE DW_VEC dw3_load(const float* p, DW_MASK_T m,
                                                              int direct) {
     return direct == 1 ? DW_LOADU(p) : direct == 2 ? DW_MASKZ(DW_LOADU(p), m) : DW_LOADM(p, m);
 }
@@ -43,7 +43,7 @@ static inline __attribute__((always_inline)) DW_VEC dw3_load(const float* p, DW_
  * rows[0 .. (nr - 1) * s + 3); direct: 1 all columns inside the rows, 0 border block, 2 border
  * block whose whole vectors may be read (see above); s, nr, nv, direct and act are constants
  * at every call. */
-static inline __attribute__((always_inline)) void
+static CNN_ALWAYS_INLINE void
 dw3_block(const cnn_dwconv_job* job, const float* const* rows, const DW_VEC* wv, DW_VEC vbias,
           int act, int64_t ow, int s, int nr, int nv, int direct, float* out_row) {
     const int64_t width = job->p->in_width, out_w = job->out_width;
@@ -59,16 +59,16 @@ dw3_block(const cnn_dwconv_job* job, const float* const* rows, const DW_VEC* wv,
             next_in[v] = c + 2 * DW_LANES >= 0 && c + 2 * DW_LANES < width;
         }
     DW_VEC acc[DW3_NR * 2];
-    _Pragma("GCC unroll 8")
+    CNN_UNROLL(8)
     for (int k = 0; k < nr * nv; k++) acc[k] = DW_ZERO();
-    _Pragma("GCC unroll 12")
+    CNN_UNROLL(12)
     for (int i = 0; i < (nr - 1) * s + 3; i++)
-        _Pragma("GCC unroll 8")
+        CNN_UNROLL(8)
         for (int v = 0; v < nv; v++) {
             const float* src = rows[i] + col0 + (int64_t)s * v * DW_LANES;
             DW_VEC x[3];
             if (s == 1) {
-                _Pragma("GCC unroll 8")
+                CNN_UNROLL(8)
                 for (int kw = 0; kw < 3; kw++) x[kw] = dw3_load(src + kw, mask[v][kw], direct);
             } else {
                 DW_SPLIT2(dw3_load(src, mask[v][0], direct),
@@ -76,18 +76,18 @@ dw3_block(const cnn_dwconv_job* job, const float* const* rows, const DW_VEC* wv,
                 const float next = direct == 1 || next_in[v] ? src[2 * DW_LANES] : 0.0f;
                 x[2] = DW_SHIFT_IN(x[0], DW_SET1(next));
             }
-            _Pragma("GCC unroll 8")
+            CNN_UNROLL(8)
             for (int kh = 0; kh < 3; kh++) { /* output row r uses input row r * s + kh */
                 const int r = (i - kh) / s;
                 if (i - kh < 0 || (i - kh) % s != 0 || r >= nr) continue;
-                _Pragma("GCC unroll 8")
+                CNN_UNROLL(8)
                 for (int kw = 0; kw < 3; kw++)
                     acc[r * nv + v] = DW_FMA(wv[kh * 3 + kw], x[kw], acc[r * nv + v]);
             }
         }
-    _Pragma("GCC unroll 8")
+    CNN_UNROLL(8)
     for (int r = 0; r < nr; r++)
-        _Pragma("GCC unroll 8")
+        CNN_UNROLL(8)
         for (int v = 0; v < nv; v++) {
             DW_VEC y = DW_ADD(acc[r * nv + v], vbias);
             if (act == CNN_ACTIVATION_RELU) y = DW_RELU(y);
@@ -99,7 +99,7 @@ dw3_block(const cnn_dwconv_job* job, const float* const* rows, const DW_VEC* wv,
 
 /* The row band of one output plane with nr output rows per block (a constant at each call):
  * pairs of vectors, then a single one; border blocks with zeroed lanes (see above). */
-static inline __attribute__((always_inline)) void
+static CNN_ALWAYS_INLINE void
 dw3_rows(const cnn_dwconv_job* job, const float* const* rows, const DW_VEC* wv, DW_VEC vbias,
          int act, int s, int nr, float* out_row) {
     const int64_t width = job->p->in_width, out_w = job->out_width, pad = job->p->pad_left;
@@ -129,7 +129,7 @@ dw3_rows(const cnn_dwconv_job* job, const float* const* rows, const DW_VEC* wv, 
 }
 
 /* One (stride, activation) instance of the band loop (s, act constant). */
-static inline __attribute__((always_inline)) void
+static CNN_ALWAYS_INLINE void
 dw3_band(const cnn_dwconv_job* job, const float* in, const DW_VEC* wv, DW_VEC vbias, int act,
          int s, float* out, int64_t oh, int64_t oh_end) {
     const cnn_conv2d_params* p = job->p;
@@ -148,10 +148,10 @@ dw3_band(const cnn_dwconv_job* job, const float* in, const DW_VEC* wv, DW_VEC vb
              * row): one line per step was ~1/10 of the AVX-512 profile in loop bookkeeping */
             if (next < job->input_end)
                 for (int64_t c = 0; c < p->in_width; c += 64) {
-                    __builtin_prefetch(next + c);
-                    __builtin_prefetch(next + c + 16);
-                    __builtin_prefetch(next + c + 32);
-                    __builtin_prefetch(next + c + 48);
+                    CNN_PREFETCH(next + c);
+                    CNN_PREFETCH(next + c + 16);
+                    CNN_PREFETCH(next + c + 32);
+                    CNN_PREFETCH(next + c + 48);
                 }
         }
         float* out_row = out + oh * job->out_width;
@@ -165,7 +165,7 @@ dw3_band(const cnn_dwconv_job* job, const float* in, const DW_VEC* wv, DW_VEC vb
 }
 
 /* dw3_band for the activations applied in registers (act constant per instance). */
-static inline __attribute__((always_inline)) void
+static CNN_ALWAYS_INLINE void
 dw3_band_act(const cnn_dwconv_job* job, const float* in, const DW_VEC* wv, DW_VEC vbias, int s,
              float* out, int64_t oh, int64_t oh_end) {
     if (job->activation == CNN_ACTIVATION_RELU)

@@ -31,7 +31,7 @@
 
 /* acc[r * nv + v] = sum over taps for output row oh + r (r < nr) and the nv consecutive vectors
  * starting at column ow. (A flat array of 8 lets the compiler keep it in registers.) */
-static inline __attribute__((always_inline)) void dw_vectors(const cnn_dwconv_job* job,
+static CNN_ALWAYS_INLINE void dw_vectors(const cnn_dwconv_job* job,
                                                              const float* buf, const float* w,
                                                              int64_t oh, int64_t ow, int nr, int nv,
                                                              DW_VEC acc[8]) {
@@ -70,7 +70,7 @@ static inline __attribute__((always_inline)) void dw_vectors(const cnn_dwconv_jo
  * plane, see dw_output_plane, so that this inner code stays small enough for the accumulators
  * to live in registers); the last vector of a row is stored masked. nr and nv are constants
  * in every call below, so each instance is fully unrolled. */
-static inline __attribute__((always_inline)) void dw_store_block(const cnn_dwconv_job* job,
+static CNN_ALWAYS_INLINE void dw_store_block(const cnn_dwconv_job* job,
                                                                  const float* buf, const float* w,
                                                                  float bias, int relu, int64_t oh,
                                                                  int64_t ow, int nr, int nv,

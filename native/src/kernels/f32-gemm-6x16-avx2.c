@@ -40,7 +40,7 @@
 #define LOAD_MASK_HI(ptr) _mm256_maskload_ps((ptr) + 8, mask_hi)
 
 /* Epilogue of one row: [C +] product, bias, activation, (masked) store. */
-static inline __attribute__((always_inline)) void store_row(__m256 lo, __m256 hi, float* c,
+static CNN_ALWAYS_INLINE void store_row(__m256 lo, __m256 hi, float* c,
                                                             size_t nr, __m256i mask_lo,
                                                             __m256i mask_hi, __m256 bias_lo,
                                                             __m256 bias_hi, float row_bias,
@@ -68,7 +68,7 @@ static inline __attribute__((always_inline)) void store_row(__m256 lo, __m256 hi
 
 /* Both entry points share this body; b_offsets is a constant NULL / non-NULL in each, so the
  * compiler specializes the k loop for each. */
-static inline __attribute__((always_inline)) void gemm_6x16(
+static CNN_ALWAYS_INLINE void gemm_6x16(
     size_t mr, size_t nr, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
     const int64_t* b_offsets, float* c, size_t ldc, const cnn_f32_gemm_epilogue* epilogue) {
     const float* a0 = a;

@@ -16,7 +16,7 @@
 
 /* The tile body for NV vectors of columns (NV = 1 or 2); `full` = all NV*16 columns valid
  * (plain loads and stores), else masked by nr. b_offsets NULL: row kk of B at b + kk*ldb. */
-static inline __attribute__((always_inline)) void gemm_tile(
+static CNN_ALWAYS_INLINE void gemm_tile(
     const int NV, const int full, size_t mr, size_t nr, size_t k, const float* a, size_t lda,
     const float* b, size_t ldb, const int64_t* b_offsets, float* c, size_t ldc,
     const cnn_f32_gemm_epilogue* epilogue) {
@@ -26,22 +26,22 @@ static inline __attribute__((always_inline)) void gemm_tile(
     for (int v = 0; v < NV; v++) mask[v] = cnn_avx512_lanes((int64_t)nr - v * VEC);
 
     __m512 acc[MR][2];
-#pragma GCC unroll 8
+CNN_UNROLL(8)
     for (int i = 0; i < MR; i++)
-#pragma GCC unroll 2
+CNN_UNROLL(2)
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
 
     for (size_t kk = 0; kk < k; kk++) {
         const float* brow = b_offsets != NULL ? b + b_offsets[kk] : b + kk * ldb;
         __m512 bv[2];
-#pragma GCC unroll 2
+CNN_UNROLL(2)
         for (int v = 0; v < NV; v++)
             bv[v] = full ? _mm512_loadu_ps(brow + v * VEC)
                          : _mm512_maskz_loadu_ps(mask[v], brow + v * VEC);
-#pragma GCC unroll 8
+CNN_UNROLL(8)
         for (int i = 0; i < MR; i++) {
             const __m512 va = _mm512_set1_ps(ap[i][kk]);
-#pragma GCC unroll 2
+CNN_UNROLL(2)
             for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(va, bv[v], acc[i][v]);
         }
     }
@@ -49,18 +49,18 @@ static inline __attribute__((always_inline)) void gemm_tile(
     /* Epilogue in registers: [C +] product, row bias, column bias, activation, store. */
     const cnn_activation act = epilogue->activation;
     __m512 bias_col[2];
-#pragma GCC unroll 2
+CNN_UNROLL(2)
     for (int v = 0; v < NV; v++)
         bias_col[v] = epilogue->bias_col != NULL
                           ? _mm512_maskz_loadu_ps(mask[v], epilogue->bias_col + v * VEC)
                           : _mm512_setzero_ps();
     const float* rb = epilogue->bias_row;
-#pragma GCC unroll 8
+CNN_UNROLL(8)
     for (int i = 0; i < MR; i++) {
         if (i >= (int)mr) break;
         float* crow = c + (size_t)i * ldc;
         const __m512 row_bias = _mm512_set1_ps(rb != NULL ? rb[i] : 0.0f);
-#pragma GCC unroll 2
+CNN_UNROLL(2)
         for (int v = 0; v < NV; v++) {
             __m512 x = acc[i][v];
             if (epilogue->accumulate)
@@ -79,7 +79,7 @@ static inline __attribute__((always_inline)) void gemm_tile(
 
 /* Both entry points share this; b_offsets is a constant NULL / non-NULL in each, so the
  * compiler specializes the k loop for each. */
-static inline __attribute__((always_inline)) void gemm_8x32(
+static CNN_ALWAYS_INLINE void gemm_8x32(
     size_t mr, size_t nr, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
     const int64_t* b_offsets, float* c, size_t ldc, const cnn_f32_gemm_epilogue* epilogue) {
     if (nr == 2 * VEC)

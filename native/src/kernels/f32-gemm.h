@@ -184,7 +184,7 @@ cnn_status cnn_f32_dwconv2d_avx512(cnn_context* ctx, const cnn_conv2d_params* p,
 #include "avx2-math.h"
 
 /* Fused activation of one vector of outputs (the same vector math as f32-activation-avx2.c). */
-static inline __attribute__((always_inline)) __m256 cnn_f32_avx2_activate(__m256 x,
+static CNN_ALWAYS_INLINE __m256 cnn_f32_avx2_activate(__m256 x,
                                                                           cnn_activation act) {
     switch (act) {
         case CNN_ACTIVATION_RELU: return cnn_avx2_relu_ps(x);
@@ -205,7 +205,7 @@ static inline __mmask16 cnn_avx512_lanes(int64_t n) {
 
 /* Fused activation of one ZMM: NONE and ReLU natively; every other activation through the
  * AVX2 definition above on each half, so an activation is defined in one place only. */
-static inline __attribute__((always_inline)) __m512 cnn_f32_avx512_activate(__m512 x,
+static CNN_ALWAYS_INLINE __m512 cnn_f32_avx512_activate(__m512 x,
                                                                             cnn_activation act) {
     switch (act) {
         case CNN_ACTIVATION_NONE: return x;

@@ -32,7 +32,7 @@ typedef struct {
 } gemv_job;
 
 /* sums[r][c] = w[r] . x[c] over in_f floats, for r < LV_ROWS, c < nc (nc a constant per call). */
-static inline __attribute__((always_inline)) void gemv_block(const float* const* w,
+static CNN_ALWAYS_INLINE void gemv_block(const float* const* w,
                                                              const float* const* x, int64_t in_f,
                                                              const int nc,
                                                              float sums[LV_ROWS][LV_COLS]) {

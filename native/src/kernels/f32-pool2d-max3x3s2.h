@@ -56,7 +56,7 @@ static pool_max3s2_range pool_max3s2_range_of(const pool_max3s2_job* j, int64_t 
 /* Horizontal max (3 taps, stride 2) of outputs o.. of one input row `in` (all columns inside
  * the row when `range` is NULL). exact: the reference's steps; else ordered maxes, the NaN
  * lanes of the taps added to *nan. */
-static inline __attribute__((always_inline)) pv_f32
+static CNN_ALWAYS_INLINE pv_f32
 pool_max3s2_hmax(const pool_max3s2_job* j, const float* in, int64_t o,
                  const pool_max3s2_range* range, int exact, unsigned* nan) {
     const float* first = in + 2 * o - j->pad_width; /* tap 0 of output o */
@@ -81,7 +81,7 @@ pool_max3s2_hmax(const pool_max3s2_job* j, const float* in, int64_t o,
  * ih0 + 2; NULL = outside the input). use_carry: r0's horizontal max is in `carry`; r2's is left
  * there. direct: all columns inside the rows and a full output vector. Returns the NaN bits of
  * the taps (the block is then to be redone with exact = 1). */
-static inline __attribute__((always_inline)) unsigned
+static CNN_ALWAYS_INLINE unsigned
 pool_max3s2_block(const pool_max3s2_job* j, const float* r0, const float* r1, const float* r2,
                   int use_carry, float* carry, float* out, int64_t o, int direct, int exact) {
     const pool_max3s2_range* range = direct ? NULL : &j->ranges[o / PV_LANES];
@@ -95,7 +95,7 @@ pool_max3s2_block(const pool_max3s2_job* j, const float* r0, const float* r1, co
         m = pv_set1(-INFINITY); /* -inf never wins a step */
     if (r1 != NULL) h1 = pool_max3s2_hmax(j, r1, o, range, exact, &nan);
     if (r2 != NULL) h2 = pool_max3s2_hmax(j, r2, o, range, exact, &nan);
-    if (__builtin_expect(nan != 0, 0)) return nan;
+    if (CNN_UNLIKELY(nan != 0)) return nan;
     if (exact) {
         if (r1 != NULL) m = pv_max_step(m, h1);
         if (r2 != NULL) m = pv_max_step(m, h2);
@@ -113,7 +113,7 @@ pool_max3s2_block(const pool_max3s2_job* j, const float* r0, const float* r1, co
 }
 
 /* A block with a NaN tap, redone with the reference's steps (out of line: never in practice). */
-static __attribute__((noinline)) void
+static CNN_NOINLINE void
 pool_max3s2_block_exact(const pool_max3s2_job* j, const float* r0, const float* r1,
                         const float* r2, int use_carry, float* carry, float* out, int64_t o) {
     pool_max3s2_block(j, r0, r1, r2, use_carry, carry, out, o, 0, 1);
@@ -122,7 +122,7 @@ pool_max3s2_block_exact(const pool_max3s2_job* j, const float* r0, const float* 
 /* Horizontal maxes of outputs o.. and o + PV_LANES.. of one input row, all columns inside (the
  * interior pair of pool_max3s2_block2): the first half's kw = 2 tap shifts in the second half's
  * even vector (no broadcast), and the pair's next column is the only one tested on its own. */
-static inline __attribute__((always_inline)) void
+static CNN_ALWAYS_INLINE void
 pool_max3s2_hmax2(const pool_max3s2_job* j, const float* in, int64_t o, pv_f32* h0, pv_f32* h1,
                   unsigned* nan) {
     const float* first = in + 2 * o - j->pad_width;
@@ -137,7 +137,7 @@ pool_max3s2_hmax2(const pool_max3s2_job* j, const float* in, int64_t o, pv_f32* 
 
 /* pool_max3s2_block for two interior blocks o, o + PV_LANES at once (direct, not exact): one
  * broadcast and one NaN test per pair, half the loop bookkeeping. Returns the NaN bits. */
-static inline __attribute__((always_inline)) unsigned
+static CNN_ALWAYS_INLINE unsigned
 pool_max3s2_block2(const pool_max3s2_job* j, const float* r0, const float* r1, const float* r2,
                    int use_carry, float* carry, float* out, int64_t o) {
     unsigned nan = 0;
@@ -152,7 +152,7 @@ pool_max3s2_block2(const pool_max3s2_job* j, const float* r0, const float* r1, c
     }
     if (r1 != NULL) pool_max3s2_hmax2(j, r1, o, &h10, &h11, &nan);
     if (r2 != NULL) pool_max3s2_hmax2(j, r2, o, &h20, &h21, &nan);
-    if (__builtin_expect(nan != 0, 0)) return nan;
+    if (CNN_UNLIKELY(nan != 0)) return nan;
     if (r1 != NULL) {
         m0 = pv_max_ordered(m0, h10);
         m1 = pv_max_ordered(m1, h11);
@@ -170,7 +170,7 @@ pool_max3s2_block2(const pool_max3s2_job* j, const float* r0, const float* r1, c
 
 /* One output row: the border blocks (masked loads), the interior ones in a straight loop. The
  * flags are constants at the common call sites, so each gets its own loops. */
-static inline __attribute__((always_inline)) void
+static CNN_ALWAYS_INLINE void
 pool_max3s2_row(const pool_max3s2_job* j, const float* r0, const float* r1, const float* r2,
                 int use_carry, float* carry, float* out) {
     const int64_t ow_n = j->plan.out_width;
@@ -211,10 +211,10 @@ static void pool_max3s2_task(void* arg, int64_t begin, int64_t end, int32_t thre
         /* four lines per step (a prefetch past `stop` is harmless: it never faults); one line
          * per step was ~1/10 of the batch-1 profile in loop bookkeeping */
         for (int64_t c = ahead; c < stop; c += 4 * 64 / sizeof(float)) {
-            __builtin_prefetch(j->plan.input + c);
-            __builtin_prefetch(j->plan.input + c + 64 / sizeof(float));
-            __builtin_prefetch(j->plan.input + c + 2 * 64 / sizeof(float));
-            __builtin_prefetch(j->plan.input + c + 3 * 64 / sizeof(float));
+            CNN_PREFETCH(j->plan.input + c);
+            CNN_PREFETCH(j->plan.input + c + 64 / sizeof(float));
+            CNN_PREFETCH(j->plan.input + c + 2 * 64 / sizeof(float));
+            CNN_PREFETCH(j->plan.input + c + 3 * 64 / sizeof(float));
         }
         const float* r[3];
         for (int k = 0; k < 3; k++)

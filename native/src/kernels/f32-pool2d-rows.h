@@ -85,7 +85,7 @@ static inline pv_f32 pool_rows_taps(const float* b, int64_t lo, int64_t hi, floa
     (ranged ? pv_load_range(b + (off), lo - (off), hi - (off), fill) : pv_load(b + (off)))
     if (stride == 1) {
         acc = is_max ? POOL_ROWS_LOAD(0) : pv_add(acc, POOL_ROWS_LOAD(0));
-#pragma GCC unroll 8
+CNN_UNROLL(8)
         for (int32_t t = 1; t < taps; t++)
             acc = pool_rows_step(acc, POOL_ROWS_LOAD((int64_t)t * step), is_max);
         return acc;
@@ -103,7 +103,7 @@ static inline pv_f32 pool_rows_taps(const float* b, int64_t lo, int64_t hi, floa
     }
     if (step == 1) {
         if (taps > 1) acc = pool_rows_step(acc, pv_odd(a0, a1), is_max);
-#pragma GCC unroll 8
+CNN_UNROLL(8)
         for (int32_t t = 2; t < taps; t += 2) {
             a0 = POOL_ROWS_LOAD(t);
             a1 = POOL_ROWS_LOAD(t + PV_LANES);

@@ -19,7 +19,7 @@
 
 /* 1D B^T d (6 -> 6): rows 4,0,-5,0,1,0 / 0,-4,-4,1,1,0 / 0,4,-4,-1,1,0 / 0,-2,-1,2,1,0 /
  * 0,2,-1,-2,1,0 / 0,4,0,-5,0,1, factored into shared sums. */
-static inline __attribute__((always_inline)) void wino_bt(const WV d[6], WV o[6]) {
+static CNN_ALWAYS_INLINE void wino_bt(const WV d[6], WV o[6]) {
     const WV four = WV_SET1(4.0f), five = WV_SET1(5.0f), two = WV_SET1(2.0f);
     const WV a = WV_FNMA(four, d[2], d[4]); /* d4 - 4 d2 */
     const WV b = WV_FNMA(four, d[1], d[3]); /* d3 - 4 d1 */
@@ -35,7 +35,7 @@ static inline __attribute__((always_inline)) void wino_bt(const WV d[6], WV o[6]
 
 /* 1D G g (3 -> 6): rows 1/4,0,0 / -1/6,-1/6,-1/6 / -1/6,1/6,-1/6 / 1/24,1/12,1/6 /
  * 1/24,-1/12,1/6 / 0,0,1. */
-static inline __attribute__((always_inline)) void wino_g(WV g0, WV g1, WV g2, WV o[6]) {
+static CNN_ALWAYS_INLINE void wino_g(WV g0, WV g1, WV g2, WV o[6]) {
     const WV s = WV_ADD(g0, g2);
     const WV q = WV_FMA(WV_SET1(1.0f / 24.0f), g0, WV_MUL(WV_SET1(1.0f / 6.0f), g2));
     const WV r = WV_MUL(WV_SET1(1.0f / 12.0f), g1);
@@ -49,7 +49,7 @@ static inline __attribute__((always_inline)) void wino_g(WV g0, WV g1, WV g2, WV
 }
 
 /* 1D A^T m (6 -> 4): rows 1,1,1,1,1,0 / 0,1,-1,2,-2,0 / 0,1,1,4,4,0 / 0,1,-1,8,-8,1. */
-static inline __attribute__((always_inline)) void wino_at(const WV m[6], WV y[4]) {
+static CNN_ALWAYS_INLINE void wino_at(const WV m[6], WV y[4]) {
     const WV a = WV_ADD(m[1], m[2]), b = WV_SUB(m[1], m[2]);
     const WV c = WV_ADD(m[3], m[4]), d = WV_SUB(m[3], m[4]);
     y[0] = WV_ADD(WV_ADD(m[0], a), c);
@@ -119,7 +119,7 @@ static void wino_input(const float* in, int64_t in_h, int64_t in_w, int64_t chan
 /* out[oc][i][j] = act((A^T m A)[i][j] + bias[oc]) for i < rows, j < cols, every channel; m[xi][oc]
  * at m + xi*xi_stride; out = the tile's top-left output in channel 0 (planes of `plane`). The
  * activation is a constant in each instance (always_inline), so its switch folds away. */
-static inline __attribute__((always_inline)) void wino_output_act(
+static CNN_ALWAYS_INLINE void wino_output_act(
     const float* m, int64_t xi_stride, int64_t channels, const float* bias, float* out,
     int64_t plane, int64_t out_w, int rows, int cols, cnn_activation act) {
     const WV_INDEX idx = WV_MAKE_INDEX(plane);

@@ -10,7 +10,7 @@
 #include "avx2-math.h"
 #include "train-common.h"
 
-#define CNN_AVX2_INLINE static inline __attribute__((always_inline))
+#define CNN_AVX2_INLINE static CNN_ALWAYS_INLINE
 
 /* `full` is a constant at every call site after inlining, so the branch folds away. */
 CNN_AVX2_INLINE __m256 cnn_avx2_load(const float* p, __m256i mask, int full) {
