@@ -82,8 +82,11 @@ public static class TorchOps
     /// <summary>torch.clamp with float bounds (infinite bounds allowed).</summary>
     public static TT Clamp(TT x, double min, double max) => torch.clamp(x, min, max);
 
-    /// <summary>F.hardtanh.</summary>
-    public static TT Hardtanh(TT x, double min, double max) => F.hardtanh(x, min, max);
+    /// <summary>
+    /// libtorch's hardtanh, through the in-place call on a copy: TorchSharp 0.107's out-of-place Tensor.hardtanh (behind
+    /// F.hardtanh) drops libtorch's result and returns its input unchanged.
+    /// </summary>
+    public static TT Hardtanh(TT x, double min, double max) => x.clone().hardtanh_(min, max);
 
     /// <summary>torch.cat.</summary>
     public static TT Cat(IList<TT> inputs, int dim) => torch.cat(inputs, dim);

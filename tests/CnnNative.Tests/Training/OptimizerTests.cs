@@ -121,7 +121,7 @@ public sealed class OptimizerTests(ITestOutputHelper output)
             {
                 var expected = new OracleTensor($"param.{i}", torch[i], [Steps, .. s_shapes[i]]);
                 OracleErrors.AssertClose(
-                    output, $"TorchOptimizers.{name}", isa, $"param{i}-{Tensor.FormatShape(s_shapes[i])}", history[i], [Steps, .. s_shapes[i]],
+                    output, $"optim.{name}", isa, $"param{i}-{Tensor.FormatShape(s_shapes[i])}", history[i], [Steps, .. s_shapes[i]],
                     expected, GradCheck.Scaled(OptimizerTolerance, expected));
             }
         }
