@@ -37,9 +37,13 @@ public static class Torch
         }
         catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException)
         {
-            throw new InvalidOperationException($"the libtorch oracle (TorchSharp) did not load: {InstallHint}. Cause: {Innermost(e).Message.Split('\n')[0]}", e);
+            throw LoadFailure(e);
         }
     }
+
+    /// <summary>The exception <see cref="Ensure"/> throws when TorchSharp did not load: the fix, then the innermost cause.</summary>
+    internal static InvalidOperationException LoadFailure(Exception e) =>
+        new($"the libtorch oracle (TorchSharp) did not load: {InstallHint}. Cause: {Innermost(e).Message.Split('\n')[0]}", e);
 
     private static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
 

@@ -8,8 +8,8 @@ namespace CnnNative.Tests.Oracle;
 /// tolerance; also at a batch other than the one the plan was created with, and bitwise against Functional.Conv2d
 /// wherever both take the same algorithm.
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class Conv2dPlanTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchCollection.Name)]
+public sealed class Conv2dPlanTests(ITestOutputHelper output)
 {
     /// <summary>Shapes where a plan takes Winograd but the stateless call does not (&gt; 256 input channels, few tiles).</summary>
     public static IReadOnlyList<ConvTests.ConvCase> PlanOnlyWinogradCases { get; } =
@@ -52,14 +52,14 @@ public sealed class Conv2dPlanTests(OracleFixture oracle, ITestOutputHelper outp
     {
         ConvTests.ConvCase c = s_byName[name];
         using IDisposable _ = Isas.Use(isa);
-        (Tensor x, Tensor w, Tensor? b) = ConvTests.Operands(name, c); // the same data as ConvTests: one oracle call per case
+        (Tensor x, Tensor w, Tensor? b) = ConvTests.Operands(name, c); // the same data as ConvTests: one torch run per case
         using Tensor xd = x, wd = w;
         using Tensor? bd = b;
 
         using var plan = new Conv2dPlan([c.N, c.C, c.H, c.W], w, b, c.Options, c.Act);
         Assert.Equal(isa, plan.Isa);
         using Tensor y = plan.Forward(x);
-        OracleErrors.AssertClose(output, "conv2d plan", isa, name, y, ConvTests.Expected(oracle, name, c, x, w, b), ConvTests.ConvTolerance);
+        OracleErrors.AssertClose(output, "conv2d plan", isa, name, y, ConvTests.Expected(name, c, x, w, b), ConvTests.ConvTolerance);
 
         if (isa != CnnIsa.Reference && PlanOnlyDirectCases.Contains(c))
         {

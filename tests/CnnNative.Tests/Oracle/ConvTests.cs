@@ -5,8 +5,8 @@ using CnnNative.Tests.Infrastructure;
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>Functional.Conv2d against torch's F.pad + F.conv2d (+ activation), on every tested ISA.</summary>
-[Collection(OracleCollection.Name)]
-public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchCollection.Name)]
+public sealed class ConvTests(ITestOutputHelper output)
 {
     /// <summary>Accumulations of up to ~2000 products of O(1) values in float32.</summary>
     public static readonly Tolerance ConvTolerance = new(1e-4, 1e-4);
@@ -31,6 +31,10 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
             Dilation = (DH, DW),
             Groups = G,
         };
+
+        /// <summary>The case's convolution by torch (F.pad + F.conv2d + the activation) on float64 torch tensors.</summary>
+        public TorchSharp.torch.Tensor Reference(TorchSharp.torch.Tensor x, TorchSharp.torch.Tensor w, TorchSharp.torch.Tensor? b) =>
+            TorchOps.Conv2d(x, w, b, (SH, SW), (PT, PB, PL, PR), (DH, DW), G, Act);
 
         /// <summary>torch's output size (floor), or &lt; 1 if the shape is invalid.</summary>
         public (int H, int W) Out => (Size(H + PT + PB, KH, DH, SH), Size(W + PL + PR, KW, DW, SW));
@@ -83,7 +87,7 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
 
         using Tensor y = Functional.Conv2d(x, w, b, options, c.Act);
 
-        OracleErrors.AssertClose(output, "conv2d", isa, name, y, Expected(oracle, name, c, x, w, b), ConvTolerance);
+        OracleErrors.AssertClose(output, "conv2d", isa, name, y, Expected(name, c, x, w, b), ConvTolerance);
 
         // The caller-owned-output overload writes every element and gives the same bits.
         using Tensor into = Tensor.FromArray(Enumerable.Repeat(float.NaN, (int)y.Length).ToArray(), y.Shape);
@@ -103,18 +107,9 @@ public sealed class ConvTests(OracleFixture oracle, ITestOutputHelper output)
     }
 
     /// <summary>torch's output for a case on its <see cref="Operands"/> (computed once per case name).</summary>
-    internal static OracleTensor Expected(OracleFixture oracle, string name, ConvCase c, Tensor x, Tensor w, Tensor? b) =>
-        s_expected.GetOrAdd(name, _ => oracle.Run(
-            "conv2d",
-            new
-            {
-                stride = new[] { c.SH, c.SW },
-                padding = new[] { c.PT, c.PB, c.PL, c.PR },
-                dilation = new[] { c.DH, c.DW },
-                groups = c.G,
-                activation = c.Act.ToString().ToLowerInvariant(),
-            },
-            OracleTensor.OfPresent(("input", x), ("weight", w), ("bias", b)))["output"]);
+    internal static OracleTensor Expected(string name, ConvCase c, Tensor x, Tensor w, Tensor? b) =>
+        s_expected.GetOrAdd(name, _ => TorchReference.Output(() =>
+            c.Reference(Torch.From(x), Torch.From(w), TorchReference.FromOptional(b))));
 
     public static TheoryData<string, CnnIsa> SingleThreadRows => Isas.Cross(
         Cases.Where(c => c.C >= 32 || c.KH >= 7 || c.G > 1).Take(8).Select(c => c.Name));

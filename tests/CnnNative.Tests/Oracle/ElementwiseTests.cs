@@ -6,8 +6,8 @@ using CnnNative.Tests.Infrastructure;
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>BatchNorm2d, activations, Linear, Softmax/LogSoftmax and Add against torch.</summary>
-[Collection(OracleCollection.Name)]
-public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchCollection.Name)]
+public sealed class ElementwiseTests(ITestOutputHelper output)
 {
     /// <summary>(x - mean) * rsqrt(var + eps) * gamma + beta: a handful of roundings.</summary>
     public static readonly Tolerance BatchNormTolerance = new(1e-5, 1e-5);
@@ -33,8 +33,6 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
         a is Activation.Sigmoid or Activation.Tanh
             ? new Tolerance(Math.Max(linear.Abs, TranscendentalTolerance.Abs), Math.Max(linear.Rel, TranscendentalTolerance.Rel))
             : linear;
-
-    private static string Lower(Activation a) => a.ToString().ToLowerInvariant();
 
     private static Tensor NaNs(int[] shape) => Tensor.FromArray(Enumerable.Repeat(float.NaN, (int)TestData.Count(shape)).ToArray(), shape);
 
@@ -65,11 +63,8 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
         using Tensor? bias = affine is "affine" or "noweight" ? Tensor.FromArray(TestData.Normal(seed + 4, c, 0.3), c) : null;
 
         using Tensor y = Functional.BatchNorm2d(x, mean, var, weight, bias, eps, act);
-        OracleTensor expected = s_expected.GetOrAdd("bn-" + name, _ =>
-        {
-            return oracle.Run("batch_norm", new { eps, activation = Lower(act) }, OracleTensor.OfPresent(
-                ("input", x), ("running_mean", mean), ("running_var", var), ("weight", weight), ("bias", bias)))["output"];
-        });
+        OracleTensor expected = s_expected.GetOrAdd("bn-" + name, _ => TorchReference.Output(() => TorchOps.BatchNormEval(
+            Torch.From(x), Torch.From(mean), Torch.From(var), TorchReference.FromOptional(weight), TorchReference.FromOptional(bias), eps, act)));
         OracleErrors.AssertClose(output, "batch_norm2d", isa, name, y, expected, ActivationTolerance(act, BatchNormTolerance));
 
         using Tensor into = NaNs(y.Shape);
@@ -111,7 +106,8 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
         };
 
         using Tensor y = Apply();
-        OracleTensor expected = s_expected.GetOrAdd("act-" + name, _ => oracle.Run(op, null, OracleTensor.Of("input", x))["output"]);
+        OracleTensor expected = s_expected.GetOrAdd("act-" + name, _ =>
+            TorchReference.Output(() => TorchOps.Activate(Torch.From(x), Enum.Parse<Activation>(op, ignoreCase: true))));
         OracleErrors.AssertClose(output, op, isa, name, y, expected, op == "relu" ? ExactTolerance : TranscendentalTolerance);
 
         using Tensor into = NaNs(shape);
@@ -153,9 +149,7 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
         using Tensor? b = hasBias ? TestData.UniformTensor(seed + 2, -bound, bound, outF) : null;
         using Tensor y = Functional.Linear(x, w, b, act);
         OracleTensor expected = s_expected.GetOrAdd("linear-" + name, _ =>
-        {
-            return oracle.Run("linear", new { activation = Lower(act) }, OracleTensor.OfPresent(("input", x), ("weight", w), ("bias", b)))["output"];
-        });
+            TorchReference.Output(() => TorchOps.Linear(Torch.From(x), Torch.From(w), TorchReference.FromOptional(b), act)));
         OracleErrors.AssertClose(output, "linear", isa, name, y, expected, ActivationTolerance(act, LinearTolerance));
 
         using Tensor into = NaNs(y.Shape);
@@ -195,7 +189,8 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
         using Tensor x = Tensor.FromArray(TestData.Normal(Seeds.Of(name), TestData.Count(shape), scale), shape);
         bool log = op == "log_softmax";
         using Tensor y = log ? Functional.LogSoftmax(x, dim) : Functional.Softmax(x, dim);
-        OracleTensor expected = s_expected.GetOrAdd("sm-" + name, _ => oracle.Run(op, new { dim }, OracleTensor.Of("input", x))["output"]);
+        OracleTensor expected = s_expected.GetOrAdd("sm-" + name, _ =>
+            TorchReference.Output(() => log ? TorchOps.LogSoftmax(Torch.From(x), dim) : TorchOps.Softmax(Torch.From(x), dim)));
         OracleErrors.AssertClose(output, op, isa, name, y, expected, log ? LogSoftmaxTolerance : SoftmaxTolerance);
 
         using Tensor into = NaNs(shape);
@@ -227,7 +222,7 @@ public sealed class ElementwiseTests(OracleFixture oracle, ITestOutputHelper out
         using Tensor b = TestData.NormalTensor(seed + 1, shape);
         using Tensor y = Functional.Add(a, b, act);
         OracleTensor expected = s_expected.GetOrAdd("add-" + name, _ =>
-            oracle.Run("add", new { activation = Lower(act) }, OracleTensor.Of("a", a), OracleTensor.Of("b", b))["output"]);
+            TorchReference.Output(() => TorchOps.Add(Torch.From(a), Torch.From(b), act)));
         OracleErrors.AssertClose(output, "add", isa, name, y, expected, ActivationTolerance(act, ExactTolerance));
 
         using Tensor into = NaNs(shape);

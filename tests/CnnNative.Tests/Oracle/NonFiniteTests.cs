@@ -7,8 +7,8 @@ namespace CnnNative.Tests.Oracle;
 /// NaN and ±inf inputs give torch's outputs: NaN where torch has NaN, the same infinities, and
 /// finite values within the op's tolerance (e.g. a -inf logit is a masked class: probability 0).
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class NonFiniteTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchCollection.Name)]
+public sealed class NonFiniteTests(ITestOutputHelper output)
 {
     public static TheoryData<string, CnnIsa> Rows => Isas.Cross(
         ["relu", "sigmoid", "tanh", "add", "max_pool2d", "avg_pool2d", "softmax", "log_softmax", "conv2d", "linear", "batch_norm"]);
@@ -34,7 +34,7 @@ public sealed class NonFiniteTests(OracleFixture oracle, ITestOutputHelper outpu
         int[] shape = [2, 3, 7, 9];
         using Tensor x = Tensor.FromArray(Data(seed, 2 * 3 * 7 * 9), shape);
         Tensor y;
-        OracleReply reply;
+        OracleTensor expected;
         Tolerance tol = op switch
         {
             "relu" or "add" => ElementwiseTests.ExactTolerance,
@@ -51,23 +51,24 @@ public sealed class NonFiniteTests(OracleFixture oracle, ITestOutputHelper outpu
             case "sigmoid":
             case "tanh":
                 y = Functional.Activate(x, Enum.Parse<Activation>(op, ignoreCase: true));
-                reply = oracle.Run(op, null, OracleTensor.Of("input", x));
+                expected = TorchReference.Output(() => TorchOps.Activate(Torch.From(x), Enum.Parse<Activation>(op, ignoreCase: true)));
                 break;
             case "add":
                 using (Tensor b = Tensor.FromArray(Data(seed + 1, (int)x.Length), shape))
                 {
                     y = Functional.Add(x, b, Activation.Relu);
-                    reply = oracle.Run("add", new { activation = "relu" }, OracleTensor.Of("a", x), OracleTensor.Of("b", b));
+                    expected = TorchReference.Output(() => TorchOps.Add(Torch.From(x), Torch.From(b), Activation.Relu));
                 }
 
                 break;
             case "max_pool2d":
                 y = Functional.MaxPool2d(x, new Pool2dOptions(3) { Stride = (2, 2), Padding = (1, 1), CeilMode = true });
-                reply = oracle.Run("max_pool2d", new { kernel = 3, stride = 2, padding = 1, ceil_mode = true }, OracleTensor.Of("input", x));
+                expected = TorchReference.Output(() => TorchOps.MaxPool2d(Torch.From(x), (3, 3), (2, 2), (1, 1), (1, 1), ceilMode: true));
                 break;
             case "avg_pool2d":
                 y = Functional.AvgPool2d(x, new Pool2dOptions(2) { Stride = (1, 2), Padding = (1, 0), CountIncludePad = false });
-                reply = oracle.Run("avg_pool2d", new { kernel = 2, stride = new[] { 1, 2 }, padding = new[] { 1, 0 }, count_include_pad = false }, OracleTensor.Of("input", x));
+                expected = TorchReference.Output(() =>
+                    TorchOps.AvgPool2d(Torch.From(x), (2, 2), (1, 2), (1, 0), ceilMode: false, countIncludePad: false, divisorOverride: null));
                 break;
             case "softmax":
             case "log_softmax":
@@ -85,7 +86,7 @@ public sealed class NonFiniteTests(OracleFixture oracle, ITestOutputHelper outpu
 
                     using Tensor logits = Tensor.FromArray(d, 5, 10);
                     y = op == "softmax" ? Functional.Softmax(logits, 1) : Functional.LogSoftmax(logits, 1);
-                    reply = oracle.Run(op, new { dim = 1 }, OracleTensor.Of("input", logits));
+                    expected = TorchReference.Output(() => op == "softmax" ? TorchOps.Softmax(Torch.From(logits), 1) : TorchOps.LogSoftmax(Torch.From(logits), 1));
                     break;
                 }
 
@@ -93,7 +94,8 @@ public sealed class NonFiniteTests(OracleFixture oracle, ITestOutputHelper outpu
                 using (Tensor w = TestData.UniformTensor(seed + 2, -0.3, 0.3, 4, 3, 3, 3))
                 {
                     y = Functional.Conv2d(x, w, null, new Conv2dOptions { Padding = Padding2d.Symmetric(1) });
-                    reply = oracle.Run("conv2d", new { padding = 1 }, OracleTensor.Of("input", x), OracleTensor.Of("weight", w));
+                    expected = TorchReference.Output(() =>
+                        TorchOps.Conv2d(Torch.From(x), Torch.From(w), null, (1, 1), (1, 1, 1, 1), (1, 1), 1, Activation.None));
                 }
 
                 tol = ConvTests.ConvTolerance;
@@ -103,7 +105,7 @@ public sealed class NonFiniteTests(OracleFixture oracle, ITestOutputHelper outpu
                 using (Tensor w = TestData.UniformTensor(seed + 3, -0.1, 0.1, 5, 63))
                 {
                     y = Functional.Linear(flat, w, null);
-                    reply = oracle.Run("linear", null, OracleTensor.Of("input", flat), OracleTensor.Of("weight", w));
+                    expected = TorchReference.Output(() => TorchOps.Linear(Torch.From(flat), Torch.From(w), null, Activation.None));
                 }
 
                 tol = ElementwiseTests.LinearTolerance;
@@ -113,7 +115,7 @@ public sealed class NonFiniteTests(OracleFixture oracle, ITestOutputHelper outpu
                 using (Tensor var = Tensor.FromArray([1f, 0.5f, 2f], 3))
                 {
                     y = Functional.BatchNorm2d(x, mean, var, null, null, 1e-5f);
-                    reply = oracle.Run("batch_norm", null, OracleTensor.Of("input", x), OracleTensor.Of("running_mean", mean), OracleTensor.Of("running_var", var));
+                    expected = TorchReference.Output(() => TorchOps.BatchNormEval(Torch.From(x), Torch.From(mean), Torch.From(var), null, null, 1e-5, Activation.None));
                 }
 
                 break;
@@ -121,7 +123,7 @@ public sealed class NonFiniteTests(OracleFixture oracle, ITestOutputHelper outpu
 
         using (y)
         {
-            OracleErrors.AssertClose(output, "nonfinite." + op, isa, op, y, reply["output"], tol);
+            OracleErrors.AssertClose(output, "nonfinite." + op, isa, op, y, expected, tol);
         }
     }
 }

@@ -5,8 +5,8 @@ using CnnNative.Tests.Infrastructure;
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>MaxPool2d / AvgPool2d / LpPool2d / GlobalAvgPool2d against torch's F.* pooling.</summary>
-[Collection(OracleCollection.Name)]
-public sealed class PoolTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchCollection.Name)]
+public sealed class PoolTests(ITestOutputHelper output)
 {
     /// <summary>Max pooling picks one of its inputs: it must be exact.</summary>
     public static readonly Tolerance MaxTolerance = new(0, 0);
@@ -51,6 +51,14 @@ public sealed class PoolTests(OracleFixture oracle, ITestOutputHelper output)
 
             return o;
         }
+
+        /// <summary>The case's pooling by torch (F.max_pool2d / F.avg_pool2d / F.lp_pool2d) on a float64 torch tensor.</summary>
+        public TorchSharp.torch.Tensor Reference(TorchSharp.torch.Tensor x) => Kind switch
+        {
+            "max" => TorchOps.MaxPool2d(x, (KH, KW), (SH, SW), (PH, PW), (DH, DW), Ceil),
+            "avg" => TorchOps.AvgPool2d(x, (KH, KW), (SH, SW), (PH, PW), Ceil, CountIncludePad, Divisor),
+            _ => TorchOps.LpPool2d(x, P, (KH, KW), (SH, SW), Ceil),
+        };
 
         public Pool2dOptions Options => new(KH, KW)
         {
@@ -97,7 +105,7 @@ public sealed class PoolTests(OracleFixture oracle, ITestOutputHelper output)
         using Tensor x = TestData.NormalTensor(Seeds.Of(shapeText), shape);
         using Tensor y = Functional.GlobalAvgPool2d(x);
         OracleTensor expected = s_expected.GetOrAdd("global-" + shapeText, _ =>
-            oracle.Run("adaptive_avg_pool2d", new { output_size = 1 }, OracleTensor.Of("input", x))["output"]);
+            TorchReference.Output(() => TorchOps.AdaptiveAvgPool2d(Torch.From(x), (1, 1))));
         OracleErrors.AssertClose(output, "global_avg_pool2d", isa, shapeText, y, expected, GlobalAvgTolerance);
 
         using Tensor into = Tensor.FromArray(Enumerable.Repeat(float.NaN, (int)y.Length).ToArray(), y.Shape);
@@ -130,18 +138,7 @@ public sealed class PoolTests(OracleFixture oracle, ITestOutputHelper output)
 
         using Tensor y = Pool();
 
-        OracleTensor expected = s_expected.GetOrAdd(name, _ =>
-        {
-            OracleTensor input = OracleTensor.Of("input", x);
-            int[] kernel = [c.KH, c.KW], stride = [c.SH, c.SW];
-            OracleReply reply = c.Kind switch
-            {
-                "max" => oracle.Run("max_pool2d", new { kernel, stride, padding = new[] { c.PH, c.PW }, dilation = new[] { c.DH, c.DW }, ceil_mode = c.Ceil }, input),
-                "avg" => oracle.Run("avg_pool2d", new { kernel, stride, padding = new[] { c.PH, c.PW }, ceil_mode = c.Ceil, count_include_pad = c.CountIncludePad, divisor_override = c.Divisor }, input),
-                _ => oracle.Run("lp_pool2d", new { kernel, stride, ceil_mode = c.Ceil, norm_type = c.P }, input),
-            };
-            return reply["output"];
-        });
+        OracleTensor expected = s_expected.GetOrAdd(name, _ => TorchReference.Output(() => c.Reference(Torch.From(x))));
 
         Tolerance tolerance = c.Kind switch { "max" => MaxTolerance, "avg" => AvgTolerance, _ => LpTolerance };
         OracleErrors.AssertClose(output, c.Kind + "_pool2d", isa, name, y, expected, tolerance);

@@ -7,10 +7,10 @@ namespace CnnNative.Tests.Oracle;
 /// <summary>
 /// The shape / element-wise helper ops against torch, forward and gradients, on every tested ISA:
 /// ReLU6 (alone and fused into conv2d, depthwise conv2d, linear, batch norm and add), clamp / Hardtanh,
-/// Concat, Narrow, AdaptiveAvgPool2d to any size, ScaleShift and Conv1d (tests/oracle/ops_shape.py).
+/// Concat, Narrow, AdaptiveAvgPool2d to any size, ScaleShift and Conv1d (references: <see cref="TorchOps"/>).
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchCollection.Name)]
+public sealed class ShapeOpTests(ITestOutputHelper output)
 {
     /// <summary>ReLU6, clamp, copies and their gradients (g or 0) are exact in float32.</summary>
     public static readonly Tolerance ExactTolerance = new(0, 1.2e-7);
@@ -39,10 +39,6 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
         _ => float.Parse(s, CultureInfo.InvariantCulture),
     };
 
-    /// <summary>A float bound for the oracle as text (JSON has no infinities), exactly the float32 value.</summary>
-    private static string Exact(float v) =>
-        float.IsPositiveInfinity(v) ? "inf" : float.IsNegativeInfinity(v) ? "-inf" : ((double)v).ToString("R", CultureInfo.InvariantCulture);
-
     /// <summary>Normal data times <paramref name="scale"/> with exact specials every 7th element (boundaries and NaN).</summary>
     private static Tensor Spiky(int seed, int[] shape, float scale, params float[] specials)
     {
@@ -56,22 +52,22 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
     }
 
     /// <summary>Compares an output and the gradients of the given leaves with the oracle's reply.</summary>
-    private void Check(string op, CnnIsa isa, string name, Tensor y, OracleReply r, Tolerance forward, Tolerance grad,
+    private void Check(string op, CnnIsa isa, string name, Tensor y, TorchResult r, Tolerance forward, Tolerance grad,
         params (string Name, Tensor Leaf)[] leaves)
     {
         OracleErrors.AssertClose(output, op, isa, name, y, r["output"], forward);
         foreach ((string input, Tensor leaf) in leaves)
         {
-            GradCheck.AssertGrad(output, op, input, isa, name, leaf, r, grad);
+            TorchReference.AssertGrad(output, op, input, isa, name, leaf, r, grad);
         }
     }
 
     // ---------------------------------------------------------------------------------- ReLU6
 
     /// <summary>
-    /// The contract for a NaN forward output: ReLU6's gradient passes g, like ReLU's. torch 1.13 is not
-    /// consistent there (its scalar hardtanh_backward passes g, its vectorized loop gives 0), so the oracle's
-    /// gradient is taken everywhere else and g where the output is NaN.
+    /// The contract for a NaN forward output: ReLU6's gradient passes g, like ReLU's. torch is not consistent
+    /// there (1.13's scalar hardtanh_backward passes g, its vectorized loop gives 0), so torch's gradient is
+    /// taken everywhere else and g where the output is NaN.
     /// </summary>
     private static OracleTensor NaNPassesGradient(OracleTensor torchGrad, Tensor y, Tensor go)
     {
@@ -100,7 +96,7 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
         Assert.Equal("HardtanhBackward", y.GradFn!.Name);
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
         y.Backward(go);
-        OracleReply r = oracle.Run("shape", new { forward = "relu6" }, OracleTensor.Of("input", x), OracleTensor.Of("grad_output", go));
+        TorchResult r = TorchReference.Gradients(go, t => TorchOps.Activate(t["input"], Activation.Relu6), ("input", x));
         OracleErrors.AssertClose(output, "relu6", isa, name, y, r["output"], ExactTolerance);
         GradCheck.AssertGrad(output, "grad:relu6.input", isa, name, x, NaNPassesGradient(r["grad.input"], y, go), ExactTolerance);
 
@@ -133,8 +129,9 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
                 using Tensor y = Functional.Conv2d(x, w, b, options, act);
                 using Tensor go = GradCheck.GradOutput(seed, y.Shape);
                 y.Backward(go);
-                OracleReply r = oracle.Run("grad", new { forward = "conv2d", stride = new[] { 1, 2 }, padding = 1, groups, activation = "relu6" },
-                    OracleTensor.Of("input", x), OracleTensor.Of("weight", w), OracleTensor.Of("bias", b), OracleTensor.Of("grad_output", go));
+                TorchResult r = TorchReference.Gradients(
+                    go, t => TorchOps.Conv2d(t["input"], t["weight"], t["bias"], (1, 2), (1, 1, 1, 1), (1, 1), groups, act),
+                    ("input", x), ("weight", w), ("bias", b));
                 Check(name + "+relu6", isa, name, y, r, DotTolerance, DotGradTolerance, ("input", x), ("weight", w), ("bias", b));
                 break;
             }
@@ -147,8 +144,8 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
                 using Tensor y = Functional.Linear(x, w, b, act);
                 using Tensor go = GradCheck.GradOutput(seed, y.Shape);
                 y.Backward(go);
-                OracleReply r = oracle.Run("grad", new { forward = "linear", activation = "relu6" },
-                    OracleTensor.Of("input", x), OracleTensor.Of("weight", w), OracleTensor.Of("bias", b), OracleTensor.Of("grad_output", go));
+                TorchResult r = TorchReference.Gradients(
+                    go, t => TorchOps.Linear(t["input"], t["weight"], t["bias"], act), ("input", x), ("weight", w), ("bias", b));
                 Check("linear+relu6", isa, name, y, r, DotTolerance, DotGradTolerance, ("input", x), ("weight", w), ("bias", b));
                 break;
             }
@@ -163,9 +160,9 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
                 using Tensor y = Functional.BatchNorm2d(x, mean, var, w, b, 1e-5f, act);
                 using Tensor go = GradCheck.GradOutput(seed, y.Shape);
                 y.Backward(go);
-                OracleReply r = oracle.Run("grad", new { forward = "batch_norm", eps = 1e-5f, activation = "relu6" },
-                    OracleTensor.Of("input", x), OracleTensor.Of("running_mean", mean), OracleTensor.Of("running_var", var),
-                    OracleTensor.Of("weight", w), OracleTensor.Of("bias", b), OracleTensor.Of("grad_output", go));
+                TorchResult r = TorchReference.Gradients(
+                    go, t => TorchOps.BatchNormEval(t["input"], Torch.From(mean), Torch.From(var), t["weight"], t["bias"], 1e-5f, act),
+                    ("input", x), ("weight", w), ("bias", b));
                 Check("batch_norm2d+relu6", isa, name, y, r, BatchNormTolerance, DotGradTolerance, ("input", x), ("weight", w), ("bias", b));
                 break;
             }
@@ -177,8 +174,7 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
                 using Tensor y = Functional.Add(a, b, act);
                 using Tensor go = GradCheck.GradOutput(seed, y.Shape);
                 y.Backward(go);
-                OracleReply r = oracle.Run("grad", new { forward = "add", activation = "relu6" },
-                    OracleTensor.Of("a", a), OracleTensor.Of("b", b), OracleTensor.Of("grad_output", go));
+                TorchResult r = TorchReference.Gradients(go, t => TorchOps.Add(t["a"], t["b"], act), ("a", a), ("b", b));
                 OracleErrors.AssertClose(output, "add+relu6", isa, name, y, r["output"], ExactTolerance);
                 GradCheck.AssertGrad(output, "grad:add+relu6.a", isa, name, a, NaNPassesGradient(r["grad.a"], y, go), ExactTolerance);
                 GradCheck.AssertGrad(output, "grad:add+relu6.b", isa, name, b, NaNPassesGradient(r["grad.b"], y, go), ExactTolerance);
@@ -218,7 +214,7 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
         Assert.Equal("ClampBackward", y.GradFn!.Name);
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
         y.Backward(go);
-        OracleReply r = oracle.Run("shape", new { forward = "clamp", min = Exact(min), max = Exact(max) }, OracleTensor.Of("input", x), OracleTensor.Of("grad_output", go));
+        TorchResult r = TorchReference.Gradients(go, t => TorchOps.Clamp(t["input"], min, max), ("input", x));
         Check("clamp", isa, name, y, r, ExactTolerance, ExactTolerance, ("input", x));
 
         using Tensor inPlace = x.Detach().Clone();
@@ -235,8 +231,8 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
         Assert.Empty(m.Parameters());
         using Tensor x = Spiky(Seeds.Of("hardtanh"), [2, 3, 11], 2f, float.NaN, -0.25f, 2f);
         using Tensor y = m.Forward(x);
-        OracleReply r = oracle.Run("shape", new { forward = "hardtanh", min = -0.25f, max = 2f }, OracleTensor.Of("input", x));
-        OracleErrors.AssertClose(output, "hardtanh", isa, "2x3x11", y, r["output"], ExactTolerance);
+        OracleTensor expected = TorchReference.Output(() => TorchOps.Hardtanh(Torch.From(x), -0.25, 2));
+        OracleErrors.AssertClose(output, "hardtanh", isa, "2x3x11", y, expected, ExactTolerance);
     }
 
     public static TheoryData<CnnIsa> IsaRows => Isas.Rows();
@@ -272,14 +268,16 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
             using Tensor y = Functional.Concat(inputs, dim);
             using Tensor go = GradCheck.GradOutput(seed, y.Shape);
             y.Backward(go);
-            OracleTensor[] tensors = inputs.Select((t, i) => OracleTensor.Of("input." + i, t)).Append(OracleTensor.Of("grad_output", go)).ToArray();
-            OracleReply r = oracle.Run("shape", new { forward = "cat", dim }, tensors);
+            // torch differentiates every input (its gradient of one that CnnNative does not track is not compared).
+            TorchResult r = TorchReference.Gradients(
+                go, t => TorchOps.Cat([.. Enumerable.Range(0, count).Select(i => t["input." + i])], dim),
+                [.. inputs.Select((t, i) => ("input." + i, (Tensor?)t))]);
             OracleErrors.AssertClose(output, "concat", isa, name, y, r["output"], ExactTolerance);
             for (int i = 0; i < count; i++)
             {
                 if (inputs[i].RequiresGrad)
                 {
-                    GradCheck.AssertGrad(output, "concat", "input." + i, isa, name, inputs[i], r, ExactTolerance);
+                    TorchReference.AssertGrad(output, "concat", "input." + i, isa, name, inputs[i], r, ExactTolerance);
                 }
                 else
                 {
@@ -321,7 +319,7 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
         // Twice: the second backward accumulates into the existing gradient.
         using Tensor y2 = Functional.Narrow(x, dim, start, length);
         y2.Backward(go);
-        OracleReply r = oracle.Run("shape", new { forward = "narrow", dim, start, length }, OracleTensor.Of("input", x), OracleTensor.Of("grad_output", go));
+        TorchResult r = TorchReference.Gradients(go, t => TorchOps.Narrow(t["input"], dim, start, length), ("input", x));
         OracleErrors.AssertClose(output, "narrow", isa, name, y, r["output"], ExactTolerance);
         OracleTensor once = r["grad.input"];
         OracleTensor twice = once with { Data = once.Data.Select(v => v * 2).ToArray() };
@@ -346,7 +344,7 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
         using Tensor y = Functional.AdaptiveAvgPool2d(x, (o[0], o[1]));
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
         y.Backward(go);
-        OracleReply r = oracle.Run("shape", new { forward = "adaptive_avg_pool2d", output_size = o }, OracleTensor.Of("input", x), OracleTensor.Of("grad_output", go));
+        TorchResult r = TorchReference.Gradients(go, t => TorchOps.AdaptiveAvgPool2d(t["input"], (o[0], o[1])), ("input", x));
         Check("adaptive_avg_pool2d", isa, name, y, r, PoolTolerance, PoolTolerance, ("input", x));
 
         using var module = new Nn.AdaptiveAvgPool2d((o[0], o[1]));
@@ -375,8 +373,8 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
         using Tensor y = Functional.ScaleShift(x, dim, scale, shift);
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
         y.Backward(go);
-        OracleReply r = oracle.Run("shape", new { forward = "scale_shift", dim },
-            OracleTensor.OfPresent(("input", x), ("scale", scale), ("shift", shift), ("grad_output", go)));
+        TorchResult r = TorchReference.Gradients(
+            go, t => TorchOps.ScaleShift(t["input"], dim, TorchReference.FromOptional(scale), TorchReference.FromOptional(shift)), ("input", x));
         Check("scale_shift", isa, name, y, r, ScaleShiftTolerance, ScaleShiftTolerance, ("input", x));
 
         using Tensor inPlace = x.Detach().Clone();
@@ -426,13 +424,14 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
         using Tensor y = Functional.Conv1d(x, w, b, options, act);
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
         y.Backward(go);
-        OracleReply r = oracle.Run("shape", new { forward = "conv1d", stride, padding, dilation, groups, activation = p[10] },
-            OracleTensor.OfPresent(("input", x), ("weight", w), ("bias", b), ("grad_output", go)));
+        TorchResult r = TorchReference.Gradients(
+            go, t => TorchOps.Conv1d(t["input"], t["weight"], t.Optional("bias"), stride, padding, dilation, groups, act),
+            ("input", x), ("weight", w), ("bias", b));
         Tolerance fwd = act is Activation.Tanh ? new Tolerance(DotTolerance.Abs, 2e-6 + DotTolerance.Rel) : DotTolerance;
         Check("conv1d", isa, name, y, r, fwd, DotGradTolerance, ("input", x), ("weight", w));
         if (b is not null)
         {
-            GradCheck.AssertGrad(output, "conv1d", "bias", isa, name, b, r, DotGradTolerance);
+            TorchReference.AssertGrad(output, "conv1d", "bias", isa, name, b, r, DotGradTolerance);
         }
 
         // The output overload, and a second backward through it that accumulates into the leaves' gradients.
@@ -462,9 +461,9 @@ public sealed class ShapeOpTests(OracleFixture oracle, ITestOutputHelper output)
         using Tensor x = TestData.NormalTensor(5, 2, 6, 10);
         using Tensor y = m.Forward(x);
         Assert.Equal([2, 4, 5], y.Shape);
-        OracleReply r = oracle.Run("shape", new { forward = "conv1d", stride = 2, padding = 1, groups = 2 },
-            OracleTensor.Of("input", x), OracleTensor.Of("weight", m.Weight), OracleTensor.Of("bias", m.Bias));
-        OracleErrors.AssertClose(output, "conv1d(module)", isa, "6-4-3-s2-p1-g2", y, r["output"], DotTolerance);
+        OracleTensor expected = TorchReference.Output(() =>
+            TorchOps.Conv1d(Torch.From(x), Torch.From(m.Weight), Torch.From(m.Bias), 2, 1, 1, 2, Activation.None));
+        OracleErrors.AssertClose(output, "conv1d(module)", isa, "6-4-3-s2-p1-g2", y, expected, DotTolerance);
     }
 
     [Fact]

@@ -11,8 +11,8 @@ namespace CnnNative.Tests.Training;
 /// asymmetric padding, dilation, groups, depthwise, bias, activations, batch 1 and &gt; 1, odd sizes,
 /// channel counts not a multiple of 8), on every tested ISA.
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class ConvGradTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchCollection.Name)]
+public sealed class ConvGradTests(ITestOutputHelper output)
 {
     /// <summary>
     /// Input gradient: sums of up to OC*KH*KW (~2000) products per element. Per unit of the gradient's
@@ -23,7 +23,7 @@ public sealed class ConvGradTests(OracleFixture oracle, ITestOutputHelper output
     /// <summary>Weight / bias gradients: sums over N*OH*OW (up to ~1600) products, larger cancellation.</summary>
     public static readonly Tolerance WeightGradTolerance = new(1e-5, 1e-4);
 
-    private static readonly ConcurrentDictionary<string, OracleReply> s_expected = new();
+    private static readonly ConcurrentDictionary<string, TorchResult> s_expected = new();
 
     private static readonly Dictionary<string, ConvTests.ConvCase> s_byName =
         ConvTests.Cases.DistinctBy(c => c.Name).ToDictionary(c => c.Name);
@@ -47,28 +47,15 @@ public sealed class ConvGradTests(OracleFixture oracle, ITestOutputHelper output
         Assert.NotNull(y.GradFn);
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
 
-        OracleReply expected = s_expected.GetOrAdd(name, _ =>
-        {
-            return oracle.Run(
-                "grad",
-                new
-                {
-                    forward = "conv2d",
-                    stride = new[] { c.SH, c.SW },
-                    padding = new[] { c.PT, c.PB, c.PL, c.PR },
-                    dilation = new[] { c.DH, c.DW },
-                    groups = c.G,
-                    activation = c.Act.ToString().ToLowerInvariant(),
-                },
-                OracleTensor.OfPresent(("input", x), ("weight", w), ("grad_output", go), ("bias", b)));
-        });
+        TorchResult expected = s_expected.GetOrAdd(name, _ => TorchReference.Gradients(
+            go, t => c.Reference(t["input"], t["weight"], t.Optional("bias")), ("input", x), ("weight", w), ("bias", b)));
 
         y.Backward(go);
-        GradCheck.AssertGrad(output, "conv2d", "input", isa, name, x, expected, InputGradTolerance);
-        GradCheck.AssertGrad(output, "conv2d", "weight", isa, name, w, expected, WeightGradTolerance);
+        TorchReference.AssertGrad(output, "conv2d", "input", isa, name, x, expected, InputGradTolerance);
+        TorchReference.AssertGrad(output, "conv2d", "weight", isa, name, w, expected, WeightGradTolerance);
         if (b != null)
         {
-            GradCheck.AssertGrad(output, "conv2d", "bias", isa, name, b, expected, WeightGradTolerance);
+            TorchReference.AssertGrad(output, "conv2d", "bias", isa, name, b, expected, WeightGradTolerance);
         }
 
         // Gradients accumulate across Backward calls (same graph rebuilt: exactly twice the first).

@@ -6,8 +6,8 @@ using CnnNative.Tests.Infrastructure;
 namespace CnnNative.Tests.Training;
 
 /// <summary>Functional.CrossEntropy (mean, label smoothing) and MseLoss: loss and gradients against torch.</summary>
-[Collection(OracleCollection.Name)]
-public sealed class LossGradTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchCollection.Name)]
+public sealed class LossGradTests(ITestOutputHelper output)
 {
     /// <summary>Loss value: log-sum-exp per row and a mean over the batch.</summary>
     public static readonly Tolerance LossTolerance = new(1e-6, 1e-5);
@@ -18,7 +18,7 @@ public sealed class LossGradTests(OracleFixture oracle, ITestOutputHelper output
     /// <summary>MSE gradient: 2 (p - t) / count.</summary>
     public static readonly Tolerance MseGradTolerance = new(1e-7, 1e-6);
 
-    private static readonly ConcurrentDictionary<string, OracleReply> s_expected = new();
+    private static readonly ConcurrentDictionary<string, TorchResult> s_expected = new();
 
     /// <summary>name: batch x classes - smoothing - logit scale.</summary>
     public static TheoryData<string, CnnIsa> CrossEntropyRows => Isas.Cross(
@@ -43,12 +43,12 @@ public sealed class LossGradTests(OracleFixture oracle, ITestOutputHelper output
         using Tensor logits = GradCheck.Leaf(Tensor.FromArray(TestData.Normal(seed, TestData.Count(shape), scale), shape));
         using Tensor loss = Functional.CrossEntropy(logits, labels, smoothing);
         Assert.Equal(new[] { 1 }, loss.Shape);
-        OracleReply expected = s_expected.GetOrAdd("ce-" + name, _ =>
-            oracle.Run("cross_entropy", new { labels, label_smoothing = smoothing }, OracleTensor.Of("logits", logits)));
-        OracleErrors.AssertClose(output, "cross_entropy", isa, name, loss, expected["loss"], LossTolerance);
+        TorchResult expected = s_expected.GetOrAdd("ce-" + name, _ =>
+            TorchReference.Gradients(null, t => TorchOps.CrossEntropy(t["logits"], labels, smoothing), ("logits", logits)));
+        OracleErrors.AssertClose(output, "cross_entropy", isa, name, loss, expected["output"], LossTolerance);
         Assert.Equal(loss.ToArray()[0], loss.Item());
         loss.Backward();
-        GradCheck.AssertGrad(output, "cross_entropy", "logits", isa, name, logits, expected, CrossEntropyGradTolerance);
+        TorchReference.AssertGrad(output, "cross_entropy", "logits", isa, name, logits, expected, CrossEntropyGradTolerance);
     }
 
     /// <summary>Cross-entropy after a log-softmax-free network head: Linear -> CrossEntropy, gradient into the layer.</summary>
@@ -65,14 +65,14 @@ public sealed class LossGradTests(OracleFixture oracle, ITestOutputHelper output
         using Tensor logits = Functional.Linear(x, w, b);
         using Tensor loss = Functional.CrossEntropy(logits, labels, 0.1f);
 
-        OracleReply ce = oracle.Run("cross_entropy", new { labels, label_smoothing = 0.1f }, OracleTensor.Of("logits", logits));
-        OracleReply lin = oracle.Run(
-            "grad", new { forward = "linear" },
-            OracleTensor.Of("input", x), OracleTensor.Of("weight", w), OracleTensor.Of("bias", b), new OracleTensor("grad_output", ce["grad.logits"].Data, [n, classes]));
+        // The whole chain in torch (float64 logits, not CnnNative's float32 ones).
+        TorchResult torch = TorchReference.Gradients(
+            null, t => TorchOps.CrossEntropy(TorchOps.Linear(t["input"], t["weight"], t["bias"], Activation.None), labels, 0.1f),
+            ("input", x), ("weight", w), ("bias", b));
         loss.Backward();
-        GradCheck.AssertGrad(output, "grad:cross_entropy.linear_input", isa, "chain", x, lin["grad.input"], LayerGradTests.LinearGradTolerance);
-        GradCheck.AssertGrad(output, "grad:cross_entropy.linear_weight", isa, "chain", w, lin["grad.weight"], LayerGradTests.LinearGradTolerance);
-        GradCheck.AssertGrad(output, "grad:cross_entropy.linear_bias", isa, "chain", b, lin["grad.bias"], LayerGradTests.LinearGradTolerance);
+        GradCheck.AssertGrad(output, "grad:cross_entropy.linear_input", isa, "chain", x, torch["grad.input"], LayerGradTests.LinearGradTolerance);
+        GradCheck.AssertGrad(output, "grad:cross_entropy.linear_weight", isa, "chain", w, torch["grad.weight"], LayerGradTests.LinearGradTolerance);
+        GradCheck.AssertGrad(output, "grad:cross_entropy.linear_bias", isa, "chain", b, torch["grad.bias"], LayerGradTests.LinearGradTolerance);
         Assert.Null(logits.Grad); // not a leaf: torch keeps no .grad for intermediates either
     }
 
@@ -91,11 +91,11 @@ public sealed class LossGradTests(OracleFixture oracle, ITestOutputHelper output
         using Tensor target = GradCheck.Leaf(TestData.NormalTensor(seed + 1, shape));
         using Tensor loss = Functional.MseLoss(prediction, target);
         Assert.Equal(new[] { 1 }, loss.Shape);
-        OracleReply expected = s_expected.GetOrAdd("mse-" + name, _ =>
-            oracle.Run("mse_loss", null, OracleTensor.Of("prediction", prediction), OracleTensor.Of("target", target)));
-        OracleErrors.AssertClose(output, "mse_loss", isa, name, loss, expected["loss"], LossTolerance);
+        TorchResult expected = s_expected.GetOrAdd("mse-" + name, _ => TorchReference.Gradients(
+            null, t => TorchOps.MseLoss(t["prediction"], t["target"]), ("prediction", prediction), ("target", target)));
+        OracleErrors.AssertClose(output, "mse_loss", isa, name, loss, expected["output"], LossTolerance);
         loss.Backward();
-        GradCheck.AssertGrad(output, "mse_loss", "prediction", isa, name, prediction, expected, MseGradTolerance);
-        GradCheck.AssertGrad(output, "mse_loss", "target", isa, name, target, expected, MseGradTolerance);
+        TorchReference.AssertGrad(output, "mse_loss", "prediction", isa, name, prediction, expected, MseGradTolerance);
+        TorchReference.AssertGrad(output, "mse_loss", "target", isa, name, target, expected, MseGradTolerance);
     }
 }

@@ -10,8 +10,8 @@ namespace CnnNative.Tests.Training;
 /// (count_include_pad, ceil_mode, divisor_override), LpPool2d and GlobalAvgPool2d against torch
 /// autograd, over the forward test's sweep (PoolTests.Cases) plus tie-heavy max cases.
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class PoolGradTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchCollection.Name)]
+public sealed class PoolGradTests(ITestOutputHelper output)
 {
     /// <summary>Max pooling routes gradients: sums of a few upstream values per input (overlapping windows).</summary>
     public static readonly Tolerance MaxGradTolerance = new(1e-6, 1e-6);
@@ -25,7 +25,7 @@ public sealed class PoolGradTests(OracleFixture oracle, ITestOutputHelper output
     /// <summary>Global average: g / (H*W).</summary>
     public static readonly Tolerance GlobalGradTolerance = new(1e-7, 1e-6);
 
-    private static readonly ConcurrentDictionary<string, OracleReply> s_expected = new();
+    private static readonly ConcurrentDictionary<string, TorchResult> s_expected = new();
 
     /// <summary>Max cases whose inputs are quantised to a few values so that windows have ties.</summary>
     public static IReadOnlyList<PoolTests.PoolCase> TieCases { get; } =
@@ -91,21 +91,11 @@ public sealed class PoolGradTests(OracleFixture oracle, ITestOutputHelper output
         };
         using Tensor go = GradCheck.GradOutput(seed, y.Shape);
 
-        OracleReply expected = s_expected.GetOrAdd(name, _ =>
-        {
-            int[] kernel = [c.KH, c.KW], stride = [c.SH, c.SW];
-            OracleTensor[] t = [OracleTensor.Of("input", x), OracleTensor.Of("grad_output", go)];
-            return c.Kind switch
-            {
-                "max" => oracle.Run("grad", new { forward = "max_pool2d", kernel, stride, padding = new[] { c.PH, c.PW }, dilation = new[] { c.DH, c.DW }, ceil_mode = c.Ceil }, t),
-                "avg" => oracle.Run("grad", new { forward = "avg_pool2d", kernel, stride, padding = new[] { c.PH, c.PW }, ceil_mode = c.Ceil, count_include_pad = c.CountIncludePad, divisor_override = c.Divisor }, t),
-                _ => oracle.Run("grad", new { forward = "lp_pool2d", kernel, stride, ceil_mode = c.Ceil, norm_type = c.P }, t),
-            };
-        });
+        TorchResult expected = s_expected.GetOrAdd(name, _ => TorchReference.Gradients(go, t => c.Reference(t["input"]), ("input", x)));
 
         y.Backward(go);
         Tolerance tolerance = c.Kind switch { "max" => MaxGradTolerance, "avg" => AvgGradTolerance, _ => LpGradTolerance };
-        GradCheck.AssertGrad(output, c.Kind + "_pool2d", "input", isa, name, x, expected, tolerance);
+        TorchReference.AssertGrad(output, c.Kind + "_pool2d", "input", isa, name, x, expected, tolerance);
     }
 
     public static TheoryData<string, CnnIsa> GlobalRows => Isas.Cross(["1x3x5x5", "2x17x7x9", "1x64x1x1", "3x8x13x1", "2x33x16x16"]);
@@ -119,9 +109,9 @@ public sealed class PoolGradTests(OracleFixture oracle, ITestOutputHelper output
         using Tensor x = GradCheck.Leaf(TestData.NormalTensor(Seeds.Of(shapeText), shape));
         using Tensor y = Functional.GlobalAvgPool2d(x);
         using Tensor go = GradCheck.GradOutput(Seeds.Of(shapeText), y.Shape);
-        OracleReply expected = s_expected.GetOrAdd("global-" + shapeText, _ =>
-            oracle.Run("grad", new { forward = "adaptive_avg_pool2d", output_size = 1 }, OracleTensor.Of("input", x), OracleTensor.Of("grad_output", go)));
+        TorchResult expected = s_expected.GetOrAdd("global-" + shapeText, _ =>
+            TorchReference.Gradients(go, t => TorchOps.AdaptiveAvgPool2d(t["input"], (1, 1)), ("input", x)));
         y.Backward(go);
-        GradCheck.AssertGrad(output, "global_avg_pool2d", "input", isa, shapeText, x, expected, GlobalGradTolerance);
+        TorchReference.AssertGrad(output, "global_avg_pool2d", "input", isa, shapeText, x, expected, GlobalGradTolerance);
     }
 }
