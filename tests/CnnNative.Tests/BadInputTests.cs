@@ -113,6 +113,19 @@ public sealed class BadInputTests(ITestOutputHelper output)
         AssertStillWorks();
     }
 
+    [Fact]
+    public void Layer_constructors_reject_parameters_too_large_to_exist_as_argument_errors()
+    {
+        // The weight's element count used to overflow a checked int product (OverflowException), or to reach the allocator.
+        Log(Throws<ArgumentOutOfRangeException>(() => new Conv2d(1, 6, int.MaxValue), "the Conv2d weight of shape [6, 1, 2147483647, 2147483647]", "at most 2147483647"));
+        Log(Throws<ArgumentOutOfRangeException>(() => new Conv2d(1, 6, (70000, 70000)), "the Conv2d weight of shape [6, 1, 70000, 70000]"));
+        Log(Throws<ArgumentOutOfRangeException>(() => new Conv1d(1, 6, int.MaxValue), "the Conv1d weight of shape [6, 1, 2147483647]"));
+        Log(Throws<ArgumentOutOfRangeException>(() => new Linear(int.MaxValue, 2), "the Linear weight of shape [2, 2147483647]"));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2d(1, 6, int.MaxValue));
+        Assert.Equal("kernelSize", e.ParamName);
+        AssertStillWorks();
+    }
+
     // ------------------------------------------------------------------------------------ pooling
 
     [Fact]
