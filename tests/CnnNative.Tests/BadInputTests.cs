@@ -126,6 +126,28 @@ public sealed class BadInputTests(ITestOutputHelper output)
         AssertStillWorks();
     }
 
+    [Fact]
+    public void Layers_with_extreme_sizes_fail_in_forward_as_argument_errors_not_overflows()
+    {
+        using Tensor x = Tensor.Zeros(1, 1, 4, 4);
+        Module[] layers =
+        [
+            new MaxPool2d(int.MaxValue), new AvgPool2d(int.MaxValue), new MaxPool2d(3, stride: int.MaxValue, dilation: int.MaxValue),
+            new AdaptiveAvgPool2d(int.MaxValue), new Conv2d(1, 1, 3, padding: int.MaxValue), new Conv2d(1, 1, 2, dilation: int.MaxValue),
+        ];
+        foreach (Module layer in layers)
+        {
+            using (layer)
+            {
+                Exception? e = Record.Exception(() => layer.Forward(x).Dispose());
+                Assert.True(e is null or ArgumentException, $"{layer}: {e?.GetType().Name}: {e?.Message}");
+                output.WriteLine($"{layer}: {e?.GetType().Name ?? "ran"}: {e?.Message}");
+            }
+        }
+
+        AssertStillWorks();
+    }
+
     // ------------------------------------------------------------------------------------ pooling
 
     [Fact]

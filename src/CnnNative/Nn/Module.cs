@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using CnnNative.IO;
 
@@ -253,8 +254,13 @@ public abstract class Module : IDisposable
     /// <summary>
     /// Loads parameters and buffers from a safetensors file (F32; I64/F64/F16/BF16 converted), with the same
     /// all-or-nothing checks as <see cref="LoadStateDict(IReadOnlyDictionary{string, Tensor}, bool)"/>; problems
-    /// are reported as one <see cref="InvalidDataException"/> naming the file.
+    /// are reported as one <see cref="InvalidDataException"/> naming the file. The checks run on the file's header,
+    /// before any tensor is allocated or read (a file that does not fit costs no more than its header), and only the
+    /// tensors the module takes are read.
     /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is malformed or does not fit this module.</exception>
+    /// <exception cref="NotSupportedException">A tensor's dtype cannot be read, it is empty, or it has more than 2^31 - 1 elements.</exception>
     public void LoadSafetensors(string path, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -485,7 +491,7 @@ public abstract class Module : IDisposable
         foreach (int d in shape) count *= d;
         if (count > int.MaxValue)
             throw new ArgumentOutOfRangeException(paramName,
-                $"{what} of shape {Tensor.FormatShape(shape)} would hold {count:0.###e+0} elements; a layer's parameter holds at most {int.MaxValue} (2^31 - 1).");
+                string.Create(CultureInfo.InvariantCulture, $"{what} of shape {Tensor.FormatShape(shape)} would hold {count:0.###e+0} elements; a layer's parameter holds at most {int.MaxValue} (2^31 - 1)."));
     }
 
     /// <summary>A new tensor filled with U(<paramref name="low"/>, <paramref name="high"/>) from the <see cref="Cnn.ManualSeed"/> generator.</summary>
