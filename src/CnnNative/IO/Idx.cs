@@ -55,12 +55,18 @@ public static class Idx
     /// </summary>
     public const long DefaultMaxElements = 1L << 28;
 
+    /// <summary>Reads an IDX3 image file (optionally gzip-compressed), scaling pixels to [0, 1]; at most <see cref="DefaultMaxElements"/> pixels.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">Bad magic, bad or too large dimensions, truncated or trailing data; the message names the file.</exception>
+    public static IdxImages LoadImages(string path) => LoadImages(path, DefaultMaxElements);
+
     /// <summary>Reads an IDX3 image file (optionally gzip-compressed), scaling pixels to [0, 1].</summary>
     /// <param name="path">The file.</param>
     /// <param name="maxElements">Largest pixel count the header may declare (<see cref="DefaultMaxElements"/>).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">Bad magic, bad or too large dimensions, truncated or trailing data; the message names the file.</exception>
-    public static IdxImages LoadImages(string path, long maxElements = DefaultMaxElements)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxElements"/> is not in 1 ... 2^31 - 65.</exception>
+    public static IdxImages LoadImages(string path, long maxElements)
     {
         var data = Array.Empty<float>();
         // Division (not multiplication by 1/255) so values equal torchvision's ToTensor() bit for bit.
@@ -74,12 +80,17 @@ public static class Idx
         return new IdxImages(data, dims[0], dims[1], dims[2]);
     }
 
+    /// <summary>Reads an IDX1 label file (optionally gzip-compressed); at most <see cref="DefaultMaxElements"/> labels.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">Bad magic, too many labels, truncated or trailing data; the message names the file.</exception>
+    public static byte[] LoadLabels(string path) => LoadLabels(path, DefaultMaxElements);
+
     /// <summary>Reads an IDX1 label file (optionally gzip-compressed).</summary>
     /// <param name="path">The file.</param>
     /// <param name="maxElements">Largest label count the header may declare (<see cref="DefaultMaxElements"/>).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">Bad magic, too many labels, truncated or trailing data; the message names the file.</exception>
-    public static byte[] LoadLabels(string path, long maxElements = DefaultMaxElements)
+    public static byte[] LoadLabels(string path, long maxElements)
     {
         var data = Array.Empty<byte>();
         ReadIdx(path, LabelsMagic, 1, "labels", maxElements, total => data = new byte[total], (bytes, offset) => bytes.CopyTo(data.AsSpan(offset)));
