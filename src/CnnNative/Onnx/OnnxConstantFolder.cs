@@ -66,8 +66,9 @@ internal static class OnnxConstantFolder
         {
             if (d < 0)
                 throw Bad(node, $"a constant computation with the negative dimension {d}");
-            if (d > max || (n *= d) > max) // n <= max and d <= max keep n * d in range
+            if (d > max || (d > 0 && n > max / d)) // n * d > max, tested without overflowing
                 throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: a constant computation of more than {max} elements is not supported (OnnxLoadOptions.MaxFoldedElements).");
+            n *= d;
         }
 
         return n;

@@ -21,7 +21,7 @@ public sealed record OnnxLoadOptions
 
     /// <summary>
     /// Largest element count of a constant computed at load time (the shape and padding arithmetic exporters emit:
-    /// Transpose, Slice, Concat, Cast, ConstantOfShape of constants); default 2^20; &gt;= 1. Checked from the result's
+    /// Transpose, Slice, Concat, Cast, ConstantOfShape of constants); default 2^20; 1 ... 2^31 - 1. Checked from the result's
     /// shape before it is computed; a larger one is a <see cref="NotSupportedException"/> naming the node.
     /// </summary>
     public long MaxFoldedElements { get; init; } = 1L << 20;
@@ -35,8 +35,8 @@ public sealed record OnnxLoadOptions
             throw new ArgumentException($"OnnxLoadOptions.MaxFileBytes is {MaxFileBytes}; it must be >= 1.", nameof(MaxFileBytes));
         if (MaxTensorElements < 1)
             throw new ArgumentException($"OnnxLoadOptions.MaxTensorElements is {MaxTensorElements}; it must be >= 1.", nameof(MaxTensorElements));
-        if (MaxFoldedElements < 1)
-            throw new ArgumentException($"OnnxLoadOptions.MaxFoldedElements is {MaxFoldedElements}; it must be >= 1.", nameof(MaxFoldedElements));
+        if (MaxFoldedElements is < 1 or > int.MaxValue)
+            throw new ArgumentException($"OnnxLoadOptions.MaxFoldedElements is {MaxFoldedElements}; it must be in 1 ... {int.MaxValue}.", nameof(MaxFoldedElements));
         if (RecursionLimit is < 1 or > 1000)
             throw new ArgumentException($"OnnxLoadOptions.RecursionLimit is {RecursionLimit}; it must be in 1..1000.", nameof(RecursionLimit));
     }

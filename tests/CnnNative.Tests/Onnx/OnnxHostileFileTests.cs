@@ -363,6 +363,7 @@ public sealed class OnnxHostileFileTests(ITestOutputHelper output)
         using OnnxModel raised = OnnxFiles.Load(model, new OnnxLoadOptions { MaxTensorElements = 1L << 29 });
         Assert.Equal([1, 2, 16384, 16384], raised.Inputs[0].Shape);
         Assert.Throws<ArgumentException>(() => OnnxFiles.Load(OnnxFiles.ConvRelu(), new OnnxLoadOptions { MaxFoldedElements = 0 }));
+        Assert.Throws<ArgumentException>(() => OnnxFiles.Load(OnnxFiles.ConvRelu(), new OnnxLoadOptions { MaxFoldedElements = 1L << 31 }));
     }
 
     [Fact]
