@@ -52,6 +52,9 @@ static void test_context_api(void) {
     EXPECT_STATUS(cnn_context_get_isa(ctx, &isa), CNN_STATUS_SUCCESS);
     EXPECT(isa == CNN_ISA_REFERENCE, "isa %d", (int)isa);
     EXPECT_STATUS(cnn_context_set_isa(ctx, (cnn_isa)7), CNN_STATUS_INVALID_ARGUMENT);
+    /* The message names the API function the caller called, not an internal helper. */
+    EXPECT(strcmp(cnn_get_last_error(), "cnn_context_set_isa: isa = 7 is out of range [0, 3]") == 0,
+           "message '%s'", cnn_get_last_error());
     const cnn_isa simd[2] = {CNN_ISA_AVX2, CNN_ISA_AVX512};
     for (int i = 0; i < 2; i++) {
         int32_t supported = -1;

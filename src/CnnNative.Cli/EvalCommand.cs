@@ -102,7 +102,8 @@ internal static class Weights
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or NotSupportedException or FormatException or KeyNotFoundException)
         {
-            throw new CliException($"cannot load {modelName} weights from {path}: {ex.Message}");
+            // The library's message names the file ("Safetensors file 'PATH': ..."); not repeated here.
+            throw new CliException($"cannot load {modelName} weights: {ex.Message}");
         }
     }
 }

@@ -138,13 +138,29 @@ internal sealed record ModelCard(
         {
             return null;
         }
+        ModelCard? card;
         try
         {
-            return JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), Options);
+            card = JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), Options);
         }
         catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or NotSupportedException)
         {
             throw new CliException($"cannot read {path}: {ex.Message}");
         }
+
+        string? problem = card is null ? "it holds null, not a model card object" : card.Problem();
+        return problem is null ? card : throw new CliException($"model card {path}: {problem} (delete it, or write it again with 'cnn train').");
+    }
+
+    /// <summary>What makes the card unusable (it feeds the model (pixel - mean) / std), or null.</summary>
+    private string? Problem()
+    {
+        if (string.IsNullOrWhiteSpace(Model))
+            return "\"model\" is missing or empty";
+        if (!float.IsFinite(NormalizationMean))
+            return string.Create(CultureInfo.InvariantCulture, $"\"normalization_mean\" is {NormalizationMean}; it must be a finite number");
+        if (!float.IsFinite(NormalizationStd) || NormalizationStd <= 0)
+            return string.Create(CultureInfo.InvariantCulture, $"\"normalization_std\" is {NormalizationStd}; it must be a finite number > 0");
+        return null;
     }
 }

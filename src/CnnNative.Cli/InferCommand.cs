@@ -43,7 +43,7 @@ internal static class InferCommand
         string inputs = "pixels in [0, 1]";
         if (settings.Weights is not null)
         {
-            LoadWeights(model, settings.Weights);
+            Weights.Load(model, "LeNet-5", settings.Weights);
             // Weights from `cnn train` come with the normalisation they were trained with.
             if (ModelCard.TryLoad(settings.Weights) is { } card)
             {
@@ -171,22 +171,6 @@ internal static class InferCommand
             throw new CliException($"LeNet-5 takes 28x28 images; the test set in {directory} has {test.Images.Rows}x{test.Images.Cols}.");
         }
         return (test.Images.Data, test.Labels);
-    }
-
-    private static void LoadWeights(LeNet5 model, string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new CliException($"weights file not found: {path}");
-        }
-        try
-        {
-            model.LoadSafetensors(path);
-        }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or NotSupportedException or FormatException or KeyNotFoundException)
-        {
-            throw new CliException($"cannot load LeNet-5 weights from {path}: {ex.Message}");
-        }
     }
 
     private static string ClassName(int index)

@@ -17,21 +17,22 @@ internal static class InspectCommand
         var model = new Argument<string>("model") { Description = "An .onnx file or a model name (" + string.Join(", ", ModelSource.Names) + ")." };
         var shape = new Option<string?>("--input-shape") { Description = "Input shape, e.g. 1,3,224,224 (default: the model's, batch 1).", HelpName = "N,C,H,W" };
         var classes = new Option<int>("--num-classes") { Description = "Classes of a zoo model.", DefaultValueFactory = _ => 1000 };
-        var command = new Command("inspect", "Print a model's layers: output shapes, parameter counts and FLOPs, with totals.") { model, shape, classes };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(shape), r.GetValue(classes), Console.Out));
+        var maxTensor = ModelSource.MaxTensorMibOption();
+        var command = new Command("inspect", "Print a model's layers: output shapes, parameter counts and FLOPs, with totals.") { model, shape, classes, maxTensor };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(shape), r.GetValue(classes), r.GetValue(maxTensor), Console.Out));
         return command;
     }
 
     /// <summary>One row of the table.</summary>
     internal sealed record Row(string Name, string Op, int[] Shape, long Parameters, long Flops);
 
-    public static int Run(string name, string? shapeText, int classes, TextWriter output)
+    public static int Run(string name, string? shapeText, int classes, int maxTensorMib, TextWriter output)
     {
         Module model;
         int[] shape;
         if (ModelSource.IsOnnxPath(name))
         {
-            OnnxModel onnx = ModelSource.LoadOnnx(name);
+            OnnxModel onnx = ModelSource.LoadOnnx(name, ModelSource.LoadOptions(maxTensorMib));
             model = onnx;
             if (onnx.Inputs.Count != 1)
                 throw new CliException($"{name} has {onnx.Inputs.Count} inputs; inspect runs models with one input.");
@@ -46,6 +47,7 @@ internal static class InspectCommand
         {
             if (shapeText != null)
                 shape = ModelSource.ParseShape(shapeText);
+            ModelSource.Bounded(shape, maxTensorMib, "the input shape");
             List<Row> rows = Layers(model, shape);
             Print(output, name, shape, rows, model.ParameterCount());
         }
@@ -67,7 +69,7 @@ internal static class InspectCommand
             }
             catch (ArgumentException e)
             {
-                throw new CliException($"the model does not accept an input of shape [{string.Join(", ", shape)}]: {e.Message}");
+                throw new CliException($"the model does not accept an input of shape {Tensor.FormatShape(shape)}: {e.Message}");
             }
         }
 

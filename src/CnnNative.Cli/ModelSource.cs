@@ -1,3 +1,4 @@
+using System.CommandLine;
 using CnnNative.Nn;
 using CnnNative.Onnx;
 using Zoo = CnnNative.Models.ModelZoo;
@@ -28,21 +29,59 @@ internal static class ModelSource
         return (model, Zoo.DefaultInputShape(name));
     }
 
-    /// <summary>Loads an ONNX file; load errors become one-line user errors (exit code 2).</summary>
-    public static OnnxModel LoadOnnx(string path)
+    /// <summary>
+    /// Loads an ONNX file; load errors become one-line user errors (exit code 2), the library's message as it is
+    /// (it names the file: "ONNX file 'PATH': ...").
+    /// </summary>
+    public static OnnxModel LoadOnnx(string path, OnnxLoadOptions options)
     {
         try
         {
-            return OnnxModel.Load(path);
+            return OnnxModel.Load(path, options);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException)
+        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException)
         {
-            throw new CliException($"cannot load {path}: {e.Message}");
+            throw new CliException(e.Message);
         }
-        catch (NotSupportedException e)
+    }
+
+    /// <summary>Default of <c>--max-tensor-mib</c>: 1 GiB of float32 per tensor, as <see cref="OnnxLoadOptions.MaxTensorElements"/>.</summary>
+    public const int DefaultMaxTensorMib = 1024;
+
+    /// <summary>
+    /// <c>--max-tensor-mib</c> of inspect and verify: what one tensor a file or a shape declares may cost (an ONNX
+    /// initializer or input, the --input-shape, a .npy input), checked before anything of that size is allocated.
+    /// </summary>
+    public static Option<int> MaxTensorMibOption()
+    {
+        var option = new Option<int>("--max-tensor-mib")
         {
-            throw new CliException($"{e.Message}");
+            Description = $"Largest tensor (ONNX initializer or input, --input-shape, --input) accepted, in MiB of float32 (1 ... 1048576; default {DefaultMaxTensorMib}).",
+            HelpName = "MIB",
+            DefaultValueFactory = _ => DefaultMaxTensorMib,
+        };
+        CommonOptions.AddRange(option, 1, 1 << 20);
+        return option;
+    }
+
+    /// <summary>Elements of float32 in <paramref name="mib"/> MiB.</summary>
+    public static long MaxElements(int mib) => (long)mib << 18;
+
+    /// <summary>ONNX load limits with the tensor bound of <c>--max-tensor-mib</c>.</summary>
+    public static OnnxLoadOptions LoadOptions(int maxTensorMib) => new() { MaxTensorElements = MaxElements(maxTensorMib) };
+
+    /// <summary>The shape, if its float32 tensor fits <c>--max-tensor-mib</c>; else a user error naming both.</summary>
+    public static int[] Bounded(int[] shape, int maxTensorMib, string what)
+    {
+        long count = 1;
+        foreach (int d in shape)
+        {
+            count = d == 0 ? 0 : Math.Min(count * d, long.MaxValue / int.MaxValue); // saturates: never overflows
         }
+
+        if (count > MaxElements(maxTensorMib))
+            throw new CliException($"{what} {Tensor.FormatShape(shape)} holds {count:N0} elements ({count / (1 << 18):N0} MiB of float32), more than --max-tensor-mib {maxTensorMib} allows.");
+        return shape;
     }
 
     /// <summary>Parses "1,3,224,224".</summary>

@@ -6,7 +6,8 @@ namespace CnnNative.Cli;
 /// <summary>
 /// Entry point of the <c>cnn</c> tool. Commands: <c>info</c>, <c>infer</c>, <c>train</c>, <c>eval</c>, <c>demo</c>, <c>inspect</c>, <c>verify</c>, <c>bench</c>.
 /// Exit codes: 0 success, 1 unexpected failure (a bug), 2 bad usage or missing/invalid input
-/// (unknown option, bad option value, missing dataset, unreadable weights).
+/// (unknown option, bad option value, missing dataset, unreadable or unsupported weights/model/input files,
+/// a model that cannot run on the given input, a tensor over --max-tensor-mib, a bad model card).
 /// </summary>
 public static class Program
 {

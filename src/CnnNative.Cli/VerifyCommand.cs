@@ -20,7 +20,7 @@ internal static class VerifyCommand
 
     internal sealed record Settings(
         string? Onnx, string? Weights, string? Model, string? Input, int Seed, int Batch, string? InputShape, int Classes,
-        double Rtol, double Atol, string? Perturb);
+        double Rtol, double Atol, string? Perturb, int MaxTensorMib = ModelSource.DefaultMaxTensorMib);
 
     public static Command Create()
     {
@@ -39,14 +39,15 @@ internal static class VerifyCommand
             Description = "Self-test of the check: add DELTA to the first element of parameter NAME on the CnnNative side only (it must then FAIL).",
             HelpName = "NAME=DELTA",
         };
+        var maxTensor = ModelSource.MaxTensorMibOption();
         CommonOptions.AddRange(batch, 1, 1024);
         var command = new Command("verify", "Run a model in CnnNative and in PyTorch on the same input and compare the outputs (max abs, max rel, normwise error).")
         {
-            onnx, weights, model, input, seed, batch, shape, classes, rtol, atol, perturb,
+            onnx, weights, model, input, seed, batch, shape, classes, rtol, atol, perturb, maxTensor,
         };
         command.SetAction(r => Run(
             new Settings(r.GetValue(onnx), r.GetValue(weights), r.GetValue(model), r.GetValue(input), r.GetValue(seed), r.GetValue(batch),
-                r.GetValue(shape), r.GetValue(classes), r.GetValue(rtol), r.GetValue(atol), r.GetValue(perturb)),
+                r.GetValue(shape), r.GetValue(classes), r.GetValue(rtol), r.GetValue(atol), r.GetValue(perturb), r.GetValue(maxTensor)),
             Console.Out));
         return command;
     }
@@ -64,7 +65,7 @@ internal static class VerifyCommand
         object args;
         if (s.Onnx != null)
         {
-            OnnxModel onnx = ModelSource.LoadOnnx(s.Onnx);
+            OnnxModel onnx = ModelSource.LoadOnnx(s.Onnx, ModelSource.LoadOptions(s.MaxTensorMib));
             model = onnx;
             inputs = onnx.Inputs.Select((info, i) => (info.Name, Tensor: MakeInput(s, onnx.Inputs.Count, ModelSource.Concrete(info, s.Batch), i)))
                 .ToDictionary(p => p.Name, p => p.Tensor);
@@ -79,10 +80,11 @@ internal static class VerifyCommand
             {
                 model.LoadSafetensors(s.Weights!, strict: true);
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException)
+            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException or UnauthorizedAccessException)
             {
                 model.Dispose();
-                throw new CliException($"cannot load {s.Weights} into {s.Model}: {e.Message}");
+                // The library's messages name the file; this adds only what the user asked for.
+                throw new CliException($"cannot load the weights into {s.Model}: {e.Message}");
             }
 
             inputs = new() { ["input"] = MakeInput(s, 1, shape, 0) };
@@ -96,9 +98,7 @@ internal static class VerifyCommand
             {
                 if (s.Perturb != null)
                     Perturb(model, s.Perturb, output);
-                IReadOnlyDictionary<string, Tensor> ours = model is OnnxModel m
-                    ? m.Run(inputs)
-                    : new Dictionary<string, Tensor> { ["output"] = model.Forward(inputs["input"]) };
+                IReadOnlyDictionary<string, Tensor> ours = RunOurs(model, inputs);
                 OracleReply torch = AskTorch(op, args, inputs);
                 return Compare(ours, torch, s, output);
             }
@@ -110,13 +110,29 @@ internal static class VerifyCommand
         }
     }
 
+    /// <summary>The model on the inputs; an input it cannot take (a wrong shape, a graph that fails on it) is the user's error.</summary>
+    private static IReadOnlyDictionary<string, Tensor> RunOurs(Module model, Dictionary<string, Tensor> inputs)
+    {
+        try
+        {
+            return model is OnnxModel m
+                ? m.Run(inputs)
+                : new Dictionary<string, Tensor> { ["output"] = model.Forward(inputs["input"]) };
+        }
+        catch (ArgumentException e)
+        {
+            string shapes = string.Join(", ", inputs.Select(p => $"{p.Key} {Tensor.FormatShape(p.Value.Shape)}"));
+            throw new CliException($"the model cannot run on the input ({shapes}): {e.Message}");
+        }
+    }
+
     private static Tensor MakeInput(Settings s, int inputCount, int[] shape, int index)
     {
         if (s.Input == null)
-            return Tensor.Randn(s.Seed + index, shape);
+            return Tensor.Randn(s.Seed + index, ModelSource.Bounded(shape, s.MaxTensorMib, "the input shape"));
         if (inputCount != 1)
             throw new CliException("--input works for one-input models; this one has several inputs.");
-        return NpyFile.Read(s.Input);
+        return NpyFile.Read(s.Input, ModelSource.MaxElements(s.MaxTensorMib));
     }
 
     private static void Perturb(Module model, string spec, TextWriter output)

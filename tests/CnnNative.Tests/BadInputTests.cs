@@ -113,6 +113,41 @@ public sealed class BadInputTests(ITestOutputHelper output)
         AssertStillWorks();
     }
 
+    [Fact]
+    public void Layer_constructors_reject_parameters_too_large_to_exist_as_argument_errors()
+    {
+        // The weight's element count used to overflow a checked int product (OverflowException), or to reach the allocator.
+        Log(Throws<ArgumentOutOfRangeException>(() => new Conv2d(1, 6, int.MaxValue), "the Conv2d weight of shape [6, 1, 2147483647, 2147483647]", "at most 2147483647"));
+        Log(Throws<ArgumentOutOfRangeException>(() => new Conv2d(1, 6, (70000, 70000)), "the Conv2d weight of shape [6, 1, 70000, 70000]"));
+        Log(Throws<ArgumentOutOfRangeException>(() => new Conv1d(1, 6, int.MaxValue), "the Conv1d weight of shape [6, 1, 2147483647]"));
+        Log(Throws<ArgumentOutOfRangeException>(() => new Linear(int.MaxValue, 2), "the Linear weight of shape [2, 2147483647]"));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2d(1, 6, int.MaxValue));
+        Assert.Equal("kernelSize", e.ParamName);
+        AssertStillWorks();
+    }
+
+    [Fact]
+    public void Layers_with_extreme_sizes_fail_in_forward_as_argument_errors_not_overflows()
+    {
+        using Tensor x = Tensor.Zeros(1, 1, 4, 4);
+        Module[] layers =
+        [
+            new MaxPool2d(int.MaxValue), new AvgPool2d(int.MaxValue), new MaxPool2d(3, stride: int.MaxValue, dilation: int.MaxValue),
+            new AdaptiveAvgPool2d(int.MaxValue), new Conv2d(1, 1, 3, padding: int.MaxValue), new Conv2d(1, 1, 2, dilation: int.MaxValue),
+        ];
+        foreach (Module layer in layers)
+        {
+            using (layer)
+            {
+                Exception? e = Record.Exception(() => layer.Forward(x).Dispose());
+                Assert.True(e is null or ArgumentException, $"{layer}: {e?.GetType().Name}: {e?.Message}");
+                output.WriteLine($"{layer}: {e?.GetType().Name ?? "ran"}: {e?.Message}");
+            }
+        }
+
+        AssertStillWorks();
+    }
+
     // ------------------------------------------------------------------------------------ pooling
 
     [Fact]

@@ -29,7 +29,10 @@ static cnn_isa best_isa(void) {
 
 /* Resolves AUTO and checks support; does not touch the context on failure. */
 static cnn_status resolve_isa(const char* function, cnn_isa requested, cnn_isa* out) {
-    CNN_CHECK_RANGE("isa", (int)requested, CNN_ISA_AUTO, CNN_ISA_AVX512);
+    /* Not CNN_CHECK_RANGE: its message would name this helper, not the API function called. */
+    if ((int)requested < CNN_ISA_AUTO || (int)requested > CNN_ISA_AVX512)
+        return cnn_set_error(CNN_STATUS_INVALID_ARGUMENT, "%s: isa = %d is out of range [%d, %d]",
+                             function, (int)requested, (int)CNN_ISA_AUTO, (int)CNN_ISA_AVX512);
     cnn_isa isa = requested == CNN_ISA_AUTO ? best_isa() : requested;
     int32_t supported = 0;
     cnn_isa_is_supported(isa, &supported);

@@ -78,8 +78,9 @@ static int cnn_start_thread(int (*fn)(void*)) {
 
 typedef struct {
     cnn_once once;
-    int ok;          /* 1 once the workers started */
-    int num_workers; /* hardware threads - 1: the caller is the remaining one */
+    int ok;          /* 1 once the lock and condition variables exist */
+    atomic_int started; /* 1 once the workers were started (reset in a fork()ed child, which has none) */
+    int num_workers; /* hardware threads - 1: the caller is the remaining one (written under lock) */
     cnn_mutex lock;
     cnn_cond wake;      /* sleeping workers wait here for a new generation */
     cnn_cond finished;  /* a sleeping caller waits here for pending == 0 */
@@ -196,15 +197,59 @@ static int worker_main(void* unused) {
     return 0;
 }
 
+#if !defined(_WIN32)
+/* fork() copies only the calling thread: a child inherits the pool's state (workers counted,
+ * maybe a job in flight, the lock possibly held by a thread that does not exist there) but no
+ * workers, so its first threaded call would wait for them forever. The handlers take the lock
+ * around fork() so that it is never copied held, and the child starts over with an empty pool
+ * whose workers are started again by its first threaded call. A job another parent thread was
+ * running at fork time is that thread's; the child has neither, so `busy` is cleared too. */
+static void pool_before_fork(void) { cnn_lock(&g_pool.lock); }
+static void pool_after_fork_parent(void) { cnn_unlock(&g_pool.lock); }
+static void pool_after_fork_child(void) {
+    /* Fresh primitives: the condition variables may count waiters (the parent's workers) that
+     * the child does not have. */
+    pthread_mutex_init(&g_pool.lock, NULL);
+    pthread_cond_init(&g_pool.wake, NULL);
+    pthread_cond_init(&g_pool.finished, NULL);
+    g_pool.num_workers = 0;
+    g_pool.sleepers = 0;
+    g_pool.caller_waiting = 0;
+    /* New workers start from generation 0, as the first ones did: no stale job looks new. */
+    atomic_store(&g_pool.generation, 0);
+    atomic_store(&g_pool.pending, 0);
+    atomic_store(&g_pool.next_chunk, 0);
+    atomic_flag_clear(&g_pool.busy);
+    atomic_store(&g_pool.started, 0);
+}
+#endif
+
 static void pool_init(void) {
     if (!cnn_mutex_init(&g_pool.lock)) return;
     if (!cnn_cond_init(&g_pool.wake) || !cnn_cond_init(&g_pool.finished)) return;
-    int wanted = cnn_cpu_hardware_threads() - 1;
-    for (int i = 0; i < wanted; i++) {
-        if (!cnn_start_thread(worker_main)) break;
-        g_pool.num_workers++;
-    }
+#if !defined(_WIN32)
+    if (pthread_atfork(pool_before_fork, pool_after_fork_parent, pool_after_fork_child) != 0) return;
+#endif
     g_pool.ok = 1;
+}
+
+/* Starts the workers on the first threaded call (again in a fork()ed child); 0 if there are none. */
+static int pool_workers(void) {
+    cnn_call_once(&g_pool.once, pool_init);
+    if (!g_pool.ok) return 0;
+    if (!atomic_load_explicit(&g_pool.started, memory_order_acquire)) {
+        cnn_lock(&g_pool.lock);
+        if (!atomic_load_explicit(&g_pool.started, memory_order_relaxed)) {
+            int wanted = cnn_cpu_hardware_threads() - 1;
+            for (int i = 0; i < wanted; i++) {
+                if (!cnn_start_thread(worker_main)) break;
+                g_pool.num_workers++;
+            }
+            atomic_store_explicit(&g_pool.started, 1, memory_order_release);
+        }
+        cnn_unlock(&g_pool.lock);
+    }
+    return g_pool.num_workers;
 }
 
 int32_t cnn_parallel_chunks(const cnn_context* context, int64_t n, int64_t grain) {
@@ -220,9 +265,7 @@ void cnn_parallel_for(const cnn_context* context, int64_t n, int64_t grain, cnn_
                       void* arg) {
     if (n <= 0) return;
     int32_t chunks = cnn_parallel_chunks(context, n, grain);
-    if (chunks > 1) cnn_call_once(&g_pool.once, pool_init);
-    if (chunks == 1 || !g_pool.ok || g_pool.num_workers == 0 ||
-        atomic_flag_test_and_set(&g_pool.busy)) {
+    if (chunks == 1 || pool_workers() == 0 || atomic_flag_test_and_set(&g_pool.busy)) {
         /* Serial: same chunking, so per-chunk scratch and results are identical. */
         for (int32_t c = 0; c < chunks; c++) {
             int64_t begin, end;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 
@@ -47,33 +48,71 @@ public static class Idx
     /// <summary>Magic number of an unsigned-byte IDX file with one dimension (labels).</summary>
     public const int LabelsMagic = 0x00000801;
 
-    /// <summary>Reads an IDX3 image file (optionally gzip-compressed), scaling pixels to [0, 1].</summary>
+    /// <summary>
+    /// Default bound on the elements (pixels or labels) one IDX file may declare: 2^28, i.e. 1 GiB of float32
+    /// images (Fashion-MNIST's training set is 47 million). The header's dimensions are checked against it
+    /// before anything is allocated; pass a larger <c>maxElements</c> for a larger data set (at most 2^31 - 65).
+    /// </summary>
+    public const long DefaultMaxElements = 1L << 28;
+
+    /// <summary>Reads an IDX3 image file (optionally gzip-compressed), scaling pixels to [0, 1]; at most <see cref="DefaultMaxElements"/> pixels.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">Bad magic, bad dimensions, truncated or trailing data; the message names the file.</exception>
-    public static IdxImages LoadImages(string path)
+    /// <exception cref="InvalidDataException">Bad magic, bad or too large dimensions, truncated or trailing data; the message names the file.</exception>
+    public static IdxImages LoadImages(string path) => LoadImages(path, DefaultMaxElements);
+
+    /// <summary>Reads an IDX3 image file (optionally gzip-compressed), scaling pixels to [0, 1].</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="maxElements">Largest pixel count the header may declare (<see cref="DefaultMaxElements"/>).</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">Bad magic, bad or too large dimensions, truncated or trailing data; the message names the file.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxElements"/> is not in 1 ... 2^31 - 65.</exception>
+    public static IdxImages LoadImages(string path, long maxElements)
     {
-        var (dims, bytes) = ReadIdx(path, ImagesMagic, 3, "images");
-        var data = new float[bytes.Length];
+        var data = Array.Empty<float>();
         // Division (not multiplication by 1/255) so values equal torchvision's ToTensor() bit for bit.
-        for (int i = 0; i < bytes.Length; i++) data[i] = bytes[i] / 255f;
+        int[] dims = ReadIdx(path, ImagesMagic, 3, "images", maxElements,
+            total => data = new float[total],
+            (bytes, offset) =>
+            {
+                var dest = data.AsSpan(offset, bytes.Length);
+                for (int i = 0; i < bytes.Length; i++) dest[i] = bytes[i] / 255f;
+            });
         return new IdxImages(data, dims[0], dims[1], dims[2]);
     }
 
-    /// <summary>Reads an IDX1 label file (optionally gzip-compressed).</summary>
+    /// <summary>Reads an IDX1 label file (optionally gzip-compressed); at most <see cref="DefaultMaxElements"/> labels.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">Bad magic, truncated or trailing data; the message names the file.</exception>
-    public static byte[] LoadLabels(string path)
+    /// <exception cref="InvalidDataException">Bad magic, too many labels, truncated or trailing data; the message names the file.</exception>
+    public static byte[] LoadLabels(string path) => LoadLabels(path, DefaultMaxElements);
+
+    /// <summary>Reads an IDX1 label file (optionally gzip-compressed).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="maxElements">Largest label count the header may declare (<see cref="DefaultMaxElements"/>).</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">Bad magic, too many labels, truncated or trailing data; the message names the file.</exception>
+    public static byte[] LoadLabels(string path, long maxElements)
     {
-        var (_, bytes) = ReadIdx(path, LabelsMagic, 1, "labels");
-        return bytes;
+        var data = Array.Empty<byte>();
+        ReadIdx(path, LabelsMagic, 1, "labels", maxElements, total => data = new byte[total], (bytes, offset) => bytes.CopyTo(data.AsSpan(offset)));
+        return data;
     }
 
-    /// <summary>Largest payload accepted (the element count must also fit a .NET array).</summary>
+    /// <summary>Largest payload accepted at all (the element count must also fit a .NET array).</summary>
     private const long MaxElements = int.MaxValue - 64;
 
-    private static (int[] Dims, byte[] Data) ReadIdx(string path, int expectedMagic, int rank, string what)
+    private delegate void ChunkSink(ReadOnlySpan<byte> bytes, int offset);
+
+    /// <summary>
+    /// Validates the header, then proves the payload is exactly the declared size before <paramref name="allocate"/>
+    /// is called: a plain file by its length, a gzip file by decompressing it once without keeping anything (it
+    /// stops at the first byte beyond the declared size). Then the payload is streamed to <paramref name="sink"/>.
+    /// </summary>
+    private static int[] ReadIdx(string path, int expectedMagic, int rank, string what, long maxElements,
+        Action<int> allocate, ChunkSink sink)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (maxElements < 1 || maxElements > MaxElements)
+            throw new ArgumentOutOfRangeException(nameof(maxElements), maxElements, $"maxElements must be in 1 ... {MaxElements}.");
         if (!File.Exists(path))
             throw new FileNotFoundException(MissingMessage(path), path);
 
@@ -81,57 +120,44 @@ public static class Idx
         Span<byte> probe = stackalloc byte[2];
         int got = file.ReadAtLeast(probe, 2, throwOnEndOfStream: false);
         bool gzip = got == 2 && probe[0] == 0x1f && probe[1] == 0x8b;
-        file.Position = 0;
 
+        int headerLength = 4 + (4 * rank);
+        int[] dims = [];
+        long total = 0;
+        string described = "";
+        FromStart(file, gzip, stream =>
+        {
+            (dims, total) = ReadHeader(stream, path, expectedMagic, rank, what, maxElements, headerLength);
+            described = $"dimensions [{string.Join(", ", dims)}]";
+            if (gzip) // the decompressed size is known only by decompressing: count it, keeping nothing
+                ReadPayload(stream, path, total, described, sink: null);
+        });
+        if (!gzip)
+        {
+            long available = file.Length - headerLength;
+            if (available < total)
+                throw Bad(path, $"truncated: {described} need {total} data bytes but the file has {available}");
+            if (available > total)
+                throw Bad(path, $"{available - total} unexpected bytes after the {total} data bytes of {described}");
+        }
+
+        allocate((int)total);
+        FromStart(file, gzip, stream =>
+        {
+            stream.ReadExactly(new byte[headerLength]);
+            ReadPayload(stream, path, total, described, sink);
+        });
+        return dims;
+    }
+
+    /// <summary>Runs <paramref name="read"/> on the file from its start, decompressed if it is gzip (the file stays open).</summary>
+    private static void FromStart(FileStream file, bool gzip, Action<Stream> read)
+    {
+        file.Position = 0;
         Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
         try
         {
-            // Magic + dims.
-            Span<byte> head = stackalloc byte[4 + 4 * rank];
-            int n = ReadFully(stream, head, path);
-            if (n < 4)
-                throw Bad(path, $"truncated: {n} bytes, too short for the 4-byte magic number");
-            int magic = BinaryPrimitives.ReadInt32BigEndian(head);
-            if (magic != expectedMagic)
-            {
-                string hint = magic == (expectedMagic == ImagesMagic ? LabelsMagic : ImagesMagic)
-                    ? $" (this looks like an IDX {(magic == ImagesMagic ? "images" : "labels")} file)" : "";
-                throw Bad(path, $"magic number 0x{magic:X8} is not 0x{expectedMagic:X8} (unsigned-byte {what}, {rank} dimension{(rank == 1 ? "" : "s")}){hint}");
-            }
-            if (n < head.Length)
-                throw Bad(path, $"truncated: the header needs {head.Length} bytes but the file has {n}");
-
-            var dims = new int[rank];
-            long total = 1;
-            for (int i = 0; i < rank; i++)
-            {
-                int d = BinaryPrimitives.ReadInt32BigEndian(head[(4 + 4 * i)..]);
-                if (d <= 0)
-                    throw Bad(path, $"dimension {i} is {d}; it must be positive");
-                dims[i] = d;
-                total *= d;
-                if (total > MaxElements)
-                    throw Bad(path, $"dimensions [{string.Join(", ", dims.Take(i + 1))}] describe more than {MaxElements} bytes");
-            }
-
-            // A plain file's length is known: check it before allocating anything.
-            if (!gzip)
-            {
-                long available = file.Length - head.Length;
-                if (available < total)
-                    throw Bad(path, $"truncated: dimensions [{string.Join(", ", dims)}] need {total} data bytes but the file has {available}");
-                if (available > total)
-                    throw Bad(path, $"{available - total} unexpected bytes after the {total} data bytes of dimensions [{string.Join(", ", dims)}]");
-            }
-
-            // For gzip the size is only known by decompressing: grow the buffer as data arrives, so that a
-            // hostile header cannot make us allocate more than the file really holds.
-            byte[] data = ReadPayload(stream, (int)total, path, dims);
-
-            Span<byte> extra = stackalloc byte[1];
-            if (ReadFully(stream, extra, path) != 0)
-                throw Bad(path, $"unexpected bytes after the {total} data bytes of dimensions [{string.Join(", ", dims)}]");
-            return (dims, data);
+            read(stream);
         }
         finally
         {
@@ -139,20 +165,62 @@ public static class Idx
         }
     }
 
-    private static byte[] ReadPayload(Stream stream, int total, string path, int[] dims)
+    private static (int[] Dims, long Total) ReadHeader(Stream stream, string path, int expectedMagic, int rank, string what, long maxElements, int headerLength)
     {
-        const int InitialChunk = 1 << 20;
-        byte[] data = new byte[Math.Min(total, InitialChunk)];
-        int filled = 0;
-        while (true)
+        byte[] head = new byte[headerLength];
+        int n = ReadFully(stream, head, path);
+        if (n < 4)
+            throw Bad(path, $"truncated: {n} bytes, too short for the 4-byte magic number");
+        int magic = BinaryPrimitives.ReadInt32BigEndian(head);
+        if (magic != expectedMagic)
         {
-            int n = ReadFully(stream, data.AsSpan(filled), path);
-            filled += n;
-            if (filled < data.Length)
-                throw Bad(path, $"truncated: dimensions [{string.Join(", ", dims)}] need {total} data bytes but only {filled} are present");
-            if (filled == total) return data;
-            int next = (int)Math.Min(total, (long)data.Length * 2);
-            Array.Resize(ref data, next);
+            string hint = magic == (expectedMagic == ImagesMagic ? LabelsMagic : ImagesMagic)
+                ? $" (this looks like an IDX {(magic == ImagesMagic ? "images" : "labels")} file)" : "";
+            throw Bad(path, $"magic number 0x{magic:X8} is not 0x{expectedMagic:X8} (unsigned-byte {what}, {rank} dimension{(rank == 1 ? "" : "s")}){hint}");
+        }
+        if (n < head.Length)
+            throw Bad(path, $"truncated: the header needs {head.Length} bytes but the file has {n}");
+
+        var dims = new int[rank];
+        long total = 1;
+        for (int i = 0; i < rank; i++)
+        {
+            int d = BinaryPrimitives.ReadInt32BigEndian(head.AsSpan(4 + (4 * i)));
+            if (d <= 0)
+                throw Bad(path, $"dimension {i} is {d}; it must be positive");
+            dims[i] = d;
+            total *= d;
+            if (total > maxElements)
+                throw Bad(path, $"dimensions [{string.Join(", ", dims.Take(i + 1))}] declare more than {maxElements} elements (the maxElements bound; default {DefaultMaxElements}, 1 GiB of float32)");
+        }
+        return (dims, total);
+    }
+
+    /// <summary>
+    /// Reads exactly <paramref name="total"/> payload bytes in chunks, passing each to <paramref name="sink"/> (null:
+    /// only count), then requires the end of the stream: never more than one byte past the declared size is read.
+    /// </summary>
+    private static void ReadPayload(Stream stream, string path, long total, string described, ChunkSink? sink)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            long done = 0;
+            while (done < total)
+            {
+                int want = (int)Math.Min(buffer.Length, total - done);
+                int n = ReadFully(stream, buffer.AsSpan(0, want), path);
+                if (n < want)
+                    throw Bad(path, $"truncated: {described} need {total} data bytes but only {done + n} are present");
+                sink?.Invoke(buffer.AsSpan(0, n), (int)done);
+                done += n;
+            }
+            if (ReadFully(stream, buffer.AsSpan(0, 1), path) != 0)
+                throw Bad(path, $"unexpected bytes after the {total} data bytes of {described}");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

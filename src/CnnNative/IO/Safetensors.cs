@@ -29,8 +29,10 @@ public enum SafetensorsDType
 /// <remarks>
 /// The reader treats the file as untrusted: the whole header is validated (length, JSON, dtypes, shapes,
 /// offsets, overlaps, holes, duplicate keys) before a single tensor is allocated, and every problem is an
-/// <see cref="InvalidDataException"/> naming the file, the key and the problem. Unsupported element types
-/// are a <see cref="NotSupportedException"/> naming the key and the dtype.
+/// <see cref="InvalidDataException"/> naming the file, the key and the problem. Unsupported element types,
+/// empty tensors and tensors of more than 2^31 - 1 elements are a <see cref="NotSupportedException"/> naming
+/// the key, also before anything is allocated. <see cref="Nn.Module.LoadSafetensors"/> also checks the
+/// header's names and shapes against the module before reading any data.
 /// </remarks>
 public static class Safetensors
 {
@@ -54,16 +56,31 @@ public static class Safetensors
     /// <summary>Reads every tensor of a safetensors file, and its <c>__metadata__</c> (empty if absent).</summary>
     public static Dictionary<string, Tensor> Load(string path, out Dictionary<string, string> metadata)
     {
+        var result = Load(path, select: null, out var meta);
+        metadata = meta;
+        return result;
+    }
+
+    /// <summary>
+    /// Reads the tensors that <paramref name="select"/> picks from the validated header, which it sees before
+    /// anything is allocated for data (it may throw to reject the file; e.g. a model checks names and shapes).
+    /// </summary>
+    internal static Dictionary<string, Tensor> Load(string path,
+        Func<IReadOnlyList<(string Name, SafetensorsDType DType, int[] Shape)>, IReadOnlySet<string>>? select,
+        out Dictionary<string, string> metadata)
+    {
         ArgumentNullException.ThrowIfNull(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         var (entries, dataStart, meta) = ReadHeader(stream, path);
         metadata = meta;
+        IReadOnlySet<string>? wanted = select?.Invoke(entries.Select(e => (e.Name, e.DType, (int[])e.Shape.Clone())).ToList());
 
         var result = new Dictionary<string, Tensor>(entries.Count, StringComparer.Ordinal);
         try
         {
             foreach (var e in entries)
             {
+                if (wanted is not null && !wanted.Contains(e.Name)) continue;
                 var tensor = Tensor.Zeros(e.Shape);
                 result.Add(e.Name, tensor);
                 ReadData(stream, path, dataStart, e, tensor.AsSpan());
@@ -364,6 +381,9 @@ public static class Safetensors
             string expected = overflow ? "more than 2^63" : (numel * size).ToString();
             throw Bad(path, $"tensor '{name}': shape [{string.Join(", ", shape)}] of {dtypeText} needs {expected} bytes but data_offsets [{begin}, {end}] span {end - begin}");
         }
+        if (numel > int.MaxValue)
+            throw new NotSupportedException(
+                $"Safetensors file '{path}': tensor '{name}' has shape [{string.Join(", ", shape)}], {numel} elements; at most {int.MaxValue} (2^31 - 1) elements per tensor can be loaded.");
         if (numel == 0)
             throw new NotSupportedException($"Safetensors file '{path}': tensor '{name}' has shape [{string.Join(", ", shape)}] with no elements; empty tensors are not supported.");
 

@@ -28,7 +28,8 @@ public sealed class Conv1d : Module
         OutChannels = outChannels;
         KernelSize = kernelSize;
         Options = new Conv1dOptions { Stride = stride, Padding = padding, Dilation = dilation, Groups = groups };
-        float bound = 1f / MathF.Sqrt(checked(inChannels / groups * kernelSize));
+        CheckParameterSize("the Conv1d weight", nameof(kernelSize), outChannels, inChannels / groups, kernelSize);
+        float bound = 1f / MathF.Sqrt(inChannels / groups * kernelSize); // <= the weight's elements, checked above
         Weight = RegisterParameter("weight", UniformInit(-bound, bound, outChannels, inChannels / groups, kernelSize));
         if (bias)
             Bias = RegisterParameter("bias", UniformInit(-bound, bound, outChannels));

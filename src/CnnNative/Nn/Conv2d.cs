@@ -79,7 +79,8 @@ public sealed class Conv2d : Module
         _paddingMode = paddingMode;
         _options = new Conv2dOptions { Stride = stride, Padding = padding, Dilation = dilation, Groups = groups };
 
-        int fanIn = checked(inChannels / groups * kernelSize.H * kernelSize.W);
+        CheckParameterSize("the Conv2d weight", nameof(kernelSize), outChannels, inChannels / groups, kernelSize.H, kernelSize.W);
+        int fanIn = inChannels / groups * kernelSize.H * kernelSize.W; // <= the weight's elements, checked above
         float bound = 1f / MathF.Sqrt(fanIn);
         Weight = RegisterParameter("weight", UniformInit(-bound, bound, outChannels, inChannels / groups, kernelSize.H, kernelSize.W));
         if (bias)

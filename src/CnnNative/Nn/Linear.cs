@@ -17,6 +17,7 @@ public sealed class Linear : Module
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         Activation = activation;
+        CheckParameterSize("the Linear weight", nameof(inFeatures), outFeatures, inFeatures);
         float bound = 1f / MathF.Sqrt(inFeatures);
         Weight = RegisterParameter("weight", UniformInit(-bound, bound, outFeatures, inFeatures));
         if (bias)

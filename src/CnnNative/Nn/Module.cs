@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using CnnNative.IO;
 
@@ -253,20 +254,35 @@ public abstract class Module : IDisposable
     /// <summary>
     /// Loads parameters and buffers from a safetensors file (F32; I64/F64/F16/BF16 converted), with the same
     /// all-or-nothing checks as <see cref="LoadStateDict(IReadOnlyDictionary{string, Tensor}, bool)"/>; problems
-    /// are reported as one <see cref="InvalidDataException"/> naming the file.
+    /// are reported as one <see cref="InvalidDataException"/> naming the file. The checks run on the file's header,
+    /// before any tensor is allocated or read (a file that does not fit costs no more than its header), and only the
+    /// tensors the module takes are read.
     /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is malformed or does not fit this module.</exception>
+    /// <exception cref="NotSupportedException">A tensor's dtype cannot be read, it is empty, or it has more than 2^31 - 1 elements.</exception>
     public void LoadSafetensors(string path, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(path);
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!File.Exists(path))
             throw new FileNotFoundException($"Safetensors file '{path}' not found.", path);
-        var loaded = Safetensors.Load(path);
+        // The header's names and shapes are checked before any tensor is read, so a file that does not fit
+        // costs no more than its header; only the tensors this module takes are read.
+        var loaded = Safetensors.Load(path, header =>
+        {
+            var shapes = new Dictionary<string, int[]>(header.Count, StringComparer.Ordinal);
+            foreach (var (name, _, shape) in header) shapes[name] = shape;
+            var problems = CheckState(shapes, shape => (shape, null), strict, out var plan);
+            if (problems.Count > 0)
+                throw DoesNotFit(path, problems);
+            return plan.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        }, out _);
         try
         {
             var problems = CheckState(loaded, strict, out var plan);
-            if (problems.Count > 0)
-                throw new InvalidDataException($"Safetensors file '{path}' does not fit {GetType().Name}: " + DescribeProblems(problems));
+            if (problems.Count > 0) // only if the file changed between its header and its data
+                throw DoesNotFit(path, problems);
             Apply(plan);
         }
         finally
@@ -289,7 +305,29 @@ public abstract class Module : IDisposable
         Safetensors.Save(path, entries.Select(e => new KeyValuePair<string, Tensor>(e.Key, e.Tensor)), dtypes, scalars: scalars);
     }
 
+    private InvalidDataException DoesNotFit(string path, List<string> problems) =>
+        new($"Safetensors file '{path}' does not fit {GetType().Name}: " + DescribeProblems(problems));
+
     private List<string> CheckState(IReadOnlyDictionary<string, Tensor> state, bool strict, out List<(Tensor Dest, Tensor Src)> plan)
+    {
+        var problems = CheckState(state, ShapeOf, strict, out var keyed);
+        plan = keyed.Select(p => (p.Dest, p.Src)).ToList();
+        return problems;
+
+        static (int[]? Shape, string? Problem) ShapeOf(Tensor? t)
+        {
+            if (t is null) return (null, "maps to null");
+            try { return (t.Shape, null); }
+            catch (ObjectDisposedException) { return (null, "maps to a disposed tensor"); }
+        }
+    }
+
+    /// <summary>
+    /// Matches a state (tensors, or the shapes of a file's header) against this module's entries: the problems
+    /// (missing/unexpected keys, shape mismatches, sources <paramref name="shapeOf"/> rejects) and the copies to make.
+    /// </summary>
+    private List<string> CheckState<TSrc>(IReadOnlyDictionary<string, TSrc> state, Func<TSrc, (int[]? Shape, string? Problem)> shapeOf,
+        bool strict, out List<(Tensor Dest, string Key, TSrc Src)> plan)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var problems = new List<string>();
@@ -305,19 +343,10 @@ public abstract class Module : IDisposable
                     problems.Add($"missing key '{e.Key}' (expected shape {Fmt(expected)})");
                 continue;
             }
-            if (src is null)
+            var (found, problem) = shapeOf(src);
+            if (found is null)
             {
-                problems.Add($"key '{e.Key}' maps to null (expected shape {Fmt(expected)})");
-                continue;
-            }
-            int[] found;
-            try
-            {
-                found = src.Shape;
-            }
-            catch (ObjectDisposedException)
-            {
-                problems.Add($"key '{e.Key}' maps to a disposed tensor");
+                problems.Add($"key '{e.Key}' {problem} (expected shape {Fmt(expected)})");
                 continue;
             }
             if (!ShapesMatch(expected, found))
@@ -325,11 +354,14 @@ public abstract class Module : IDisposable
                 problems.Add($"size mismatch for '{e.Key}': expected shape {Fmt(expected)}, found {Fmt(found)}");
                 continue;
             }
-            plan.Add((e.Tensor, src));
+            plan.Add((e.Tensor, e.Key, src));
         }
         if (strict)
             foreach (var key in state.Keys.Where(k => !expectedKeys.Contains(k)).Order(StringComparer.Ordinal))
-                problems.Add($"unexpected key '{key}' (shape {FmtSafe(state[key])})");
+            {
+                var (shape, problem) = shapeOf(state[key]);
+                problems.Add($"unexpected key '{key}' ({(shape is null ? problem : "shape " + Fmt(shape))})");
+            }
         return problems;
     }
 
@@ -390,12 +422,6 @@ public abstract class Module : IDisposable
 
     private static string Fmt(int[] shape) => "[" + string.Join(", ", shape) + "]";
 
-    private static string FmtSafe(Tensor? t)
-    {
-        if (t is null) return "null";
-        try { return Fmt(t.Shape); }
-        catch (ObjectDisposedException) { return "disposed"; }
-    }
 
     // ------------------------------------------------------------------------------------------
     // Display
@@ -453,6 +479,20 @@ public abstract class Module : IDisposable
     // ------------------------------------------------------------------------------------------
     // Helpers for subclasses
     // ------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Checks, before anything is allocated, that a layer's parameter of this shape can exist: at most 2^31 - 1
+    /// elements (it is initialised through a span). Else an <see cref="ArgumentOutOfRangeException"/> for
+    /// <paramref name="paramName"/> naming the shape; the element count is computed without overflow.
+    /// </summary>
+    internal static void CheckParameterSize(string what, string paramName, params int[] shape)
+    {
+        double count = 1;
+        foreach (int d in shape) count *= d;
+        if (count > int.MaxValue)
+            throw new ArgumentOutOfRangeException(paramName,
+                string.Create(CultureInfo.InvariantCulture, $"{what} of shape {Tensor.FormatShape(shape)} would hold {count:0.###e+0} elements; a layer's parameter holds at most {int.MaxValue} (2^31 - 1)."));
+    }
 
     /// <summary>A new tensor filled with U(<paramref name="low"/>, <paramref name="high"/>) from the <see cref="Cnn.ManualSeed"/> generator.</summary>
     internal static Tensor UniformInit(float low, float high, params int[] shape)

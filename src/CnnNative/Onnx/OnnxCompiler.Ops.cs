@@ -90,6 +90,33 @@ internal sealed partial class OnnxCompiler
 
     private static long[] AddPads(long[] a, long[] b) => a.Zip(b, (x, y) => x + y).ToArray();
 
+    /// <summary>
+    /// When the window reads a graph input of declared static shape, checks at load what would otherwise fail only
+    /// in Run: the rank, the channels the weight takes (<paramref name="channels"/>; null for a pool) and that the
+    /// (dilated) window fits the padded input. Other inputs' shapes are known only when the graph runs.
+    /// </summary>
+    private void CheckDeclaredInput(NodeProto node, string input, Window win, long[] extra, long? channels)
+    {
+        if (!_graphInputs.TryGetValue(input, out OnnxValueInfo? info))
+            return;
+        IReadOnlyList<int> s = info.Shape;
+        if (s.Count != win.Rank + 2)
+            throw new InvalidDataException($"ONNX {OnnxAttributes.Describe(node)}: a {win.Rank}-D window reads the graph input {info}, of rank {s.Count} (expected {win.Rank + 2})");
+        if (channels is long c && s[1] >= 0 && s[1] != c)
+            throw new InvalidDataException($"ONNX {OnnxAttributes.Describe(node)}: the weight takes {c} input channels but the graph input {info} has {s[1]}");
+        int[] spatial = s.Skip(2).ToArray();
+        if (spatial.Any(d => d < 0))
+            return;
+        long[] pads = AddPads(win.PadsFor(spatial), extra);
+        for (int i = 0; i < win.Rank; i++)
+        {
+            long window = ((long)win.Dilation[i] * (win.Kernel[i] - 1)) + 1;
+            long padded = spatial[i] + pads[i] + pads[i + win.Rank];
+            if (window > padded)
+                throw new InvalidDataException($"ONNX {OnnxAttributes.Describe(node)}: the window (kernel {win.Kernel[i]}, dilation {win.Dilation[i]}) spans {window} along spatial axis {i}, more than the {padded} of the graph input {info} with pads {pads[i]} + {pads[i + win.Rank]}");
+        }
+    }
+
     private static int[] SpatialOf(Tensor x, int rank) => x.Shape[^rank..];
 
     private static Tensor As2d(Tensor x, int rank) =>
@@ -115,13 +142,17 @@ internal sealed partial class OnnxCompiler
         OnnxConstant w = RequiredConstant(node, 1, "weight");
         int rank = w.Dims.Length - 2;
         Window win = ReadWindow(node, a, rank, w.Dims.Length >= 3 ? w.Dims[2..] : null);
-        int groups = (int)Math.Clamp(a.Int("group", 1), int.MinValue, int.MaxValue);
+        long group = a.Int("group", 1);
+        if (group < 1 || group > w.Dims[0] || w.Dims[0] % group != 0)
+            throw new InvalidDataException($"ONNX {OnnxAttributes.Describe(node)}: group {group} must be >= 1 and divide the weight's {w.Dims[0]} output channels (weight {w.ShapeText})");
+        int groups = (int)group;
         Tensor weight = FloatTensor(node, w, "weight");
         if (rank == 1)
             weight = Own(weight.Reshape(w.Dims[0], w.Dims[1], 1, w.Dims[2]));
         OnnxConstant? b = Constant(node, 2, "bias");
         Tensor? bias = b == null ? null : FloatTensor(node, b, "bias");
         (string input, long[] extra) = ThroughPad(node, rank);
+        CheckDeclaredInput(node, input, win, extra, w.Dims[1] * group);
         (Activation act, string output, string opType) = FuseActivation(node);
         Emit(node, [input], x =>
         {
@@ -194,7 +225,7 @@ internal sealed partial class OnnxCompiler
             if (s.Length == 4)
                 return Functional.BatchNorm2d(x[0], mean, var, scale, shift, eps, act);
             if (s.Length is < 2 or > 4)
-                throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: BatchNormalization of a rank-{s.Length} input.");
+                throw new ArgumentException($"BatchNormalization of a rank-{s.Length} input {Tensor.FormatShape(s)} is not supported (ranks 2 to 4).");
             using Tensor x4 = x[0].Reshape(s[0], s[1], s.Length == 3 ? s[2] : 1, 1);
             using Tensor y = Functional.BatchNorm2d(x4, mean, var, scale, shift, eps, act);
             return y.Reshape(s);
@@ -222,7 +253,7 @@ internal sealed partial class OnnxCompiler
         {
             int[] s = x[0].Shape;
             if (axis < -s.Length || axis >= s.Length)
-                throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: axis {axis} is out of range for a rank-{s.Length} input.");
+                throw new ArgumentException($"axis {axis} is out of range for a rank-{s.Length} input.");
             int dim = (int)(axis < 0 ? axis + s.Length : axis);
             if (_opset >= 13 || dim == s.Length - 1)
                 return log ? Functional.LogSoftmax(x[0], dim) : Functional.Softmax(x[0], dim);
@@ -293,14 +324,14 @@ internal sealed partial class OnnxCompiler
         Emit(node, [input], x =>
         {
             if (x[0].Rank != 2)
-                throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: Gemm input A has shape {Tensor.FormatShape(x[0].Shape)}; it must be 2-D.");
+                throw new ArgumentException($"Gemm input A has shape {Tensor.FormatShape(x[0].Shape)}; it must be 2-D.");
             if (!transA && alpha == 1f && addend == null)
                 return Functional.Linear(x[0], weight, bias, act);
             Tensor y;
             if (transA)
             {
                 if (x[0].Shape[0] != weight.Shape[0])
-                    throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: Gemm with transA = 1 needs A [K, M] with K = {weight.Shape[0]} (B' is {Tensor.FormatShape(weight.Shape)}); A has shape {Tensor.FormatShape(x[0].Shape)}.");
+                    throw new ArgumentException($"Gemm with transA = 1 needs A [K, M] with K = {weight.Shape[0]} (B' is {Tensor.FormatShape(weight.Shape)}); A has shape {Tensor.FormatShape(x[0].Shape)}.");
                 y = Functional.MatMulTransposedA(x[0], weight);
             }
             else
@@ -314,11 +345,11 @@ internal sealed partial class OnnxCompiler
             if (addend != null)
             {
                 int[] product = y.Shape;
-                y = Consume(y, t => Broadcast(node, add: true, t, addend));
+                y = Consume(y, t => Broadcast(add: true, t, addend));
                 if (!y.Shape.SequenceEqual(product))
                 {
                     using (y)
-                        throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: C of shape {c!.ShapeText} does not broadcast to the product's {Tensor.FormatShape(product)} (it would make {Tensor.FormatShape(y.Shape)}).");
+                        throw new ArgumentException($"C of shape {c!.ShapeText} does not broadcast to the product's {Tensor.FormatShape(product)} (it would make {Tensor.FormatShape(y.Shape)}).");
                 }
             }
 
@@ -368,7 +399,7 @@ internal sealed partial class OnnxCompiler
             {
                 if (x[0].Shape.SequenceEqual(x[1].Shape))
                     return add ? Functional.Add(x[0], x[1], act) : Functional.Mul(x[0], x[1]);
-                return Activated(Broadcast(node, add, x[0], x[1]), act);
+                return Activated(Broadcast(add, x[0], x[1]), act);
             }, output, opType);
             return;
         }
@@ -386,22 +417,14 @@ internal sealed partial class OnnxCompiler
             int dim = ChannelDim(c.Dims, s);
             if (dim >= 0)
                 return add ? Functional.ScaleShift(x[0], dim, null, vector) : Functional.ScaleShift(x[0], dim, vector, null);
-            return c0 ? Broadcast(node, add, full, x[0]) : Broadcast(node, add, x[0], full);
+            return c0 ? Broadcast(add, full, x[0]) : Broadcast(add, x[0], full);
         });
     }
 
-    /// <summary>a + b or a * b under numpy / ONNX broadcasting; incompatible shapes name the node and both shapes.</summary>
-    private static Tensor Broadcast(NodeProto node, bool add, Tensor a, Tensor b)
+    /// <summary>a + b or a * b under numpy / ONNX broadcasting; incompatible shapes name both (and OnnxModel.Run the node).</summary>
+    private static Tensor Broadcast(bool add, Tensor a, Tensor b)
     {
-        try
-        {
-            Functional.BroadcastShape(a.Dims, b.Dims);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: {e.Message}", e);
-        }
-
+        Functional.BroadcastShape(a.Dims, b.Dims);
         return Functional.Broadcast(add ? CnnBinaryOp.Add : CnnBinaryOp.Mul, a, b);
     }
 
@@ -450,7 +473,7 @@ internal sealed partial class OnnxCompiler
         {
             int rank = x[0].Rank;
             if (axis < -rank || axis >= rank)
-                throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: axis {axis} is out of range for rank {rank}.");
+                throw new ArgumentException($"axis {axis} is out of range for rank {rank}.");
             return Functional.Concat(x, (int)(axis < 0 ? axis + rank : axis));
         });
     }
@@ -462,7 +485,7 @@ internal sealed partial class OnnxCompiler
         {
             int[] s = x[0].Shape;
             if (axis < -s.Length || axis > s.Length)
-                throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: axis {axis} is out of range for rank {s.Length}.");
+                throw new ArgumentException($"axis {axis} is out of range for rank {s.Length}.");
             int k = (int)(axis < 0 ? axis + s.Length : axis);
             long outer = 1;
             foreach (int d in s[..k])
@@ -486,7 +509,7 @@ internal sealed partial class OnnxCompiler
             for (int i = 0; i < shape.Length; i++)
             {
                 if (shape[i] == 0 && i >= s.Length)
-                    throw new ArgumentException($"ONNX {OnnxAttributes.Describe(node)}: shape [{string.Join(", ", shape)}] copies dimension {i} of a rank-{s.Length} input.");
+                    throw new ArgumentException($"shape [{string.Join(", ", shape)}] copies dimension {i} of a rank-{s.Length} input.");
                 target[i] = shape[i] == 0 ? s[i] : (int)shape[i];
             }
 

@@ -23,6 +23,7 @@ internal sealed partial class OnnxCompiler
         (string input, long[] extra) = ThroughPad(node, rank);
         if (extra.Any(p => p != 0) && max)
             throw a.Unsupported("a Pad folded into MaxPool (zero padding is not max pooling's padding)");
+        CheckDeclaredInput(node, input, win, extra, channels: null);
         Emit(node, [input], x =>
         {
             long[] own = win.PadsFor(SpatialOf(x[0], rank));
@@ -85,7 +86,7 @@ internal sealed partial class OnnxCompiler
         {
             long span = (long)size + Begin[d] + End[d] - ((long)Dilation[d] * (Kernel[d] - 1) + 1);
             if (span < 0)
-                throw new ArgumentException($"ONNX {OnnxAttributes.Describe(Node)}: the pooling window ({Kernel[d]}, dilation {Dilation[d]}) is larger than the padded input ({size} + pads {Begin[d]}, {End[d]}).");
+                throw new ArgumentException($"the pooling window ({Kernel[d]}, dilation {Dilation[d]}) is larger than the padded input ({size} + pads {Begin[d]}, {End[d]}).");
             long outSize = (Ceil ? (span + Stride[d] - 1) / Stride[d] : span / Stride[d]) + 1;
             if (Ceil && (outSize - 1) * Stride[d] >= (long)size + Begin[d])
                 outSize--;

@@ -25,6 +25,7 @@ internal sealed partial class OnnxCompiler
     private readonly Dictionary<string, OnnxConstant> _constants;
     private readonly Func<OnnxConstant, Tensor> _tensorOf;
     private readonly HashSet<string> _graphOutputs;
+    private readonly Dictionary<string, OnnxValueInfo> _graphInputs;
     private readonly HashSet<NodeProto> _absorbed = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<string, (string Input, long[] Pads, NodeProto Node)> _pads = new(StringComparer.Ordinal);
     private readonly List<OnnxStep> _steps = [];
@@ -35,9 +36,11 @@ internal sealed partial class OnnxCompiler
     /// <param name="constants">Initializers by name; Constant nodes are added while compiling.</param>
     /// <param name="tensorOf">The tensor holding a float constant (the model owns it).</param>
     /// <param name="graphOutputs">The graph's output names (never fused away).</param>
+    /// <param name="graphInputs">The graph's inputs: their declared shapes let a window be checked at load.</param>
     public OnnxCompiler(OnnxGraph graph, int opset, OnnxLoadOptions options, Dictionary<string, OnnxConstant> constants,
-        Func<OnnxConstant, Tensor> tensorOf, IEnumerable<string> graphOutputs)
+        Func<OnnxConstant, Tensor> tensorOf, IEnumerable<string> graphOutputs, IEnumerable<OnnxValueInfo> graphInputs)
     {
+        _graphInputs = graphInputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         _graph = graph;
         _opset = opset;
         _options = options;
@@ -59,7 +62,7 @@ internal sealed partial class OnnxCompiler
             RequireOneOutput(node);
             _constants[node.Output[0]] = node.OpType == "Constant"
                 ? ReadConstant(node, attrs)
-                : OnnxConstantFolder.Fold(node, attrs, _constants, _opset);
+                : OnnxConstantFolder.Fold(node, attrs, _constants, _opset, _options.MaxFoldedElements);
             attrs.RejectUnknown();
             _absorbed.Add(node);
         }

@@ -6,38 +6,44 @@ namespace CnnNative.Onnx;
 /// Evaluates, at load time, nodes whose inputs are all constants and that only move or retype small
 /// arrays: the shape and padding arithmetic exporters emit (torch writes F.pad's pads as
 /// ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast). No arithmetic: elements are copied,
-/// reordered or converted. Results above <see cref="MaxElements"/> are not folded (NotSupported).
+/// reordered or converted. A result above <see cref="OnnxLoadOptions.MaxFoldedElements"/> is not folded
+/// (NotSupported naming the node): its size is checked from its shape before anything is computed.
 /// </summary>
 internal static class OnnxConstantFolder
 {
     /// <summary>The operators folded when all their inputs are constants.</summary>
     public static readonly string[] Foldable = ["Cast", "Concat", "ConstantOfShape", "Identity", "Reshape", "Slice", "Squeeze", "Transpose", "Unsqueeze"];
 
-    /// <summary>Largest folded constant: these are shapes and pads, not weights.</summary>
-    public const int MaxElements = 1 << 20;
-
     public static bool CanFold(NodeProto node, IReadOnlyDictionary<string, OnnxConstant> constants) =>
         Foldable.Contains(node.OpType) && node.Input.All(i => i.Length == 0 || constants.ContainsKey(i))
         && (node.Input.Count > 0 || node.OpType == "ConstantOfShape");
 
-    public static OnnxConstant Fold(NodeProto node, OnnxAttributes a, IReadOnlyDictionary<string, OnnxConstant> constants, int opset)
+    /// <param name="node">The node, all of whose inputs are in <paramref name="constants"/>.</param>
+    /// <param name="a">Its attributes.</param>
+    /// <param name="constants">The constants so far.</param>
+    /// <param name="opset">The default-domain opset.</param>
+    /// <param name="max">Largest result, in elements (<see cref="OnnxLoadOptions.MaxFoldedElements"/>).</param>
+    public static OnnxConstant Fold(NodeProto node, OnnxAttributes a, IReadOnlyDictionary<string, OnnxConstant> constants, int opset, long max)
     {
         OnnxConstant[] x = node.Input.Select(i => i.Length == 0 ? null! : constants[i]).ToArray();
         string name = node.Output.Count > 0 ? node.Output[0] : throw new InvalidDataException($"ONNX {OnnxAttributes.Describe(node)} has no output");
+        // Cast and Transpose copy their input whole: its size is the result's, known before copying.
+        if (node.OpType is "Cast" or "Transpose" && x.Length > 0 && x[0] != null)
+            Count(node, x[0].Dims.Select(d => (long)d), max);
         OnnxConstant result = node.OpType switch
         {
             "Identity" => x[0] with { },
-            "Reshape" => Reshape(node, a, x[0], Ints(node, x, 1)),
+            "Reshape" => Reshape(node, a, x[0], Ints(node, x, 1), max),
             "Cast" => Cast(node, a, x[0]),
-            "ConstantOfShape" => ConstantOfShape(node, a, x[0]),
-            "Concat" => Concat(node, a, x),
-            "Slice" => Slice(node, x),
+            "ConstantOfShape" => ConstantOfShape(node, a, x[0], max),
+            "Concat" => Concat(node, a, x, max),
+            "Slice" => Slice(node, x, max),
             "Transpose" => Transpose(node, a, x[0]),
             "Unsqueeze" or "Squeeze" => Squeeze(node, a, x, opset),
             _ => throw new InvalidOperationException(node.OpType),
         };
-        if (result.Length > MaxElements)
-            throw a.Unsupported($"a constant computation of {result.Length} elements (more than {MaxElements})");
+        // Identity, Reshape and (Un)squeeze share their input's values; a large one is still no shape arithmetic.
+        Count(node, result.Dims.Select(d => (long)d), max);
         return result with { Name = name };
     }
 
@@ -52,13 +58,17 @@ internal static class OnnxConstantFolder
     private static OnnxConstant Pick(OnnxConstant c, int[] dims, long[] index) => new(
         c.Name, dims, c.Floats == null ? null : index.Select(i => c.Floats[i]).ToArray(), c.Longs == null ? null : index.Select(i => c.Longs[i]).ToArray());
 
-    private static long Count(NodeProto node, IEnumerable<long> dims)
+    /// <summary>The element count of dims, if it is at most <paramref name="max"/> (else NotSupported naming the node and the limit).</summary>
+    private static long Count(NodeProto node, IEnumerable<long> dims, long max)
     {
         long n = 1;
         foreach (long d in dims)
         {
-            if (d < 0 || d > MaxElements || (n *= d) > MaxElements)
-                throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: a constant computation of more than {MaxElements} elements (or a negative dimension).");
+            if (d < 0)
+                throw Bad(node, $"a constant computation with the negative dimension {d}");
+            if (d > max || (d > 0 && n > max / d)) // n * d > max, tested without overflowing
+                throw new NotSupportedException($"ONNX {OnnxAttributes.Describe(node)}: a constant computation of more than {max} elements is not supported (OnnxLoadOptions.MaxFoldedElements).");
+            n *= d;
         }
 
         return n;
@@ -80,7 +90,7 @@ internal static class OnnxConstantFolder
     private static int Axis(NodeProto node, long axis, int rank) =>
         axis >= -rank && axis < rank ? (int)(axis < 0 ? axis + rank : axis) : throw Bad(node, $"axis {axis} is out of range for rank {rank}");
 
-    private static OnnxConstant Reshape(NodeProto node, OnnxAttributes a, OnnxConstant c, long[] shape)
+    private static OnnxConstant Reshape(NodeProto node, OnnxAttributes a, OnnxConstant c, long[] shape, long max)
     {
         // allowzero = 1 makes a 0 in the shape a real empty dimension instead of "copy the input's": not folded.
         if (a.IntIn("allowzero", 0, 0, 1) == 1 && shape.Contains(0))
@@ -89,11 +99,11 @@ internal static class OnnxConstantFolder
         int inferred = Array.IndexOf(dims, -1L);
         if (inferred >= 0)
         {
-            long known = Count(node, dims.Where((_, i) => i != inferred));
+            long known = Count(node, dims.Where((_, i) => i != inferred), max);
             dims[inferred] = known == 0 ? 0 : c.Length / known;
         }
 
-        if (Count(node, dims) != c.Length)
+        if (Count(node, dims, max) != c.Length)
             throw Bad(node, $"cannot reshape the constant {c.ShapeText} to [{string.Join(", ", shape)}]");
         return c with { Dims = dims.Select(d => (int)d).ToArray() };
     }
@@ -110,10 +120,10 @@ internal static class OnnxConstantFolder
         };
     }
 
-    private static OnnxConstant ConstantOfShape(NodeProto node, OnnxAttributes a, OnnxConstant shape)
+    private static OnnxConstant ConstantOfShape(NodeProto node, OnnxAttributes a, OnnxConstant shape, long max)
     {
         long[] dims = shape.Longs ?? throw Bad(node, "the shape must be INT64");
-        int n = (int)Count(node, dims);
+        int n = (int)Count(node, dims, max);
         OnnxConstant value = a.Tensor("value") is TensorProto t
             ? OnnxReader.Decode(t, "value", OnnxLoadOptions.Default)
             : new OnnxConstant("value", [1], [0f], null);
@@ -122,7 +132,7 @@ internal static class OnnxConstantFolder
         return Pick(value, dims.Select(d => (int)d).ToArray(), new long[n]);
     }
 
-    private static OnnxConstant Concat(NodeProto node, OnnxAttributes a, OnnxConstant[] x)
+    private static OnnxConstant Concat(NodeProto node, OnnxAttributes a, OnnxConstant[] x, long max)
     {
         int rank = x[0].Dims.Length;
         int axis = Axis(node, a.Int("axis", 0), rank);
@@ -130,9 +140,10 @@ internal static class OnnxConstantFolder
                        || c.Dims.Where((d, i) => i != axis && d != x[0].Dims[i]).Any()))
             throw Bad(node, "the constants to concatenate differ in rank, type or shape");
         int[] dims = (int[])x[0].Dims.Clone();
-        dims[axis] = (int)Count(node, x.Select(c => (long)c.Dims[axis]));
-        long outer = Count(node, dims[..axis].Select(d => (long)d));
-        long inner = Count(node, dims[(axis + 1)..].Select(d => (long)d));
+        dims[axis] = (int)Count(node, x.Select(c => (long)c.Dims[axis]), max);
+        Count(node, dims.Select(d => (long)d), max);
+        long outer = Count(node, dims[..axis].Select(d => (long)d), max);
+        long inner = Count(node, dims[(axis + 1)..].Select(d => (long)d), max);
         var floats = new List<float>();
         var longs = new List<long>();
         for (long o = 0; o < outer; o++)
@@ -150,7 +161,7 @@ internal static class OnnxConstantFolder
         return new OnnxConstant("", dims, x[0].Floats == null ? null : [.. floats], x[0].Longs == null ? null : [.. longs]);
     }
 
-    private static OnnxConstant Slice(NodeProto node, OnnxConstant[] x)
+    private static OnnxConstant Slice(NodeProto node, OnnxConstant[] x, long max)
     {
         OnnxConstant c = x[0];
         long[] starts = Ints(node, x, 1), ends = Ints(node, x, 2);
@@ -159,31 +170,56 @@ internal static class OnnxConstantFolder
         if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length)
             throw Bad(node, "starts, ends, axes and steps differ in length");
         int rank = c.Dims.Length;
-        var picks = Enumerable.Range(0, rank).Select(i => Enumerable.Range(0, c.Dims[i]).Select(v => (long)v).ToArray()).ToArray();
+        var range = Enumerable.Range(0, rank).Select(i => (Start: 0L, Count: (long)c.Dims[i], Step: 1L)).ToArray();
+        var seen = new HashSet<int>();
         for (int k = 0; k < starts.Length; k++)
         {
             int axis = Axis(node, axes[k], rank);
-            long dim = c.Dims[axis], step = steps[k];
-            if (step == 0)
-                throw Bad(node, "a Slice step is 0");
-            long start = starts[k] < 0 ? starts[k] + dim : starts[k];
-            long end = ends[k] < 0 ? ends[k] + dim : ends[k];
-            var chosen = new List<long>();
-            if (step > 0)
-            {
-                for (long i = Math.Clamp(start, 0, dim); i < Math.Clamp(end, 0, dim); i += step)
-                    chosen.Add(i);
-            }
-            else
-            {
-                for (long i = Math.Clamp(start, -1, dim - 1); i > Math.Clamp(end, -1, dim - 1); i += step)
-                    chosen.Add(i);
-            }
-
-            picks[axis] = [.. chosen];
+            if (!seen.Add(axis))
+                throw Bad(node, $"axis {axes[k]} is sliced twice");
+            range[axis] = SliceRange(node, c.Dims[axis], starts[k], ends[k], steps[k]);
         }
 
+        // The result's size from its shape, before a single index is made.
+        Count(node, range.Select(r => r.Count), max);
+        long[][] picks = range.Select(r => LongRange(r.Start, r.Count, r.Step)).ToArray();
         return Gather(c, picks);
+    }
+
+    /// <summary>
+    /// ONNX Slice along one axis of size dim: the first index and how many are taken. Starts and ends are clamped
+    /// as the operator defines (to [0, dim] forward, [-1, dim - 1] backward), so any int64 step, even +-2^63, counts
+    /// without overflow: the k-th index is start + k * step with k * |step| &lt; |end - start| &lt;= dim.
+    /// </summary>
+    private static (long Start, long Count, long Step) SliceRange(NodeProto node, long dim, long start, long end, long step)
+    {
+        if (step == 0)
+            throw Bad(node, "a Slice step is 0");
+        start = start < 0 ? start + dim : start;
+        end = end < 0 ? end + dim : end;
+        long span;
+        if (step > 0)
+        {
+            start = Math.Clamp(start, 0, dim);
+            span = Math.Clamp(end, 0, dim) - start;
+        }
+        else
+        {
+            start = Math.Clamp(start, -1, dim - 1);
+            span = start - Math.Clamp(end, -1, dim - 1);
+        }
+
+        ulong magnitude = step == long.MinValue ? 1UL << 63 : (ulong)Math.Abs(step);
+        long count = span <= 0 ? 0 : 1 + (long)((ulong)(span - 1) / magnitude);
+        return (start, count, step);
+    }
+
+    private static long[] LongRange(long start, long count, long step)
+    {
+        var values = new long[count];
+        for (long k = 0; k < count; k++)
+            values[k] = start + (k * step); // |k * step| < dim: see SliceRange
+        return values;
     }
 
     /// <summary>The elements at the cartesian product of per-axis positions.</summary>

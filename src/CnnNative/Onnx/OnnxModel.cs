@@ -109,7 +109,7 @@ public sealed class OnnxModel : Module
             return t;
         }
 
-        var compiler = new OnnxCompiler(structure, Opset, options, constants, TensorOf, Outputs.Select(o => o.Name));
+        var compiler = new OnnxCompiler(structure, Opset, options, constants, TensorOf, Outputs.Select(o => o.Name), Inputs);
         try
         {
             return compiler.Compile();
@@ -143,14 +143,19 @@ public sealed class OnnxModel : Module
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         (options ?? OnnxLoadOptions.Default).Validate();
+        // Every message names the file once, here: "ONNX file 'PATH': problem" (the parts below never name it).
         FileStream stream;
         try
         {
             stream = File.OpenRead(path);
         }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new IOException($"cannot read the ONNX file '{path}': {e.Message}", e);
+            throw new FileNotFoundException($"ONNX file '{path}' not found.", path, e);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new IOException($"ONNX file '{path}' cannot be read: {e.Message}", e);
         }
 
         using (stream)
@@ -161,11 +166,11 @@ public sealed class OnnxModel : Module
             }
             catch (InvalidDataException e)
             {
-                throw new InvalidDataException($"{path}: {e.Message}", e);
+                throw new InvalidDataException($"ONNX file '{path}': {e.Message}", e);
             }
             catch (NotSupportedException e)
             {
-                throw new NotSupportedException($"{path}: {e.Message}", e);
+                throw new NotSupportedException($"ONNX file '{path}': {e.Message}", e);
             }
         }
     }

@@ -107,7 +107,7 @@ public sealed class OnnxHostileFileTests(ITestOutputHelper output)
     {
         ModelProto model = OnnxFiles.ConvRelu();
         model.Graph.Initializer[1].Dims.Clear();
-        model.Graph.Initializer[1].Dims.AddRange([1L << 30, 1L << 30, 1L << 30, 1L << 30]); // 2^120 elements
+        model.Graph.Initializer[1].Dims.AddRange([1L << 20, 1L << 20, 1L << 20, 1L << 20]); // 2^80 elements (each dimension within the cap)
         Rejects<InvalidDataException>(model, "hold more than");
 
         // A model within the default cap, over a lowered one.
@@ -277,5 +277,134 @@ public sealed class OnnxHostileFileTests(ITestOutputHelper output)
         using Tensor x = Tensor.Zeros(1, 3, 5, 5);
         ArgumentException e = Assert.Throws<ArgumentException>(() => model.Forward(x));
         Assert.Contains("x [-1, 2, 5, 5]", e.Message, StringComparison.Ordinal);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Found by the outside audit (issue 14): each failed before its fix.
+    // ------------------------------------------------------------------------------------------
+
+    /// <summary>x [1] + Slice(data [5], starts, ends, axes [0], steps) folded at load.</summary>
+    private static ModelProto SliceModel(long start, long end, long step)
+    {
+        var graph = new GraphProto { Name = "slice" };
+        graph.Input.Add(OnnxFiles.Value("x", 1));
+        graph.Output.Add(OnnxFiles.Value("y", 1));
+        graph.Initializer.Add(OnnxFiles.Floats("data", [5], [10, 11, 12, 13, 14]));
+        foreach ((string name, long value) in new[] { ("starts", start), ("ends", end), ("axes", 0L), ("steps", step) })
+            graph.Initializer.Add(new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { value } });
+        graph.Node.Add(OnnxFiles.Node("Slice", "slice", ["data", "starts", "ends", "axes", "steps"], ["picked"]));
+        graph.Node.Add(OnnxFiles.Node("Add", "add", ["x", "picked"], ["y"]));
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model;
+    }
+
+    [Theory]
+    [InlineData(0L, long.MaxValue, long.MaxValue, 10f)]   // one step of 2^63 - 1 from the start: element 0 only
+    [InlineData(2L, long.MaxValue, long.MaxValue, 12f)]
+    [InlineData(-1L, long.MinValue, long.MinValue, 14f)]  // backwards from the last by -2^63: element 4 only
+    [InlineData(4L, -6L, long.MinValue + 1, 14f)]
+    public void Slice_steps_of_any_int64_fold_without_overflow(long start, long end, long step, float picked)
+    {
+        // ONNX allows any non-zero step; i += step used to overflow (IndexOutOfRangeException from Load).
+        using OnnxModel model = OnnxFiles.Load(SliceModel(start, end, step));
+        using Tensor x = Tensor.FromArray([0.5f], 1);
+        using Tensor y = model.Forward(x);
+        Assert.Equal([picked + 0.5f], y.ToArray());
+    }
+
+    [Fact]
+    public void Slice_step_zero_and_a_repeated_axis_are_invalid_data_naming_the_node()
+    {
+        Assert.Equal("ONNX node 'slice' (Slice): a Slice step is 0",
+            Rejects<InvalidDataException>(SliceModel(0, 5, 0), "Slice step is 0").Message);
+    }
+
+    [Fact]
+    public void Conv_group_is_validated_at_load()
+    {
+        foreach (long group in new[] { 0L, -1L, 2L, 4L }) // w [3, 2, 3, 3]: 3 output channels; only 1 and 3 divide them
+        {
+            ModelProto model = OnnxFiles.ConvRelu();
+            model.Graph.Node[0].Attribute.Add(new AttributeProto { Name = "group", Type = AttributeProto.Types.AttributeType.Int, I = group });
+            InvalidDataException e = Rejects<InvalidDataException>(model, $"group {group} must be >= 1");
+            Assert.Equal($"ONNX node 'conv' (Conv): group {group} must be >= 1 and divide the weight's 3 output channels (weight [3, 2, 3, 3])", e.Message);
+        }
+    }
+
+    [Fact]
+    public void A_window_that_cannot_fit_or_wrong_channels_on_a_declared_input_fail_at_load()
+    {
+        ModelProto big = OnnxFiles.ConvRelu();
+        big.Graph.Node[0].Attribute.Clear(); // no pads: the 3x3 kernel against a declared 2x2 input
+        big.Graph.Input[0] = OnnxFiles.Value("x", -1, 2, 2, 2);
+        Assert.Equal("ONNX node 'conv' (Conv): the window (kernel 3, dilation 1) spans 3 along spatial axis 0, more than the 2 of the graph input x [-1, 2, 2, 2] with pads 0 + 0",
+            Rejects<InvalidDataException>(big, "spans 3").Message);
+
+        ModelProto channels = OnnxFiles.ConvRelu();
+        channels.Graph.Input[0] = OnnxFiles.Value("x", -1, 4, 5, 5);
+        Assert.Equal("ONNX node 'conv' (Conv): the weight takes 2 input channels but the graph input x [-1, 4, 5, 5] has 4",
+            Rejects<InvalidDataException>(channels, "input channels").Message);
+
+        ModelProto pool = OnnxFiles.ConvRelu();
+        pool.Graph.Node[1] = OnnxFiles.Node("MaxPool", "pool", ["c"], ["y"], OnnxFiles.Ints("kernel_shape", 9, 9));
+        pool.Graph.Node.RemoveAt(0);
+        pool.Graph.Node[0].Input[0] = "x";
+        Rejects<InvalidDataException>(pool, "ONNX node 'pool' (MaxPool): the window (kernel 9, dilation 1) spans 9");
+    }
+
+    [Fact]
+    public void A_declared_input_over_the_tensor_bound_is_rejected_at_load_and_the_bound_can_be_raised()
+    {
+        ModelProto model = OnnxFiles.ConvRelu();
+        model.Graph.Input[0] = OnnxFiles.Value("x", 1, 2, 16384, 16384); // 2^29 elements: 2 GiB of float32
+        Assert.Equal("graph input 'x': dims [1, 2, 16384, 16384] hold more than 268435456 elements (OnnxLoadOptions.MaxTensorElements)",
+            Rejects<InvalidDataException>(model, "MaxTensorElements").Message);
+        using OnnxModel raised = OnnxFiles.Load(model, new OnnxLoadOptions { MaxTensorElements = 1L << 29 });
+        Assert.Equal([1, 2, 16384, 16384], raised.Inputs[0].Shape);
+        Assert.Throws<ArgumentException>(() => OnnxFiles.Load(OnnxFiles.ConvRelu(), new OnnxLoadOptions { MaxFoldedElements = 0 }));
+        Assert.Throws<ArgumentException>(() => OnnxFiles.Load(OnnxFiles.ConvRelu(), new OnnxLoadOptions { MaxFoldedElements = 1L << 31 }));
+    }
+
+    [Fact]
+    public void Run_errors_name_the_node_once()
+    {
+        // Softmax over axis 7 of a rank-2 value: the step's message used to carry the node prefix that Run adds again.
+        var graph = new GraphProto { Name = "softmax" };
+        graph.Input.Add(OnnxFiles.Value("x", -1, 4));
+        graph.Output.Add(OnnxFiles.Value("y", -1, 4));
+        graph.Node.Add(OnnxFiles.Node("Softmax", "sm", ["x"], ["y"], new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 7 }));
+        var proto = new ModelProto { IrVersion = 8, Graph = graph };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        using OnnxModel model = OnnxFiles.Load(proto);
+        using Tensor x = Tensor.Zeros(1, 4);
+        Assert.Equal("ONNX node 'sm' (Softmax): axis 7 is out of range for a rank-2 input.", Assert.Throws<ArgumentException>(() => model.Forward(x)).Message);
+    }
+
+    [Fact]
+    public void Batch_normalization_of_a_rank_5_input_is_an_argument_error()
+    {
+        var graph = new GraphProto { Name = "bn" };
+        graph.Input.Add(OnnxFiles.Value("x", 1, 2, 1, 1, 1));
+        graph.Output.Add(OnnxFiles.Value("y", 1, 2, 1, 1, 1));
+        foreach (string name in new[] { "scale", "bias", "mean", "var" })
+            graph.Initializer.Add(OnnxFiles.Floats(name, [2], [1, 1]));
+        graph.Node.Add(OnnxFiles.Node("BatchNormalization", "bn", ["x", "scale", "bias", "mean", "var"], ["y"]));
+        var proto = new ModelProto { IrVersion = 8, Graph = graph };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        using OnnxModel model = OnnxFiles.Load(proto);
+        using Tensor x = Tensor.Zeros(1, 2, 1, 1, 1);
+        Assert.Equal("ONNX node 'bn' (BatchNormalization): BatchNormalization of a rank-5 input [1, 2, 1, 1, 1] is not supported (ranks 2 to 4).",
+            Assert.Throws<ArgumentException>(() => model.Forward(x)).Message);
+    }
+
+    [Fact]
+    public void Load_errors_name_the_file_once()
+    {
+        string path = TestPaths.NewScratchFile("nograph", ".onnx");
+        File.WriteAllBytes(path, new ModelProto { IrVersion = 8 }.ToByteArray());
+        Assert.Equal($"ONNX file '{path}': the ONNX file has no graph", Assert.Throws<InvalidDataException>(() => OnnxModel.Load(path)).Message);
+        string missing = Path.Combine(TestPaths.ScratchDir, "missing.onnx");
+        Assert.Equal($"ONNX file '{missing}' not found.", Assert.Throws<FileNotFoundException>(() => OnnxModel.Load(missing)).Message);
     }
 }

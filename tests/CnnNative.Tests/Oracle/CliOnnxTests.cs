@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using CnnNative.Models;
 using CnnNative.Tests.Infrastructure;
@@ -12,28 +11,7 @@ namespace CnnNative.Tests.Oracle;
 [Collection(OracleCollection.Name)]
 public sealed partial class CliOnnxTests(OracleFixture oracle, ITestOutputHelper output)
 {
-    private static readonly string CnnDll = Path.Combine(
-        TestPaths.RepoRoot, "src", "CnnNative.Cli", "bin",
-        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "cnn.dll");
-
-    private (int ExitCode, string Stdout, string Stderr) Cnn(params string[] args)
-    {
-        Assert.True(File.Exists(CnnDll), $"{CnnDll} is missing: build src/CnnNative.Cli (the test project builds it)");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(CnnDll);
-        foreach (string a in args)
-            psi.ArgumentList.Add(a);
-        using Process p = Process.Start(psi)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"cnn {string.Join(' ', args)} did not finish within 3 minutes");
-        }
-
-        output.WriteLine($"$ cnn {string.Join(' ', args)}  -> exit {p.ExitCode}\n{stdout.Result}{stderr.Result}");
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private (int ExitCode, string Stdout, string Stderr) Cnn(params string[] args) => CliRunner.Run(output, args);
 
     private string Export(string arch, int[] shape, out long paramCount)
     {
