@@ -138,13 +138,26 @@ internal sealed record ModelCard(
         {
             return null;
         }
+        ModelCard? card;
         try
         {
-            return JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), Options);
+            card = JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), Options);
         }
         catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or NotSupportedException)
         {
             throw new CliException($"cannot read {path}: {ex.Message}");
         }
+
+        // The fields eval/infer act on, checked here so a bad card is a usage error naming the field
+        // (found by tests/CnnNative.Fuzz: a missing "model" or a zero std used to pass, then fail later).
+        if (card is null)
+            throw new CliException($"{path} holds no model card (JSON null)");
+        if (string.IsNullOrEmpty(card.Model))
+            throw new CliException($"{path}: \"model\" is missing or empty; expected a model name");
+        if (!float.IsFinite(card.NormalizationMean))
+            throw new CliException($"{path}: \"normalization_mean\" is {card.NormalizationMean}; expected a finite value");
+        if (!float.IsFinite(card.NormalizationStd) || card.NormalizationStd <= 0)
+            throw new CliException($"{path}: \"normalization_std\" is {card.NormalizationStd}; expected a finite value > 0");
+        return card;
     }
 }
