@@ -14,9 +14,6 @@ if (args.Length == 0)
     return 2;
 }
 
-// One thread, one ISA default: a fuzz execution should be short and deterministic.
-CnnNative.Cnn.NumThreads = 1;
-
 if (args[0] == "replay")
 {
     if (args.Length < 3)
@@ -26,6 +23,7 @@ if (args[0] == "replay")
     }
 
     FuzzTarget target = FuzzTarget.Find(args[1]);
+    SingleThreaded();
     var files = args.Skip(2)
         .SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories) : [p])
         .Where(f => !Path.GetFileName(f).StartsWith('.') && !f.EndsWith(".md", StringComparison.Ordinal))
@@ -51,6 +49,29 @@ if (args[0] == "replay")
     return failed == 0 && files.Count > 0 ? 0 : 1;
 }
 
-FuzzTarget fuzzed = FuzzTarget.Find(args[0]);
-Fuzzer.OutOfProcess.Run(path => Harness.Execute(fuzzed, path));
+// Under afl nothing of an instrumented assembly (CnnNative, cnn, Google.Protobuf) may run before Fuzzer.Run
+// installs the coverage map (its module initializer would write to a map that is not there yet): the target
+// is looked up inside the first execution.
+// The readers take paths: afl's input (a stream) is copied to a file of this process first.
+string targetName = args[0];
+string inputPath = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"cnnfuzz-{targetName}-{Environment.ProcessId}.bin");
+FuzzTarget? fuzzed = null;
+Fuzzer.OutOfProcess.Run(stream =>
+{
+    if (fuzzed is null)
+    {
+        fuzzed = FuzzTarget.Find(targetName);
+        SingleThreaded();
+    }
+
+    using (var file = File.Create(inputPath))
+    {
+        stream.CopyTo(file);
+    }
+
+    Harness.Execute(fuzzed, inputPath);
+});
 return 0;
+
+// One thread: a fuzz execution should be short and deterministic.
+static void SingleThreaded() => CnnNative.Cnn.NumThreads = 1;
