@@ -99,9 +99,10 @@ card = {"model": "lenet5", "normalization_mean": 0.286, "normalization_std": 0.3
         "best_validation_loss": 0.31, "test_accuracy": 0.89, "command": "cnn train --model lenet5 --epochs 3"}
 write("modelcard", "card.json", (json.dumps(card, indent=2) + "\n").encode())
 write("modelcard", "card_nulls.json", json.dumps(dict(card, best_validation_loss=None, test_accuracy=None)).encode())
-write("modelcard", "near_zero_std.json", json.dumps(dict(card, normalization_std=0.0)).encode())
-write("modelcard", "near_missing_model.json", json.dumps({k: v for k, v in card.items() if k != "model"}).encode())
+# Findings (accepted by ModelCard.TryLoad before its checks, then failed in eval/infer): kept as regression inputs.
+write("modelcard/findings", "zero_std.json", json.dumps(dict(card, normalization_std=0.0)).encode())
+write("modelcard/findings", "missing_model.json", json.dumps({k: v for k, v in card.items() if k != "model"}).encode())
 write("modelcard", "near_string_number.json", json.dumps(dict(card, best_epoch="2")).encode())
 write("modelcard", "near_truncated.json", json.dumps(card).encode()[:40])
-write("modelcard", "near_null.json", b"null")
+write("modelcard/findings", "null.json", b"null")
 print("seeds written to", ROOT, file=sys.stderr)
