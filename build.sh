@@ -87,6 +87,12 @@ sanitize() {
   cmake -S "$ROOT" -B "$ROOT/build/sanitize" -DCMAKE_BUILD_TYPE=Debug -DCNN_SANITIZE=ON >/dev/null
   cmake --build "$ROOT/build/sanitize" -j"$(nproc)"
   ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$ROOT/build/sanitize" --output-on-failure
+  report_isas "$ROOT/build/sanitize"
+}
+
+# The ISAs the native tests ran on and those the CPU lacks (test_contexts says it; ctest keeps the output in its log).
+report_isas() {
+  grep -h "^ISAs tested" "$1/Testing/Temporary/LastTest.log" 2>/dev/null | sort -u || true
 }
 
 # The xunit classes the sanitized library runs: ops on every ISA, loaders, sessions, training steps, bad input.
@@ -242,6 +248,7 @@ run_tests() {
 
   log "native unit tests (ctest)"
   ctest --test-dir "$NATIVE_BUILD" --output-on-failure | tee "$ROOT/build/ctest.log"
+  report_isas "$NATIVE_BUILD"
 
   log "bindings drift check"
   bash "$ROOT/bindings/check_bindings.sh"
