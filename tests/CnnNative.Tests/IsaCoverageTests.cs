@@ -1,3 +1,4 @@
+using CnnNative.Interop;
 using CnnNative.Tests.Infrastructure;
 
 namespace CnnNative.Tests;
