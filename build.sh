@@ -113,10 +113,16 @@ sanitize_managed() {
   #   are what MemoryTests and the live-bytes checks catch). handle_segv/sigbus/sigfpe=0: the CLR turns those
   #   signals into NullReference/DivideByZero exceptions, ASan must leave them to it.
   local settings="$dir/asan.runsettings"
+  # The oracle (python3 + libtorch, a child of the test host) is not under test and ASan's interceptors kill it
+  # (seen: torch's ONNX export): it runs from a wrapper that takes the sanitizer out of its environment.
+  local python="$dir/python3-without-asan"
+  printf '#!/bin/sh\nunset LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS\nexec %s "$@"\n' "$PYTHON" >"$python"
+  chmod +x "$python"
   cat >"$settings" <<XML
 <RunSettings><RunConfiguration><EnvironmentVariables>
   <LD_PRELOAD>$(gcc -print-file-name=libasan.so)</LD_PRELOAD>
   <CNN_NATIVE_LIBRARY>$dir/native/libcnnnative.so</CNN_NATIVE_LIBRARY>
+  <CNN_ORACLE_PYTHON>$python</CNN_ORACLE_PYTHON>
   <ASAN_OPTIONS>detect_leaks=0:halt_on_error=1:abort_on_error=1:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:allow_user_segv_handler=1:detect_stack_use_after_return=0</ASAN_OPTIONS>
   <UBSAN_OPTIONS>print_stacktrace=1:halt_on_error=1</UBSAN_OPTIONS>
 </EnvironmentVariables></RunConfiguration></RunSettings>
