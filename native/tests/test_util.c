@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,19 +51,35 @@ const char* test_isa_name(cnn_isa isa) {
 
 int test_contexts(cnn_context* contexts[4], cnn_isa isas[4]) {
     const cnn_isa all[3] = {CNN_ISA_REFERENCE, CNN_ISA_AVX2, CNN_ISA_AVX512};
+    /* Said once per program: which ISAs the checks run on, and which were skipped and why, so a log
+     * from a machine without AVX-512 does not read as if AVX-512 had been tested. */
+    static int reported = 0;
+    char ran[64] = "", skipped[128] = "";
     int n = 0;
     for (int i = 0; i < 3; i++) {
         int32_t supported = 0;
-        if (cnn_isa_is_supported(all[i], &supported) != CNN_STATUS_SUCCESS || !supported) continue;
+        const char* name = test_isa_name(all[i]);
+        if (cnn_isa_is_supported(all[i], &supported) != CNN_STATUS_SUCCESS || !supported) {
+            snprintf(skipped + strlen(skipped), sizeof skipped - strlen(skipped), "%s%s (the CPU lacks it)",
+                     skipped[0] ? ", " : "", name);
+            continue;
+        }
         cnn_context* ctx = NULL;
         if (cnn_context_create(&ctx) != CNN_STATUS_SUCCESS) continue;
         if (cnn_context_set_isa(ctx, all[i]) != CNN_STATUS_SUCCESS) {
+            snprintf(skipped + strlen(skipped), sizeof skipped - strlen(skipped), "%s%s (set_isa failed: %s)",
+                     skipped[0] ? ", " : "", name, cnn_get_last_error());
             cnn_context_destroy(ctx);
             continue;
         }
+        snprintf(ran + strlen(ran), sizeof ran - strlen(ran), "%s%s", ran[0] ? ", " : "", name);
         contexts[n] = ctx;
         isas[n] = all[i];
         n++;
+    }
+    if (!reported) {
+        reported = 1;
+        printf("ISAs tested: %s; skipped: %s\n", ran[0] ? ran : "none", skipped[0] ? skipped : "none");
     }
     return n;
 }
