@@ -76,12 +76,19 @@ struct cnn_context {
     const cnn_kernel_table* kernels; /* table for `isa` */
     void* scratch;                   /* grows on demand, reused across calls */
     size_t scratch_bytes;
+    void* outer_scratch;             /* cnn_context_outer_scratch: same policy */
+    size_t outer_scratch_bytes;
 };
 
 /* Scratch memory of a context, at least `bytes` long, 64-byte aligned, contents undefined.
  * Reused across calls (steady state allocates nothing). On failure returns NULL after setting
  * CNN_STATUS_OUT_OF_MEMORY. Kernels partition it among threads themselves. */
 void* cnn_context_scratch(cnn_context* context, size_t bytes);
+
+/* A second scratch area with the same contract, for an op that stages data and then runs another
+ * kernel which uses cnn_context_scratch itself (conv2d backward-data as a forward convolution
+ * keeps its flipped weights here). Kernels never use it. */
+void* cnn_context_outer_scratch(cnn_context* context, size_t bytes);
 
 /* ----------------------------------------------------------------- threads (core/threadpool.c) */
 

@@ -363,6 +363,31 @@ static void test_sweep(void) {
             sweep_case(p, bias, next_in(&r, 0, 1));
         }
     }
+    /* Stride 1, padding 0..dilation*(k-1) (the shapes cnn_conv2d_backward_data runs as a forward
+     * convolution with flipped weights on the vector ISAs): kernels 1/2/3/5/7, symmetric and
+     * asymmetric padding, dilation 1 and 2, groups 1 and 2, channels off the 8/16/32 multiples
+     * (and 33 x 40 so that 3x3 reaches the Winograd path), odd sizes, batch 1 and 2, both
+     * accumulate modes. */
+    {
+        static const int ks[] = {1, 2, 3, 5, 7};
+        static const int chans[][2] = {{3, 17}, {9, 5}, {33, 40}};
+        for (int ki = 0; ki < 5; ki++)
+            for (int d = 1; d <= 2; d++)
+                for (int pad = 0; pad <= d * (ks[ki] - 1); pad++)
+                    for (int ci = 0; ci < 3; ci++, idx++) {
+                        const int k = ks[ki], groups = 1 + (ci == 1 && idx % 2);
+                        const int ic = chans[ci][0] * groups, oc = chans[ci][1] * groups;
+                        cnn_conv2d_params p = test_conv2d_params(1 + (idx % 2), ic, 9 + (idx % 4),
+                                                                 13 + 2 * (idx % 3), oc, k, k);
+                        p.groups = groups;
+                        p.dilation_height = p.dilation_width = d;
+                        p.pad_top = p.pad_left = pad;
+                        /* asymmetric every other case, kept within [0, d*(k-1)] */
+                        p.pad_bottom = idx % 2 ? d * (k - 1) - pad : pad;
+                        p.pad_right = idx % 3 == 1 ? (pad + 1) % (d * (k - 1) + 1) : pad;
+                        sweep_case(p, idx % 2, (idx / 2 + pad) % 2);
+                    }
+    }
     /* LeNet-5 at batch 64 (and the odd batch 5): conv1 1->6 5x5 pad 2 on 28x28, conv2 6->16. */
     for (int n = 5; n <= 64; n += 59) {
         cnn_conv2d_params p = test_conv2d_params(n, 1, 28, 28, 6, 5, 5);
@@ -420,8 +445,11 @@ static void test_thread_counts(void) {
                            "[%s] shape %d: %d threads differ from 1 thread",
                            test_isa_name(g_isa[c]), si, threads[t]);
             }
-            /* Steady state: a repeated call allocates nothing. */
+            /* Steady state: a repeated call allocates nothing (the first accumulating call
+             * may grow the scratch: the forward-convolution route stages its result). */
             int64_t blocks, bytes, before, after;
+            cnn_conv2d_backward_data(g_ctx[c], p, dy, w, 1, gx[1]);
+            cnn_conv2d_backward_weights(g_ctx[c], p, x, dy, 1, gw[1], gb[1]);
             cnn_get_memory_stats(&blocks, &bytes, &before);
             cnn_conv2d_backward_data(g_ctx[c], p, dy, w, 1, gx[1]);
             cnn_conv2d_backward_weights(g_ctx[c], p, x, dy, 1, gw[1], gb[1]);

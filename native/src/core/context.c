@@ -96,6 +96,7 @@ cnn_status cnn_context_create(cnn_context** out_context) {
 void cnn_context_destroy(cnn_context* context) {
     if (context == NULL) return;
     cnn_aligned_free(context->scratch);
+    cnn_aligned_free(context->outer_scratch);
     cnn_aligned_free(context);
 }
 
@@ -130,10 +131,10 @@ cnn_status cnn_context_get_isa(const cnn_context* context, cnn_isa* out_isa) {
     return CNN_STATUS_SUCCESS;
 }
 
-void* cnn_context_scratch(cnn_context* context, size_t bytes) {
-    if (bytes <= context->scratch_bytes) return context->scratch;
+static void* grow_scratch(void** scratch, size_t* scratch_bytes, size_t bytes) {
+    if (bytes <= *scratch_bytes) return *scratch;
     /* Grow geometrically so a sequence of growing layers settles after a few calls. */
-    size_t want = context->scratch_bytes * 2 > bytes ? context->scratch_bytes * 2 : bytes;
+    size_t want = *scratch_bytes * 2 > bytes ? *scratch_bytes * 2 : bytes;
     void* p = cnn_aligned_malloc(want);
     if (p == NULL && want > bytes) {
         want = bytes;
@@ -144,8 +145,16 @@ void* cnn_context_scratch(cnn_context* context, size_t bytes) {
                       bytes);
         return NULL;
     }
-    cnn_aligned_free(context->scratch);
-    context->scratch = p;
-    context->scratch_bytes = want;
+    cnn_aligned_free(*scratch);
+    *scratch = p;
+    *scratch_bytes = want;
     return p;
+}
+
+void* cnn_context_scratch(cnn_context* context, size_t bytes) {
+    return grow_scratch(&context->scratch, &context->scratch_bytes, bytes);
+}
+
+void* cnn_context_outer_scratch(cnn_context* context, size_t bytes) {
+    return grow_scratch(&context->outer_scratch, &context->outer_scratch_bytes, bytes);
 }

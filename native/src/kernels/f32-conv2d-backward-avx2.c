@@ -20,8 +20,10 @@
  * Bias gradient: per output channel, a vector sum of each dY plane, added in image order in
  * double.
  *
- * Data gradient: col[K x P] = W_g^T[K x OCg] * dY_ng[OCg x P] (A = W^T packed once per call,
- * B = dY rows in place), then col2im adds col into grad_input (contiguous vector adds when
+ * Data gradient (only the shapes the forward-convolution route of f32-conv2d-backward-flip.c
+ * does not take: stride > 1, padding > dilation*(kernel-1); cnn_conv2d_backward_data chooses):
+ * col[K x P] = W_g^T[K x OCg] * dY_ng[OCg x P] (A = W^T packed once per call, B = dY rows in
+ * place), then col2im adds col into grad_input (contiguous vector adds when
  * stride_width == 1). Work items are (n, g, block of input channels): every grad_input plane is
  * written by one item, in a fixed (pixel tile, tap) order; the tile length depends on the shape
  * only, so the result is the same for any thread count.

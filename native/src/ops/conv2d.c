@@ -5,6 +5,7 @@
 
 #include "cnn_internal.h"
 #include "conv2d_validate.h"
+#include "kernels/f32-conv2d-backward-flip.h"
 #include "overlap.h"
 
 /* Range check that names the public function (the shared validator runs on behalf of both). */
@@ -159,6 +160,9 @@ cnn_status cnn_conv2d_backward_data(cnn_context* context, const cnn_conv2d_param
                               counts.output);
     CNN_CHECK_FLOATS_DISJOINT("grad_input", grad_input, counts.input, "weight", weight,
                               counts.weight);
+    if (context->isa != CNN_ISA_REFERENCE && cnn_f32_conv2d_backward_data_flip_suits(params))
+        return cnn_f32_conv2d_backward_data_flip(context, params, oh, ow, grad_output, weight,
+                                                 accumulate, grad_input);
     return context->kernels->conv2d_backward_data(context, params, oh, ow, grad_output, weight,
                                                   accumulate, grad_input);
 }
