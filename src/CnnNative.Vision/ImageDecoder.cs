@@ -7,7 +7,7 @@ namespace CnnNative.Vision;
 /// Decodes PNG and JPEG files with SkiaSharp (Skia's libpng and libjpeg-turbo) into a
 /// <see cref="PlanarImage"/> with values <c>byte / 255</c>: colour as unpremultiplied RGBA with the alpha
 /// dropped (PIL's <c>convert("RGB")</c> does the same), gray PNGs as stored (replicated for
-/// <see cref="ColorMode.Rgb"/>). Files are refused before decoding when they are not an image Skia knows
+/// <see cref="ColorMode.Rgb"/>), colour to gray with PIL's <c>convert("L")</c> integer luma. Files are refused before decoding when they are not an image Skia knows
 /// or declare more than <see cref="MaxPixels"/> pixels (a "decompression bomb" guard, as PIL's).
 /// </summary>
 public static class ImageDecoder
@@ -51,9 +51,8 @@ public static class ImageDecoder
                         $"{name}: {source.Width}x{source.Height} pixels; images must be 1 ... {PlanarImage.MaxSide} per side and at most {MaxPixels:N0} pixels.");
                 }
 
-                bool gray = source.ColorType == SKColorType.Gray8;
-                // Gray sources decode as gray; colour ones as RGBA (Skia converts to gray with luma weights for Grayscale mode).
-                SKColorType target = gray || mode == ColorMode.Grayscale ? SKColorType.Gray8 : SKColorType.Rgba8888;
+                // Gray sources decode as gray; colour ones as RGBA (Skia does not convert colour to gray: done below).
+                SKColorType target = source.ColorType == SKColorType.Gray8 ? SKColorType.Gray8 : SKColorType.Rgba8888;
                 var info = new SKImageInfo(source.Width, source.Height, target, SKAlphaType.Unpremul);
                 byte[] buffer = new byte[info.BytesSize64];
                 SKCodecResult result;
@@ -73,10 +72,29 @@ public static class ImageDecoder
                 }
 
                 int sourceChannels = target == SKColorType.Gray8 ? 1 : 4;
+                if (sourceChannels == 4 && mode == ColorMode.Grayscale)
+                {
+                    ToLuma(buffer, info.Width * info.Height);
+                    return PlanarImage.FromInterleaved(buffer.AsSpan(0, info.Width * info.Height), info.Height, info.Width, info.Width, 1, 1);
+                }
+
                 PlanarImage image = PlanarImage.FromInterleaved(buffer, info.Height, info.Width, info.RowBytes, sourceChannels,
                     Math.Min(sourceChannels, 3));
                 return mode == ColorMode.Rgb && image.Channels == 1 ? new GrayscaleToRgb().Apply(image, Random.Shared) : image;
             }
+        }
+    }
+
+    /// <summary>
+    /// RGBA -> 8-bit luma in place (pixel i to byte i), with PIL's <c>convert("L")</c> rounding:
+    /// L = (19595 R + 38470 G + 7471 B + 32768) &gt;&gt; 16 (ITU-R 601-2 weights 0.299, 0.587, 0.114).
+    /// </summary>
+    private static void ToLuma(byte[] rgba, int pixels)
+    {
+        for (int i = 0; i < pixels; i++)
+        {
+            int o = i * 4;
+            rgba[i] = (byte)((19595 * rgba[o] + 38470 * rgba[o + 1] + 7471 * rgba[o + 2] + 32768) >> 16);
         }
     }
 }
