@@ -63,44 +63,60 @@ public sealed class FineTuningTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_partly_frozen_model_skips_the_frozen_weight_gradients_and_steps_faster()
+    public void A_partly_frozen_model_skips_the_frozen_weight_gradients()
     {
-        Cnn.ManualSeed(2);
-        using Module model = ModelZoo.Create("resnet18", 4);
         using Tensor x = Tensor.Randn(3, 8, 3, 64, 64);
         int[] labels = [0, 1, 2, 3, 0, 1, 2, 3];
-        double Step()
+        double full;
+        using (Module all = Resnet(freezeBelowLayer4: false))
+        {
+            full = MedianStep(all, x, labels);
+        }
+
+        using Module model = Resnet(freezeBelowLayer4: true);
+        double partly = MedianStep(model, x, labels);
+        foreach ((string name, Tensor p) in model.NamedParameters())
+        {
+            Assert.True(p.RequiresGrad == p.Grad is not null, $"{name}: RequiresGrad {p.RequiresGrad}, gradient {(p.Grad is null ? "none" : "present")}");
+        }
+
+        output.WriteLine($"resnet18 forward+backward, 8x3x64x64: all trainable {full:F1} ms, only layer4+fc trainable {partly:F1} ms (machine loaded; reported only)");
+
+        static Module Resnet(bool freezeBelowLayer4)
+        {
+            Cnn.ManualSeed(2);
+            Module m = ModelZoo.Create("resnet18", 4);
+            // Stem and layer1..layer3 frozen: their weight gradients are skipped, and the input gradient
+            // flows down only as far as something below needs it (layer4's input).
+            foreach ((string name, Tensor p) in m.NamedParameters())
+            {
+                p.RequiresGrad = !freezeBelowLayer4 || name.StartsWith("layer4.", StringComparison.Ordinal) || name.StartsWith("fc.", StringComparison.Ordinal);
+            }
+
+            return m;
+        }
+
+        static double MedianStep(Module m, Tensor x, int[] labels)
         {
             var times = new List<double>();
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < 3; i++)
             {
-                model.ZeroGrad();
+                m.ZeroGrad();
                 var clock = Stopwatch.StartNew();
-                using Tensor logits = model.Forward(x);
+                using Tensor logits = m.Forward(x);
                 using Tensor loss = Functional.CrossEntropy(logits, labels);
                 loss.Backward();
                 times.Add(clock.Elapsed.TotalMilliseconds);
             }
 
             times.Sort();
+            if (!m.NamedParameters().All(p => !p.Parameter.RequiresGrad || p.Parameter.Grad is not null))
+            {
+                throw new InvalidOperationException("a trainable parameter got no gradient");
+            }
+
             return times[1];
         }
-
-        double full = Step();
-        // Freeze the stem and layer1..layer3: their weight gradients are skipped; layer4 still trains,
-        // and the input gradient flows down only as far as something needs it.
-        foreach ((string name, Tensor p) in model.NamedParameters())
-        {
-            p.RequiresGrad = name.StartsWith("layer4.", StringComparison.Ordinal) || name.StartsWith("fc.", StringComparison.Ordinal);
-        }
-
-        double partly = Step();
-        foreach ((string name, Tensor p) in model.NamedParameters())
-        {
-            Assert.Equal(p.RequiresGrad, p.Grad is not null);
-        }
-
-        output.WriteLine($"resnet18 forward+backward, 8x3x64x64: all trainable {full:F1} ms, only layer4+fc {partly:F1} ms (machine loaded; reported only)");
     }
 
     [Fact]
