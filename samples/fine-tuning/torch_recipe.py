@@ -14,7 +14,10 @@ Usage: /usr/bin/python3 torch_recipe.py ROOT --seeds 0 1 [--epochs 3 3 2] [--out
 """
 import argparse
 import json
+import struct
 import time
+
+import numpy as np
 
 import torch
 import torchvision
@@ -30,6 +33,23 @@ def loaders(root, stage, batch, seed):
     g = torch.Generator().manual_seed(seed)
     return (torch.utils.data.DataLoader(train, batch_size=batch, shuffle=True, generator=g),
             torch.utils.data.DataLoader(test, batch_size=256))
+
+
+def load_safetensors(path):
+    """A state dict from a .safetensors file (F32 and I64 tensors; no extra package needed)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    dtypes = {"F32": np.float32, "I64": np.int64}
+    state = {}
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        array = np.frombuffer(data[begin:end], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+        state[key] = torch.from_numpy(array.copy())
+    return state
 
 
 def run_epochs(model, params, lr, epochs, train, log):
@@ -69,6 +89,8 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out")
+    p.add_argument("--backbone", help="skip stage 1: start stage 2 from this pre-trained resnet18 (.safetensors, e.g. cnn train's "
+                                      "last.safetensors), to compare the fine-tuning stages from identical weights")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     results = []
@@ -80,8 +102,12 @@ def main():
         model = torchvision.models.resnet18(num_classes=5)
         pre_train, pre_test = loaders(a.root, "pretrain", a.batch, seed)
         t0 = time.time()
-        log("stage 1: pre-train on classes 0-4")
-        run_epochs(model, model.parameters(), a.lr, a.epochs[0], pre_train, log)
+        if a.backbone:
+            model.load_state_dict(load_safetensors(a.backbone))
+            log(f"stage 1 skipped: weights from {a.backbone}")
+        else:
+            log("stage 1: pre-train on classes 0-4")
+            run_epochs(model, model.parameters(), a.lr, a.epochs[0], pre_train, log)
         acc_pre = accuracy(model, pre_test)
         log(f"stage 1 test accuracy (classes 0-4): {100 * acc_pre:.2f}%")
 
