@@ -561,7 +561,8 @@ internal sealed class TrainOptionSet
             UnfreezeAfter: result.GetValue(_unfreezeAfter),
             UnfreezeLrFactor: result.GetValue(_unfreezeLrFactor),
             ImageSize: result.GetValue(_imageSize),
-            Mean: result.GetValue(_mean),
-            Std: result.GetValue(_std),
+            // An absent list option reads as an empty array: null means "use the default".
+            Mean: result.GetValue(_mean) is { Length: > 0 } mean ? mean : null,
+            Std: result.GetValue(_std) is { Length: > 0 } std ? std : null,
             Workers: result.GetValue(_workers)));
 }
