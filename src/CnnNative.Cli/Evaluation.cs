@@ -25,13 +25,13 @@ internal static class Evaluator
     public const int ClassCount = 10;
 
     /// <summary>Runs the model in eval mode without recording gradients over every batch of <paramref name="batches"/>.</summary>
-    public static EvalResult Evaluate(Module model, DataLoader batches)
+    public static EvalResult Evaluate(Module model, IEnumerable<Batch> batches, int classCount = ClassCount)
     {
         bool wasTraining = model.Training;
         model.Eval();
-        var confusion = new int[ClassCount, ClassCount];
+        var confusion = new int[classCount, classCount];
         double lossSum = 0;
-        int correct = 0;
+        int correct = 0, count = 0;
         var clock = Stopwatch.StartNew();
         using (Autograd.NoGrad())
         {
@@ -41,11 +41,12 @@ internal static class Evaluator
                 using Tensor loss = Functional.CrossEntropy(logits, batch.Labels.Span);
                 lossSum += (double)loss.Item() * batch.Count;
                 correct += Tally(logits.AsSpan(), batch.Labels.Span, confusion);
+                count += batch.Count;
             }
         }
         clock.Stop();
         model.Train(wasTraining);
-        return new EvalResult(lossSum / batches.Count, correct, batches.Count, confusion, clock.Elapsed.TotalSeconds);
+        return new EvalResult(lossSum / count, correct, count, confusion, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>Counts correct top-1 predictions of [labels.Length, classes] logits; optionally fills a confusion matrix.</summary>

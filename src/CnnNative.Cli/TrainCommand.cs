@@ -36,9 +36,25 @@ internal static class TrainCommand
 
     public static int Run(TrainSettings settings, TextWriter output)
     {
-        Train(settings, output);
+        // An image folder (class subfolders of PNG/JPEG files) takes the fine-tuning path; the IDX files the Fashion-MNIST one.
+        if (ImageFolderTraining.IsImageFolder(settings.DataDirectory))
+        {
+            ImageFolderTraining.Run(settings, settings.Images ?? ImageOptionDefaults, output);
+        }
+        else
+        {
+            if (settings.Images is { } image && (image.Weights is not null || image.FreezeBackbone || image.UnfreezeAfter is not null || image.ImageSize is not null))
+            {
+                throw new CliException($"--weights, --freeze-backbone, --unfreeze-after and --image-size need an image folder as --data; {settings.DataDirectory} is the Fashion-MNIST IDX directory.");
+            }
+
+            Train(settings, output);
+        }
+
         return ExitCodes.Success;
     }
+
+    private static readonly ImageTrainOptions ImageOptionDefaults = new(null, false, null, 0.1f, null, null, null, 2);
 
     public static TrainOutcome Train(TrainSettings settings, TextWriter output, string? commandLine = null)
     {
@@ -284,7 +300,8 @@ internal sealed record TrainSettings(
     string Isa,
     int Seed,
     string? OutDirectory,
-    string DataDirectory)
+    string DataDirectory,
+    ImageTrainOptions? Images = null)
 {
     /// <summary>An equivalent command line (recorded in the model card).</summary>
     public string ToCommandLine()
@@ -311,7 +328,7 @@ internal sealed class TrainOptionSet
 {
     private readonly Option<string> _model = new("--model", "-m")
     {
-        Description = "Model to train.",
+        Description = "Model to train: lenet5 or cnn-bn on the Fashion-MNIST IDX files; any zoo name on an image folder.",
         DefaultValueFactory = _ => ModelZoo.LeNet5Name,
     };
 
@@ -417,9 +434,68 @@ internal sealed class TrainOptionSet
 
     private readonly Option<DirectoryInfo> _data = CommonOptions.Data();
 
+    private readonly Option<FileInfo?> _weights = new("--weights", "-w")
+    {
+        Description = "Image folder only: start from these weights (.safetensors with state-dict keys, or .onnx with them as initializers); the head is replaced to the folder's class count.",
+        HelpName = "FILE",
+    };
+
+    private readonly Option<bool> _freezeBackbone = new("--freeze-backbone")
+    {
+        Description = "Image folder only: train the head alone (the backbone's parameters get no gradient and no weight-gradient work).",
+    };
+
+    private readonly Option<int?> _unfreezeAfter = new("--unfreeze-after")
+    {
+        Description = "Image folder only: with --freeze-backbone, unfreeze every layer after K epochs and continue with a new optimizer at lr x --unfreeze-lr-factor.",
+        HelpName = "K",
+    };
+
+    private readonly Option<float> _unfreezeLrFactor = new("--unfreeze-lr-factor")
+    {
+        Description = "Learning-rate factor after --unfreeze-after, in (0, 1000].",
+        HelpName = "X",
+        DefaultValueFactory = _ => 0.1f,
+    };
+
+    private readonly Option<int?> _imageSize = new("--image-size")
+    {
+        Description = "Image folder only: square input side (Resize shorter side + CenterCrop; RandomResizedCrop with --augment). Default: the model's usual size (224 for the ImageNet models).",
+        HelpName = "S",
+    };
+
+    private readonly Option<float[]?> _mean = new("--mean")
+    {
+        Description = "Image folder only: per-channel (or one) normalisation mean. Default: ImageNet's for RGB models, 0.5 for gray.",
+        HelpName = "M",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    private readonly Option<float[]?> _std = new("--std")
+    {
+        Description = "Image folder only: per-channel (or one) normalisation std, > 0. Default: ImageNet's for RGB models, 0.5 for gray.",
+        HelpName = "S",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    private readonly Option<int> _workers = new("--workers")
+    {
+        Description = "Image folder only: loader threads decoding and transforming ahead of the training step (0 ... 64; 0: in the training thread).",
+        HelpName = "N",
+        DefaultValueFactory = _ => 2,
+    };
+
     public TrainOptionSet()
     {
-        _model.AcceptOnlyFromAmong(ModelZoo.Names);
+        _model.AcceptOnlyFromAmong(CnnNative.Models.ModelZoo.Names.ToArray());
+        _unfreezeAfter.Numeric();
+        _unfreezeLrFactor.Numeric();
+        _imageSize.Numeric();
+        _workers.Numeric();
+        CommonOptions.AddRange(_unfreezeAfter, 1, 10000);
+        CommonOptions.AddRange(_unfreezeLrFactor, 0, 1e3, minExclusive: true);
+        CommonOptions.AddRange(_imageSize, 1, 4096);
+        CommonOptions.AddRange(_workers, 0, 64);
         _epochs.Numeric();
         _lr.Numeric();
         _momentum.Numeric();
@@ -451,6 +527,7 @@ internal sealed class TrainOptionSet
                  {
                      _model, _epochs, _batch, _lr, _optimizer, _momentum, _weightDecay, _schedule, _stepSize, _gamma,
                      _augment, _valSplit, _patience, _labelSmoothing, _clipNorm, _threads, _isa, _seed, _out, _data,
+                     _weights, _freezeBackbone, _unfreezeAfter, _unfreezeLrFactor, _imageSize, _mean, _std, _workers,
                  })
         {
             command.Add(option);
@@ -477,5 +554,15 @@ internal sealed class TrainOptionSet
         Isa: result.GetValue(_isa)!,
         Seed: result.GetValue(_seed),
         OutDirectory: result.GetValue(_out)?.FullName,
-        DataDirectory: result.GetValue(_data)!.FullName);
+        DataDirectory: result.GetValue(_data)!.FullName,
+        Images: new ImageTrainOptions(
+            Weights: result.GetValue(_weights)?.FullName,
+            FreezeBackbone: result.GetValue(_freezeBackbone),
+            UnfreezeAfter: result.GetValue(_unfreezeAfter),
+            UnfreezeLrFactor: result.GetValue(_unfreezeLrFactor),
+            ImageSize: result.GetValue(_imageSize),
+            // An absent list option reads as an empty array: null means "use the default".
+            Mean: result.GetValue(_mean) is { Length: > 0 } mean ? mean : null,
+            Std: result.GetValue(_std) is { Length: > 0 } std ? std : null,
+            Workers: result.GetValue(_workers)));
 }

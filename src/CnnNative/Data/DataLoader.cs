@@ -254,23 +254,7 @@ public sealed class DataLoader : IEnumerable<Batch>, IDisposable
         _partial?.Dispose();
     }
 
-    private void FillOrder(int[] order, int epoch)
-    {
-        for (int i = 0; i < order.Length; i++)
-        {
-            order[i] = i;
-        }
-
-        if (Shuffle)
-        {
-            var rng = new Random(DataChecks.Mix(Seed, epoch));
-            for (int i = order.Length - 1; i > 0; i--)
-            {
-                int j = rng.Next(i + 1);
-                (order[i], order[j]) = (order[j], order[i]);
-            }
-        }
-    }
+    private void FillOrder(int[] order, int epoch) => Shuffling.Fill(order, Shuffle, Seed, epoch);
 
     private Batch Fill(int batch, int epoch)
     {

@@ -34,7 +34,7 @@ public sealed class LeNet5 : Module
         Conv2 = RegisterModule("conv2", new Conv2d(6, 16, 5, activation: Activation.Relu));
         Fc1 = RegisterModule("fc1", new Linear(16 * 5 * 5, 120, activation: Activation.Relu));
         Fc2 = RegisterModule("fc2", new Linear(120, 84, activation: Activation.Relu));
-        Fc3 = RegisterModule("fc3", new Linear(84, numClasses));
+        RegisterModule("fc3", new Linear(84, numClasses));
     }
 
     /// <summary>Number of classes (outputs).</summary>
@@ -53,7 +53,7 @@ public sealed class LeNet5 : Module
     public Linear Fc2 { get; }
 
     /// <summary>84 -&gt; classes (logits).</summary>
-    public Linear Fc3 { get; }
+    public Linear Fc3 => ModelParts.Child<Linear>(this, "fc3"); // looked up, so ReplaceChild("fc3", ...) takes effect
 
     /// <summary>[N, 1, 28, 28] images -&gt; [N, classes] logits.</summary>
     public override Tensor Forward(Tensor input)

@@ -43,7 +43,7 @@ public sealed class ResNet : Module
         Layer3 = stages[2];
         Layer4 = stages[3];
         AvgPool = RegisterModule("avgpool", new AdaptiveAvgPool2d(1));
-        Fc = RegisterModule("fc", new Linear(512 * expansion, numClasses));
+        RegisterModule("fc", new Linear(512 * expansion, numClasses));
         FeatureCount = 512 * expansion;
     }
 
@@ -93,7 +93,7 @@ public sealed class ResNet : Module
     public AdaptiveAvgPool2d AvgPool { get; }
 
     /// <summary>The classifier, features -&gt; classes (logits).</summary>
-    public Linear Fc { get; }
+    public Linear Fc => ModelParts.Child<Linear>(this, "fc"); // looked up, so ReplaceChild("fc", ...) takes effect
 
     /// <summary>[N, 3, H, W] images -&gt; [N, classes] logits.</summary>
     public override Tensor Forward(Tensor input)
