@@ -69,12 +69,13 @@ internal static class ReportCommand
             $"train loss {last.TrainLoss:F4}, accuracy {100 * last.TrainAccuracy:F1}%; validation loss {last.ValLoss:F4}, accuracy {100 * last.ValAccuracy:F1}%.");
 
         int[] w = probe.FirstConvShape;
+        string inputName = string.Join('/', probe.InputPath.Split(Path.DirectorySeparatorChar).TakeLast(3));
         var figures = new List<Figure>
         {
             new("Loss", "Cross-entropy per epoch; shaded epochs trained with the backbone frozen, dashed lines mark stage changes.",
                 Charts.EpochCurves(metrics, "Loss", "cross-entropy", r => r.TrainLoss, r => r.ValLoss)),
             new("Accuracy", "Top-1 accuracy per epoch (train: during the epoch, with augmentation if any; validation: after it).",
-                Charts.EpochCurves(metrics, "Accuracy", "accuracy", r => r.TrainAccuracy, r => r.ValAccuracy)),
+                Charts.EpochCurves(metrics, "Accuracy", "accuracy", r => r.TrainAccuracy, r => r.ValAccuracy, (-0.02, 1.02))),
             new("Confusion matrix", "Validation counts after the last epoch: rows are true classes, columns predictions.",
                 Charts.ConfusionHeatmap(confusion)),
             new("First-layer filters", $"{probe.FirstConvName}: {w[0]} filters of {w[1]}x{w[2]}x{w[3]}, each scaled to its own [min, max] " +
@@ -84,13 +85,13 @@ internal static class ReportCommand
         foreach (FeatureMap map in probe.Activations)
         {
             figures.Add(new($"Activations: convolution {map.ConvIndex} of {map.ConvCount}",
-                $"{Path.GetFileName(probe.InputPath)}: output of convolution {map.ConvIndex} (after its fused activation), " +
+                $"{inputName}: output of convolution {map.ConvIndex} (after its fused activation), " +
                 $"{Math.Min(map.Channels, ModelPictures.MaxActivationChannels)} of {map.Channels} channels at {map.Height}x{map.Width}, each scaled to its own range (viridis).",
                 ModelPictures.ActivationGrid(map.Values, map.Channels, map.Height, map.Width)));
         }
 
         figures.Add(new("Saliency", string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetFileName(probe.InputPath)} (left) and |d score / d input| max over channels (right, inferno) for the top class " +
+            $"{inputName} (left) and |d score / d input| max over channels (right, inferno) for the top class " +
             $"'{run.Classes[probe.TopClass]}' (p = {probe.TopProbability:F3})."),
             ModelPictures.SaliencyPair(probe.DisplayInput, probe.InputGradient, probe.Channels, probe.Height, probe.Width)));
         return figures;

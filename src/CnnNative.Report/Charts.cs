@@ -13,7 +13,7 @@ public static class Charts
     /// select it); epochs of a <c>frozen</c> stage are shaded and each stage change gets a labelled dashed line.
     /// </summary>
     public static byte[] EpochCurves(IReadOnlyList<EpochMetrics> rows, string title, string yLabel,
-        Func<EpochMetrics, double> train, Func<EpochMetrics, double> validation)
+        Func<EpochMetrics, double> train, Func<EpochMetrics, double> validation, (double Min, double Max)? yRange = null)
     {
         var plot = new Plot();
         double[] epochs = rows.Select(r => (double)r.Epoch).ToArray();
@@ -31,6 +31,8 @@ public static class Charts
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.UpperRight);
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        if (yRange is (double min, double max))
+            plot.Axes.SetLimitsY(min, max);   // e.g. accuracy in [0, 1]: auto-limits of a flat curve would span -0.6..1.6
         return plot.GetImageBytes(CurveWidth, CurveHeight, ImageFormat.Png);
     }
 
@@ -53,8 +55,8 @@ public static class Charts
                 var line = plot.Add.VerticalLine(rows[i].Epoch - 0.5);
                 line.LinePattern = LinePattern.Dashed;
                 line.Color = Colors.Gray;
-                line.Text = rows[i].Stage;
-                line.LabelOppositeAxis = true;
+                // In the legend, not as an axis label: a label on the top axis collides with the title.
+                line.LegendText = $"{rows[i - 1].Stage} -> {rows[i].Stage}";
             }
         }
     }
