@@ -85,6 +85,7 @@ public static class Program
         root.Add(InspectCommand.Create());
         root.Add(VerifyCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(ReportCommand.Create());
 
         return root;
     }
