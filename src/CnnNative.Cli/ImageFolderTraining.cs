@@ -176,6 +176,8 @@ internal static class ImageFolderTraining
             output.WriteLine();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Validation accuracy: {100 * val.Accuracy:F2}% ({val.Correct}/{val.Count}); weights {Path.Combine(outDirectory, WeightsFile)}; wall time {ProgressLine.FormatDuration(wall.Elapsed.TotalSeconds)}"));
+            // The pictures of the run (curves, confusion, filters, activations, saliency): `cnn report` on the same folder.
+            output.WriteLine($"Report:    {ReportCommand.Write(outDirectory, null, null)}");
             return val.Accuracy;
         }
         finally
