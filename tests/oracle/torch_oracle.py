@@ -40,7 +40,8 @@ Ops (args in the header, tensors by name):
                                            order), "output" for an input; args.path writes the state dict
     zoo_model          [input]             arch alexnet|vgg11[_bn]|vgg16[_bn]|mobilenet_v2|googlenet|allconvnet|
                                            inception (see tests/oracle/ops_zoo.py), as torchvision_model
-    onnx_export | onnx_graph | onnx_run | onnx_perturb   ONNX files and their reference (tests/oracle/ops_onnx.py)
+    weights_forward    input               model, path, num_classes: the zoo model with a safetensors file loaded
+                                           (strict); replies "output" (`cnn verify --weights`; tests/oracle/ops_zoo.py)
     grad | batch_norm_train | cross_entropy | mse_loss | optim | lr_schedule | model_grad | train |
     clip_grad_norm
                                            training: autograd gradients, losses, BN training mode,
@@ -574,9 +575,6 @@ if torch is not None:
     }
     import ops_shape  # shape / element-wise helper ops: handlers return named tensors, sent here
     OPS.update({k: (lambda f: lambda args, t: reply_ok(f(args, t)))(f) for k, f in ops_shape.OPS.items()})
-    import ops_onnx  # ONNX export and the reference interpreter (tests/oracle/ops_onnx.py)
-
-    ops_onnx.register(sys.modules[__name__])
 
 
 # ------------------------------------------------------------------------------------------------
