@@ -263,17 +263,10 @@ if torch is not None:
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(2 * c, classes), nn.LogSoftmax(1))
 
 
-def randomize_batch_norms(model, gen):
-    """Non-trivial running statistics and affine parameters, so BN is really tested."""
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            c = m.num_features
-            with torch.no_grad():
-                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.5)
-                m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.25)
-                m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(c, generator=gen) * 0.25)
-                m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=gen)))
+if torch is not None:
+    # Non-trivial running statistics and affine parameters, so BN is really tested (one copy, shared with the ONNX
+    # fixture exporter tests/oracle/export_onnx.py).
+    from export_onnx import randomize_batch_norms  # noqa: E402
 
 
 # More models by name, filled by ops_zoo.register: name -> fn(args) building the torch module (called right
