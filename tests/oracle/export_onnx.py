@@ -126,7 +126,9 @@ def build(arch, num_classes=1000, seed=0):
         kwargs = {"weights": None, "num_classes": num_classes}
         if arch in ("googlenet", "inception_v3"):
             kwargs["aux_logits"] = False  # eval mode ignores them; without, their layers are dead weights in the file
-            kwargs["init_weights"] = True
+            # PyTorch's layer defaults: torchvision's own init (truncated normal, std 0.1 for inception_v3) grows the
+            # activations ~5x per conv, to logits of 1e15 whose comparison says little.
+            kwargs["init_weights"] = False
         model = getattr(torchvision.models, arch)(**kwargs)
     else:
         import torch_oracle  # noqa: the oracle's zoo (allconvnet, ...); imported late: it redirects stdout
