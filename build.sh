@@ -8,6 +8,8 @@
 #                         options: see benchmarks/run.sh (--quick for a smoke run). Also needs libdnnl-dev.
 #   ./build.sh verify     every zoo model exported by PyTorch (safetensors and ONNX) through `cnn verify`
 #                         (tests/verify/verify_zoo.sh; ~10 min: the 224x224 models in float64 on the torch side)
+#   ./build.sh zoo-onnx   every torchvision 0.14 classifier + 3 segmentation models exported as ONNX (opsets 13 and 17):
+#                         load, eager and session vs ONNX Runtime (xunit Category=OnnxZoo; -> artifacts/onnx-zoo.txt)
 #   ./build.sh onnxproto  regenerate src/CnnNative/Onnx/Generated/Onnx.g.cs (protoc over onnx.proto)
 #   ./build.sh pack       NuGet package -> artifacts/packages/CnnNative.<version>.nupkg (version: the VERSION file)
 #   ./build.sh fuzz [seconds] [target]   afl-fuzz (SharpFuzz) on each loader, 60 s per target by default; non-zero
@@ -292,7 +294,7 @@ run_tests() {
   local preload
   preload="$(torchsharp_preload "$ROOT/tests/CnnNative.Tests/bin/$CONFIG/net10.0")"
   LD_PRELOAD="$preload" dotnet test "$ROOT/tests/CnnNative.Tests/CnnNative.Tests.csproj" -c $CONFIG --no-build -nologo \
-    --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
+    --filter "Category!=OnnxZoo" --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
     --results-directory "$trx_dir" | tee "$ROOT/build/xunit.log"
 
   # One closing line for humans and CI: native checks + ctest programs + xunit tests.
@@ -317,8 +319,16 @@ case "$verb" in
     dotnet "$ROOT/src/CnnNative.Cli/bin/$CONFIG/net10.0/cnn.dll" demo "$@"
     ;;
   verify) deps; native; managed; bash "$ROOT/tests/verify/verify_zoo.sh" "$@" ;;
+  zoo-onnx)
+    deps; native; managed
+    rm -f "$ROOT/artifacts/onnx-zoo.txt"
+    LD_PRELOAD="$(torchsharp_preload "$ROOT/tests/CnnNative.Tests/bin/$CONFIG/net10.0")" \
+      dotnet test "$ROOT/tests/CnnNative.Tests/CnnNative.Tests.csproj" -c $CONFIG --no-build -nologo --filter "Category=OnnxZoo" \
+      --logger "console;verbosity=normal" || true
+    sort "$ROOT/artifacts/onnx-zoo.txt"
+    ! grep -qv "match ORT" "$ROOT/artifacts/onnx-zoo.txt"
+    ;;
   bench) deps; bench_deps; native; managed; bash "$ROOT/benchmarks/run.sh" "$@" ;;
   clean) rm -rf "$ROOT/build" "$ROOT/artifacts"; find "$ROOT" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-  *) echo "usage: $0 [demo|test|verify|bench|pack|deps|native|bindings|onnxproto|managed|sanitize|clean]" >&2; exit 2 ;;
-  *) echo "usage: $0 [demo|test|verify|bench|deps|native|bindings|onnxproto|managed|sanitize|sanitize-managed|fuzz|soak|clean]" >&2; exit 2 ;;
+  *) echo "usage: $0 [demo|test|verify|zoo-onnx|bench|pack|deps|native|bindings|onnxproto|managed|sanitize|sanitize-managed|fuzz|soak|clean]" >&2; exit 2 ;;
 esac

@@ -7,12 +7,11 @@ using CnnNative.Oracle;
 namespace CnnNative.Cli;
 
 /// <summary>
-/// <c>cnn verify</c>: runs a model in CnnNative and in torch (the test suite's oracle,
-/// oracle/torch_oracle.py next to this binary, under /usr/bin/python3) on the same input and compares
-/// every output. <c>--onnx FILE</c>: torch evaluates the same ONNX graph node by node (ops_onnx.py's
-/// reference interpreter); <c>--weights FILE --model NAME</c>: torch builds the torchvision model and
-/// loads the same safetensors. Exit code 0 when every output passes, 1 when one fails, 2 on usage errors
-/// (or when torch is unavailable).
+/// <c>cnn verify</c>: runs a model in CnnNative and in a reference on the same input and compares every output.
+/// <c>--onnx FILE</c>: ONNX Runtime 1.32 runs the same file in-process (graph optimizations off: node by node as the
+/// spec defines each operator); <c>--weights FILE --model NAME</c>: torch (the oracle server oracle/torch_oracle.py next
+/// to this binary, under /usr/bin/python3) builds the torchvision model and loads the same safetensors. Exit code 0
+/// when every output passes, 1 when one fails, 2 on usage errors (or when the reference is unavailable).
 /// </summary>
 internal static class VerifyCommand
 {
@@ -32,7 +31,7 @@ internal static class VerifyCommand
         var batch = new Option<int>("--batch") { Description = "Batch size of the random input (1 ... 1024).", DefaultValueFactory = _ => 1, HelpName = "N" };
         var shape = new Option<string?>("--input-shape") { Description = "Input shape for --model (default: the model's, with --batch).", HelpName = "N,C,H,W" };
         var classes = new Option<int>("--num-classes") { Description = "Classes of the --model (must match the weights).", DefaultValueFactory = _ => 1000 };
-        var rtol = new Option<double>("--rtol") { Description = "Relative tolerance, times max |torch output|.", DefaultValueFactory = _ => 1e-4 };
+        var rtol = new Option<double>("--rtol") { Description = "Relative tolerance, times max |reference output|.", DefaultValueFactory = _ => 1e-4 };
         var atol = new Option<double>("--atol") { Description = "Absolute tolerance.", DefaultValueFactory = _ => 1e-4 };
         var perturb = new Option<string?>("--perturb")
         {
@@ -41,7 +40,7 @@ internal static class VerifyCommand
         };
         var maxTensor = ModelSource.MaxTensorMibOption();
         CommonOptions.AddRange(batch, 1, 1024);
-        var command = new Command("verify", "Run a model in CnnNative and in PyTorch on the same input and compare the outputs (max abs, max rel, normwise error).")
+        var command = new Command("verify", "Run a model in CnnNative and in a reference (ONNX Runtime for --onnx, PyTorch for --weights) on the same input and compare the outputs (max abs, max rel, normwise error).")
         {
             onnx, weights, model, input, seed, batch, shape, classes, rtol, atol, perturb, maxTensor,
         };
@@ -61,16 +60,17 @@ internal static class VerifyCommand
 
         Module model;
         Dictionary<string, Tensor> inputs;
-        string op;
-        object args;
+        Func<Dictionary<string, Tensor>, IReadOnlyDictionary<string, OracleTensor>> reference;
+        string referenceName;
         if (s.Onnx != null)
         {
             OnnxModel onnx = ModelSource.LoadOnnx(s.Onnx, ModelSource.LoadOptions(s.MaxTensorMib));
             model = onnx;
             inputs = onnx.Inputs.Select((info, i) => (info.Name, Tensor: MakeInput(s, onnx.Inputs.Count, ModelSource.Concrete(info, s.Batch), i)))
                 .ToDictionary(p => p.Name, p => p.Tensor);
-            op = "onnx_run";
-            args = new { path = Path.GetFullPath(s.Onnx) };
+            string path = Path.GetFullPath(s.Onnx);
+            reference = x => AskOnnxRuntime(path, x);
+            referenceName = "ONNX Runtime";
         }
         else
         {
@@ -88,8 +88,9 @@ internal static class VerifyCommand
             }
 
             inputs = new() { ["input"] = MakeInput(s, 1, shape, 0) };
-            op = "weights_forward";
-            args = new { model = s.Model, path = Path.GetFullPath(s.Weights!), num_classes = s.Classes };
+            object args = new { model = s.Model, path = Path.GetFullPath(s.Weights!), num_classes = s.Classes };
+            reference = x => AskTorch("weights_forward", args, x).Tensors;
+            referenceName = "PyTorch";
         }
 
         using (model)
@@ -99,8 +100,7 @@ internal static class VerifyCommand
                 if (s.Perturb != null)
                     Perturb(model, s.Perturb, output);
                 IReadOnlyDictionary<string, Tensor> ours = RunOurs(model, inputs);
-                OracleReply torch = AskTorch(op, args, inputs);
-                return Compare(ours, torch, s, output);
+                return Compare(ours, reference(inputs), referenceName, s, output);
             }
             finally
             {
@@ -161,7 +161,22 @@ internal static class VerifyCommand
         }
     }
 
-    private static int Compare(IReadOnlyDictionary<string, Tensor> ours, OracleReply torch, Settings s, TextWriter output)
+    /// <summary>ONNX Runtime's outputs of the file on the same inputs (load or run errors: the reference is unavailable, exit 2).</summary>
+    private static IReadOnlyDictionary<string, OracleTensor> AskOnnxRuntime(string path, Dictionary<string, Tensor> inputs)
+    {
+        try
+        {
+            return OnnxRuntimeReference.Run(path, inputs.Select(p => new OnnxRuntimeReference.NamedArray(p.Key, p.Value.ToArray(), p.Value.Shape)).ToArray())
+                .ToDictionary(o => o.Name, o => new OracleTensor(o.Name, o.Data, o.Shape));
+        }
+        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
+        {
+            throw new CliException($"ONNX Runtime could not run {path}: {e.Message}");
+        }
+    }
+
+    private static int Compare(
+        IReadOnlyDictionary<string, Tensor> ours, IReadOnlyDictionary<string, OracleTensor> reference, string referenceName, Settings s, TextWriter output)
     {
         bool pass = true;
         try
@@ -169,12 +184,18 @@ internal static class VerifyCommand
             output.WriteLine($"{"output",-16} {"shape",-18} {"max abs err",12} {"max rel err",12} {"normwise",10} {"tolerance",10}  result");
             foreach ((string name, Tensor tensor) in ours)
             {
-                OracleTensor expected = torch[name];
+                if (!reference.TryGetValue(name, out OracleTensor? expected))
+                {
+                    output.WriteLine($"{name,-16} {referenceName} has no output of that name  FAIL");
+                    pass = false;
+                    continue;
+                }
+
                 float[] a = tensor.ToArray();
                 string shape = "[" + string.Join(", ", tensor.Shape) + "]";
                 if (!tensor.Shape.SequenceEqual(expected.Shape))
                 {
-                    output.WriteLine($"{name,-16} {shape,-18} torch's shape is {expected.ShapeText}  FAIL");
+                    output.WriteLine($"{name,-16} {shape,-18} {referenceName}'s shape is {expected.ShapeText}  FAIL");
                     pass = false;
                     continue;
                 }
@@ -207,8 +228,8 @@ internal static class VerifyCommand
         }
 
         output.WriteLine(pass
-            ? $"PASS: CnnNative matches PyTorch within atol {s.Atol} + rtol {s.Rtol} x max|torch|."
-            : $"FAIL: CnnNative differs from PyTorch beyond atol {s.Atol} + rtol {s.Rtol} x max|torch|.");
+            ? $"PASS: CnnNative matches {referenceName} within atol {s.Atol} + rtol {s.Rtol} x max|reference|."
+            : $"FAIL: CnnNative differs from {referenceName} beyond atol {s.Atol} + rtol {s.Rtol} x max|reference|.");
         return pass ? ExitCodes.Success : ExitCodes.Failure;
     }
 }

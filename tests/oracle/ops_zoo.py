@@ -155,7 +155,8 @@ def kink_margin(model, x):
 
 
 def register(oracle):
-    """Adds the models to oracle.ZOO_MODELS and the zoo_model and kink_margin ops to oracle.OPS (oracle: the torch_oracle module)."""
+    """Adds the models to oracle.ZOO_MODELS and the zoo_model, kink_margin and weights_forward ops to oracle.OPS (oracle: the
+    torch_oracle module)."""
 
     def op_zoo_model(args, t):
         arch = str(args["arch"])
@@ -172,7 +173,16 @@ def register(oracle):
         oracle.set_training_mode(model, args)
         oracle.reply_ok([], margin=kink_margin(model, x))
 
+    def op_weights_forward(args, t):
+        """`cnn verify --weights`: the zoo model (args.model) with the safetensors file at args.path loaded strictly, on "input"."""
+        model = oracle.build_model(str(args["model"]), args)
+        state, _ = oracle.read_safetensors(str(args["path"]))
+        model.load_state_dict(state, strict=True)
+        x = oracle.need(t, "input")
+        oracle.reply_ok([("output", model.to(x.dtype)(x))])
+
     oracle.ZOO_MODELS.update(MODELS)
+    oracle.OPS["weights_forward"] = op_weights_forward
     oracle.OPS["kink_margin"] = op_kink_margin
     oracle.OPS["zoo_model"] = op_zoo_model
 

@@ -40,7 +40,8 @@ Ops (args in the header, tensors by name):
                                            order), "output" for an input; args.path writes the state dict
     zoo_model          [input]             arch alexnet|vgg11[_bn]|vgg16[_bn]|mobilenet_v2|googlenet|allconvnet|
                                            inception (see tests/oracle/ops_zoo.py), as torchvision_model
-    onnx_export | onnx_graph | onnx_run | onnx_perturb   ONNX files and their reference (tests/oracle/ops_onnx.py)
+    weights_forward    input               model, path, num_classes: the zoo model with a safetensors file loaded
+                                           (strict); replies "output" (`cnn verify --weights`; tests/oracle/ops_zoo.py)
     grad | batch_norm_train | cross_entropy | mse_loss | optim | lr_schedule | model_grad | train |
     clip_grad_norm
                                            training: autograd gradients, losses, BN training mode,
@@ -262,17 +263,10 @@ if torch is not None:
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(2 * c, classes), nn.LogSoftmax(1))
 
 
-def randomize_batch_norms(model, gen):
-    """Non-trivial running statistics and affine parameters, so BN is really tested."""
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            c = m.num_features
-            with torch.no_grad():
-                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.5)
-                m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.25)
-                m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(c, generator=gen) * 0.25)
-                m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=gen)))
+if torch is not None:
+    # Non-trivial running statistics and affine parameters, so BN is really tested (one copy, shared with the ONNX
+    # fixture exporter tests/oracle/export_onnx.py).
+    from export_onnx import randomize_batch_norms  # noqa: E402
 
 
 # More models by name, filled by ops_zoo.register: name -> fn(args) building the torch module (called right
@@ -574,9 +568,6 @@ if torch is not None:
     }
     import ops_shape  # shape / element-wise helper ops: handlers return named tensors, sent here
     OPS.update({k: (lambda f: lambda args, t: reply_ok(f(args, t)))(f) for k, f in ops_shape.OPS.items()})
-    import ops_onnx  # ONNX export and the reference interpreter (tests/oracle/ops_onnx.py)
-
-    ops_onnx.register(sys.modules[__name__])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-import ops_onnx  # noqa: E402
 import torch_oracle as oracle  # noqa: E402  (registers the zoo models)
 
 
@@ -27,10 +26,10 @@ def main(argv):
     for spec in argv[3:]:
         parts = spec.split(":")
         name, shape = parts[0], [int(d) for d in parts[1].split(",")]
-        args = {"arch": name, "seed": 0}
+        args = {"seed": 0}
         if len(parts) > 2:
             args["num_classes"] = int(parts[2])
-        model = ops_onnx.build(oracle, args)
+        model = oracle.build_model(name, args)
         oracle.write_safetensors(os.path.join(out_dir, name + ".safetensors"), list(model.state_dict().items()))
         with torch.no_grad():
             torch.onnx.export(model, torch.zeros(*shape), os.path.join(out_dir, name + ".onnx"),

@@ -2,6 +2,7 @@ using CnnNative.Inference;
 using CnnNative.Nn;
 using CnnNative.Onnx;
 using CnnNative.Tests.Infrastructure;
+using CnnNative.Tests.Onnx;
 
 namespace CnnNative.Tests.Inference;
 
@@ -37,21 +38,15 @@ public sealed class InferenceSessionMemoryTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A session compiled from an ONNX ResNet-18 exported by torch: this test starts its own oracle process only to
-    /// export the file (the serial collection has no shared oracle), and stops it before measuring.
+    /// A session compiled from an ONNX ResNet-18 exported by torch (tests/oracle/export_onnx.py, a python process that
+    /// has exited before anything is measured).
     /// </summary>
     [Fact]
     public void Run_of_an_imported_onnx_resnet18_allocates_nothing_after_warm_up()
     {
         int[] shape = [1, 3, 64, 64];
-        string path = TestPaths.NewScratchFile("session-memory-resnet18", ".onnx");
-        using (var oracle = new OracleClient(TestPaths.OracleScript, OracleFixture.InstallHint))
-        {
-            oracle.Run("onnx_export", new { arch = "resnet18", opset = 13, path, input_shape = shape, num_classes = 10, seed = 3 });
-        }
-
-        using OnnxModel model = OnnxModel.Load(path);
-        File.Delete(path);
+        OnnxExport file = OnnxFixtures.Export(new OnnxExportJob("resnet18", 13, shape, 10, 3));
+        using OnnxModel model = OnnxModel.Load(file.Path);
         using Tensor x = TestData.NormalTensor(3, shape);
         using InferenceSession session = InferenceSession.Create(model, shape);
         using Tensor y = Tensor.Zeros(session.OutputShape);

@@ -1,24 +1,24 @@
 using System.Text.RegularExpressions;
 using CnnNative.Models;
 using CnnNative.Tests.Infrastructure;
+using CnnNative.Tests.Onnx;
 
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>
 /// <c>cnn inspect</c> and <c>cnn verify</c>, run as the built tool (src/CnnNative.Cli's cnn.dll, a separate
-/// process with its own oracle) on ONNX files exported by torch.
+/// process: ONNX Runtime in-process for --onnx, its own torch oracle for --weights) on files exported by torch.
 /// </summary>
 [Collection(OracleCollection.Name)]
 public sealed partial class CliOnnxTests(OracleFixture oracle, ITestOutputHelper output)
 {
     private (int ExitCode, string Stdout, string Stderr) Cnn(params string[] args) => CliRunner.Run(output, args);
 
-    private string Export(string arch, int[] shape, out long paramCount)
+    private static string Export(string arch, int[] shape, out long paramCount)
     {
-        string path = TestPaths.NewScratchFile(arch, ".onnx");
-        OracleReply reply = oracle.Run("onnx_export", new { arch, opset = 13, path, input_shape = shape, num_classes = 10, seed = 5 });
-        paramCount = reply.Header["param_count"]!.GetValue<long>();
-        return path;
+        OnnxExport file = OnnxFixtures.Export(new OnnxExportJob(arch, 13, shape, 10, 5));
+        paramCount = file.ParamCount;
+        return file.Path;
     }
 
     [GeneratedRegex(@"total: \d+ layers, ([\d,]+) parameters")]

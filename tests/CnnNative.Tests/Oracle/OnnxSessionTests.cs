@@ -2,17 +2,18 @@ using CnnNative.Inference;
 using CnnNative.Interop;
 using CnnNative.Onnx;
 using CnnNative.Tests.Infrastructure;
+using CnnNative.Tests.Onnx;
 
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>
 /// An imported ONNX model compiled into an <see cref="InferenceSession"/>: torch exports the model
-/// (torch.onnx.export, tests/oracle/ops_onnx.py), <see cref="OnnxModel"/> loads it, the session traces
-/// <see cref="OnnxModel.Forward(Tensor)"/>; its output is compared with the eager forward and with torch.
+/// (torch.onnx.export, tests/oracle/export_onnx.py), <see cref="OnnxModel"/> loads it, the session compiles it;
+/// its output is compared with the eager forward and with ONNX Runtime on the same input.
 /// ResNet-18 and EfficientNet-B0 (squeeze-excitation broadcasting; 10 classes, 64x64) on the default ISA; the Mul-gating module on every ISA.
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(OnnxFixtures.Collection)]
+public sealed class OnnxSessionTests(ITestOutputHelper output)
 {
     /// <summary>
     /// <see cref="OnnxTests.Normwise"/> (abs 1e-4 + 1e-5 * max |reference|): the session folds batch norm and fuses
@@ -30,16 +31,15 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
 
     [Theory]
     [MemberData(nameof(Rows))]
-    public void Session_of_an_imported_model_matches_its_forward_and_torch(string arch, CnnIsa isa)
+    public void Session_of_an_imported_model_matches_its_forward_and_onnx_runtime(string arch, CnnIsa isa)
     {
         using IDisposable _ = Isas.Use(isa);
-        int[] shape = arch is "resnet18" or "efficientnet_b0" ? [1, 3, 64, 64] : [2, 3, 8, 8];
-        string path = TestPaths.NewScratchFile($"session-{arch}-{isa}", ".onnx");
+        OnnxExportJob job = Job(arch);
+        int[] shape = job.InputShape;
+        OnnxExport file = OnnxFixtures.Export(job, Rows().Select(r => Job((string)r[0])));
         using Tensor x = TestData.NormalTensor(Seeds.Of(arch + "-session-input"), shape);
-        OracleReply torch = oracle.Run("onnx_export",
-            new { arch, opset = 13, path, input_shape = shape, num_classes = 10, seed = Seeds.Of(arch) % 1000 }, OracleTensor.Of("input", x));
-        using OnnxModel model = OnnxModel.Load(path);
-        File.Delete(path);
+        OracleTensor reference = OnnxFixtures.OrtOutput(file.Path, "input", x);
+        using OnnxModel model = OnnxModel.Load(file.Path);
 
         using Tensor eager = model.Forward(x);
         using InferenceSession session = InferenceSession.Create(model, shape);
@@ -50,8 +50,11 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
 
         OracleTensor forward = OracleTensor.Of("forward", eager);
         OracleErrors.AssertClose(output, "onnx-session-vs-forward." + arch, isa, "opset13", y, forward, Normwise(forward));
-        OracleErrors.AssertClose(output, "onnx-session." + arch, isa, "opset13", y, torch["output"], Normwise(torch["output"]));
+        OracleErrors.AssertClose(output, "onnx-session." + arch, isa, "opset13", y, reference, Normwise(reference));
     }
+
+    private static OnnxExportJob Job(string arch) =>
+        new(arch, 13, arch is "resnet18" or "efficientnet_b0" ? [1, 3, 64, 64] : [2, 3, 8, 8], 10, Seeds.Of(arch) % 1000);
 
     /// <summary>
     /// The hand-made broadcasting graph (per-channel, scalar, [N, 1, H, W] * [N, C, 1, 1] computed, [1, C, 1, W] and [C, H, W]
@@ -59,7 +62,7 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
     /// </summary>
     [Theory]
     [MemberData(nameof(BroadcastRows))]
-    public void Session_of_a_broadcasting_graph_matches_its_forward_and_the_reference(string graph, CnnIsa isa)
+    public void Session_of_a_broadcasting_graph_matches_its_forward_and_onnx_runtime(string graph, CnnIsa isa)
     {
         using IDisposable _ = Isas.Use(isa);
         (OnnxModel model, Tensor x, OracleTensor expected) = HandMade(graph, isa);
@@ -99,13 +102,11 @@ public sealed class OnnxSessionTests(OracleFixture oracle, ITestOutputHelper out
 
     private (OnnxModel Model, Tensor X, OracleTensor Expected) HandMade(string graph, CnnIsa isa)
     {
-        string path = TestPaths.NewScratchFile($"session-{graph}-{isa}", ".onnx");
-        OracleReply made = oracle.Run("onnx_graph", new { graph, opset = 13, path, seed = Seeds.Of(graph) % 1000 });
-        int[] shape = made.Header["input_shape"]!.AsArray().Select(d => d!.GetValue<int>()).ToArray();
+        (string path, int[] shape) = OnnxGraphs.Write(graph, 13, Seeds.Of(graph) % 1000);
         Tensor x = TestData.NormalTensor(Seeds.Of(graph + "-session-x"), shape);
-        OracleReply reference = oracle.Run("onnx_run", new { path }, OracleTensor.Of("x", x));
+        OracleTensor reference = OnnxFixtures.OrtOutput(path, "x", x);
         OnnxModel model = OnnxModel.Load(path);
         File.Delete(path);
-        return (model, x, reference["y"]);
+        return (model, x, reference);
     }
 }
