@@ -623,7 +623,7 @@ public static unsafe partial class NativeMethods
     /// Gradient of any activation computed from its forward INPUT x (the training path of the
     /// activations whose derivative needs x): none: g; ReLU: x &lt;= 0 ? 0 : g; sigmoid: g * s * (1 - s)
     /// with s = sigmoid(x); tanh: g * (1 - t^2) with t = tanh(x); ReLU6: g where 0 &lt; x &lt; 6;
-    /// Hardswish: 0 for x &lt; -3, g for x &gt; 3, else g * (x / 3 + 0.5); Hardsigmoid: g / 6 where
+    /// Hardswish: 0 for x &lt;= -3, g for x &gt;= 3, else g * (x / 3 + 0.5) (torch 2.x's boundaries); Hardsigmoid: g / 6 where
     /// -3 &lt; x &lt; 3, else 0; SiLU: g * s * (1 + x * (1 - s)); GELU: g * (Phi(x) + x * phi(x)) with the
     /// standard normal cdf Phi and pdf phi. For ReLU / ReLU6 a NaN x passes g through.
     /// </summary>

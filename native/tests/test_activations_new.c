@@ -33,7 +33,7 @@ static double ref_forward(cnn_activation a, double x) {
 static double ref_grad(cnn_activation a, double x) {
     const double s = 1.0 / (1.0 + exp(-x));
     switch (a) {
-        case CNN_ACTIVATION_HARDSWISH: return x < -3.0 ? 0.0 : (x <= 3.0 ? x / 3.0 + 0.5 : 1.0);
+        case CNN_ACTIVATION_HARDSWISH: return x <= -3.0 ? 0.0 : (x < 3.0 ? x / 3.0 + 0.5 : 1.0); /* torch 2.x */
         case CNN_ACTIVATION_HARDSIGMOID: return x > -3.0 && x < 3.0 ? 1.0 / 6.0 : 0.0;
         case CNN_ACTIVATION_SILU: return s * (1.0 + x * (1.0 - s));
         case CNN_ACTIVATION_GELU:

@@ -504,7 +504,7 @@ CNN_API cnn_status cnn_activation_backward(cnn_context* context, cnn_activation 
  * Gradient of any activation computed from its forward INPUT x (the training path of the
  * activations whose derivative needs x): none: g; ReLU: x <= 0 ? 0 : g; sigmoid: g * s * (1 - s)
  * with s = sigmoid(x); tanh: g * (1 - t^2) with t = tanh(x); ReLU6: g where 0 < x < 6;
- * Hardswish: 0 for x < -3, g for x > 3, else g * (x / 3 + 0.5); Hardsigmoid: g / 6 where
+ * Hardswish: 0 for x <= -3, g for x >= 3, else g * (x / 3 + 0.5) (torch 2.x's boundaries); Hardsigmoid: g / 6 where
  * -3 < x < 3, else 0; SiLU: g * s * (1 + x * (1 - s)); GELU: g * (Phi(x) + x * phi(x)) with the
  * standard normal cdf Phi and pdf phi. For ReLU / ReLU6 a NaN x passes g through.
  * @param grad_input must not overlap input or grad_output.

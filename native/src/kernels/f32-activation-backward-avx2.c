@@ -65,12 +65,12 @@ static inline __m256 act_grad(cnn_activation a, __m256 x, __m256 g) {
             const __m256 t = cnn_avx2_tanh_ps(x);
             return _mm256_mul_ps(g, _mm256_sub_ps(one, _mm256_mul_ps(t, t)));
         }
-        case CNN_ACTIVATION_HARDSWISH: { /* x < -3 ? 0 : x <= 3 ? g * (x / 3 + 0.5) : g */
+        case CNN_ACTIVATION_HARDSWISH: { /* x <= -3 ? 0 : x < 3 ? g * (x / 3 + 0.5) : g */
             const __m256 mid = _mm256_mul_ps(
                 g, _mm256_add_ps(_mm256_div_ps(x, _mm256_set1_ps(3.0f)), _mm256_set1_ps(0.5f)));
             const __m256 r =
-                _mm256_blendv_ps(g, mid, _mm256_cmp_ps(x, _mm256_set1_ps(3.0f), _CMP_LE_OQ));
-            return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-3.0f), _CMP_LT_OQ), r);
+                _mm256_blendv_ps(g, mid, _mm256_cmp_ps(x, _mm256_set1_ps(3.0f), _CMP_LT_OQ));
+            return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-3.0f), _CMP_LE_OQ), r);
         }
         case CNN_ACTIVATION_HARDSIGMOID: { /* -3 < x < 3 ? g / 6 : 0 */
             const __m256 in = _mm256_and_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-3.0f), _CMP_GT_OQ),

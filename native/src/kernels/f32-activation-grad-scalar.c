@@ -5,7 +5,7 @@
  *   sigmoid:     g * s * (1 - s),  s = sigmoid(x)
  *   tanh:        g * (1 - t * t),  t = tanh(x)
  *   relu6:       x <= 0 || x >= 6 ? 0 : g      (a NaN x passes g through)
- *   hardswish:   x < -3 ? 0 : x <= 3 ? g * (x / 3 + 0.5) : g   (hardswish_backward)
+ *   hardswish:   x <= -3 ? 0 : x < 3 ? g * (x / 3 + 0.5) : g   (torch 2.x hardswish_backward)
  *   hardsigmoid: -3 < x < 3 ? g / 6 : 0                          (hardsigmoid_backward)
  *   silu:        g * s * (1 + x * (1 - s))                      (silu_backward)
  *   gelu:        g * (Phi(x) + x * phi(x))                      (gelu_backward, exact form)
@@ -28,7 +28,7 @@ float cnn_activation_grad_scalar_apply(cnn_activation activation, float x, float
         }
         case CNN_ACTIVATION_RELU6: return x <= 0.0f || x >= 6.0f ? 0.0f : g;
         case CNN_ACTIVATION_HARDSWISH:
-            return x < -3.0f ? 0.0f : (x <= 3.0f ? g * (x / 3.0f + 0.5f) : g);
+            return x <= -3.0f ? 0.0f : (x < 3.0f ? g * (x / 3.0f + 0.5f) : g);
         case CNN_ACTIVATION_HARDSIGMOID: return x > -3.0f && x < 3.0f ? g / 6.0f : 0.0f;
         case CNN_ACTIVATION_SILU: {
             const float s = 1.0f / (1.0f + expf(-x));
