@@ -241,6 +241,18 @@ public enum CnnBinaryOp
     /// a * b
     /// </summary>
     Mul = 1,
+    /// <summary>
+    /// a - b
+    /// </summary>
+    Sub = 2,
+    /// <summary>
+    /// a / b (IEEE: x / 0 is +-inf or NaN)
+    /// </summary>
+    Div = 3,
+    /// <summary>
+    /// powf(a, b) (C's pow: pow(x, 0) = 1, negative a with a non-integer b is NaN)
+    /// </summary>
+    Pow = 4,
 }
 
 /// <summary>

@@ -641,7 +641,13 @@ typedef enum cnn_binary_op {
     /** a + b */
     CNN_BINARY_ADD = 0,
     /** a * b */
-    CNN_BINARY_MUL = 1
+    CNN_BINARY_MUL = 1,
+    /** a - b */
+    CNN_BINARY_SUB = 2,
+    /** a / b (IEEE: x / 0 is +-inf or NaN) */
+    CNN_BINARY_DIV = 3,
+    /** powf(a, b) (C's pow: pow(x, 0) = 1, negative a with a non-integer b is NaN) */
+    CNN_BINARY_POW = 4
 } cnn_binary_op;
 
 /** The largest rank cnn_broadcast_binary_forward takes. */
