@@ -82,6 +82,22 @@ public enum CnnActivation
     /// min(max(x, 0), 6) (torch's ReLU6; NaN stays NaN).
     /// </summary>
     Relu6 = 4,
+    /// <summary>
+    /// x * min(max(x + 3, 0), 6) / 6 (torch's Hardswish). Backward needs the input.
+    /// </summary>
+    Hardswish = 5,
+    /// <summary>
+    /// min(max(x + 3, 0), 6) / 6 (torch's Hardsigmoid). Backward needs the input.
+    /// </summary>
+    Hardsigmoid = 6,
+    /// <summary>
+    /// x / (1 + exp(-x)) (torch's SiLU / Swish). Backward needs the input.
+    /// </summary>
+    Silu = 7,
+    /// <summary>
+    /// 0.5 * x * (1 + erf(x / sqrt(2))) (torch's exact GELU). Backward needs the input.
+    /// </summary>
+    Gelu = 8,
 }
 
 /// <summary>
@@ -225,6 +241,18 @@ public enum CnnBinaryOp
     /// a * b
     /// </summary>
     Mul = 1,
+    /// <summary>
+    /// a - b
+    /// </summary>
+    Sub = 2,
+    /// <summary>
+    /// a / b (IEEE: x / 0 is +-inf or NaN)
+    /// </summary>
+    Div = 3,
+    /// <summary>
+    /// powf(a, b) (C's pow: pow(x, 0) = 1, negative a with a non-integer b is NaN)
+    /// </summary>
+    Pow = 4,
 }
 
 /// <summary>
@@ -595,11 +623,26 @@ public static unsafe partial class NativeMethods
     /// Gradient of an activation, computed from its forward OUTPUT (so fused epilogues need no
     /// extra buffer): ReLU: g * (y &gt; 0); sigmoid: g * y * (1 - y); tanh: g * (1 - y^2);
     /// ReLU6: g where 0 &lt; y &lt; 6, else 0. For ReLU and ReLU6 a NaN y passes g through (as torch's
-    /// threshold_backward / hardtanh_backward do for a NaN input).
+    /// threshold_backward / hardtanh_backward do for a NaN input). The activations whose derivative
+    /// is not a function of the output (Hardswish, Hardsigmoid, SiLU, GELU) fail with
+    /// CNN_STATUS_INVALID_ARGUMENT: use cnn_activation_backward_from_input.
     /// </summary>
     [LibraryImport(LibraryName)]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial CnnStatus cnn_activation_backward(nint context, CnnActivation activation, long count, float* output, float* grad_output, int accumulate, float* grad_input);
+
+    /// <summary>
+    /// Gradient of any activation computed from its forward INPUT x (the training path of the
+    /// activations whose derivative needs x): none: g; ReLU: x &lt;= 0 ? 0 : g; sigmoid: g * s * (1 - s)
+    /// with s = sigmoid(x); tanh: g * (1 - t^2) with t = tanh(x); ReLU6: g where 0 &lt; x &lt; 6;
+    /// Hardswish: 0 for x &lt;= -3, g for x &gt;= 3, else g * (x / 3 + 0.5) (torch 2.x's boundaries); Hardsigmoid: g / 6 where
+    /// -3 &lt; x &lt; 3, else 0; SiLU: g * s * (1 + x * (1 - s)); GELU: g * (Phi(x) + x * phi(x)) with the
+    /// standard normal cdf Phi and pdf phi. For ReLU / ReLU6 a NaN x passes g through.
+    /// </summary>
+    /// <param name="grad_input">must not overlap input or grad_output.</param>
+    [LibraryImport(LibraryName)]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial CnnStatus cnn_activation_backward_from_input(nint context, CnnActivation activation, long count, float* input, float* grad_output, int accumulate, float* grad_input);
 
     /// <summary>
     /// Gradient of cnn_linear_forward (without activation) w.r.t. its input.

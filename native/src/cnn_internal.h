@@ -48,7 +48,7 @@ cnn_status cnn_set_error(cnn_status status, const char* format, ...) CNN_PRINTF_
     } while (0)
 
 #define CNN_CHECK_ACTIVATION(act)                                                  \
-    CNN_CHECK_RANGE("activation", (int)(act), CNN_ACTIVATION_NONE, CNN_ACTIVATION_RELU6)
+    CNN_CHECK_RANGE("activation", (int)(act), CNN_ACTIVATION_NONE, CNN_ACTIVATION_GELU)
 
 /* Product of `count` non-negative factors; returns 0 and sets an error naming `what` if the
  * product (times 4 bytes) would exceed CNN_MAX_ALLOC_BYTES. */
@@ -295,6 +295,8 @@ struct cnn_kernel_table {
     cnn_batch_norm2d_training_forward_kernel batch_norm2d_training_forward;
     cnn_batch_norm2d_backward_kernel batch_norm2d_backward;
     cnn_activation_backward_kernel activation_backward;
+    /* the same signature; its `output` argument is the forward input (f32-activation-grad-*.c) */
+    cnn_activation_backward_kernel activation_backward_from_input;
     cnn_linear_backward_data_kernel linear_backward_data;
     cnn_linear_backward_weights_kernel linear_backward_weights;
     cnn_softmax_backward_kernel softmax_backward;
@@ -375,6 +377,7 @@ CNN_DECLARE_KERNEL(cnn_global_average_pool2d_backward, gavgpool_backward);
 CNN_DECLARE_KERNEL(cnn_batch_norm2d_training_forward, batchnorm_training);
 CNN_DECLARE_KERNEL(cnn_batch_norm2d_backward, batchnorm_backward);
 CNN_DECLARE_KERNEL(cnn_activation_backward, activation_backward);
+CNN_DECLARE_KERNEL(cnn_activation_backward, activation_grad);
 CNN_DECLARE_KERNEL(cnn_linear_backward_data, linear_backward_data);
 CNN_DECLARE_KERNEL(cnn_linear_backward_weights, linear_backward_weights);
 extern cnn_linear_backward_data_kernel_fn cnn_f32_linear_backward_data_avx512;
@@ -400,5 +403,8 @@ extern cnn_adaptive_avg_pool2d_backward_kernel_fn cnn_f32_adaptive_avgpool_backw
 
 /* Scalar activation of one value: the single definition every kernel's epilogue agrees with. */
 float cnn_activation_scalar_apply(cnn_activation activation, float x);
+
+/* Scalar gradient of one activation from its forward input x (f32-activation-grad-scalar.c). */
+float cnn_activation_grad_scalar_apply(cnn_activation activation, float x, float g);
 
 #endif /* CNN_INTERNAL_H */

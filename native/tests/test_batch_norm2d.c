@@ -160,7 +160,7 @@ static void test_validation(cnn_context* ctx) {
         cnn_batch_norm2d_inference(ctx, &good, buf, m, v, NULL, NULL, CNN_ACTIVATION_NONE, NULL),
         BAD);
     EXPECT_STATUS(
-        cnn_batch_norm2d_inference(ctx, &good, buf, m, v, NULL, NULL, (cnn_activation)5, buf + 8),
+        cnn_batch_norm2d_inference(ctx, &good, buf, m, v, NULL, NULL, (cnn_activation)9, buf + 8),
         BAD);
     EXPECT_STATUS(
         cnn_batch_norm2d_inference(ctx, &good, buf, m, v, NULL, NULL, (cnn_activation)-1, buf + 8),

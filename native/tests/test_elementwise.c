@@ -313,7 +313,7 @@ static void test_validation(cnn_context* ctx) {
     EXPECT_STATUS(cnn_activation_forward(NULL, CNN_ACTIVATION_RELU, 4, buf, buf), BAD);
     EXPECT_STATUS(cnn_activation_forward(ctx, CNN_ACTIVATION_RELU, 4, NULL, buf), BAD);
     EXPECT_STATUS(cnn_activation_forward(ctx, CNN_ACTIVATION_RELU, 4, buf, NULL), BAD);
-    EXPECT_STATUS(cnn_activation_forward(ctx, (cnn_activation)5, 4, buf, buf), BAD);
+    EXPECT_STATUS(cnn_activation_forward(ctx, (cnn_activation)9, 4, buf, buf), BAD);
     EXPECT_STATUS(cnn_activation_forward(ctx, (cnn_activation)-1, 4, buf, buf), BAD);
     EXPECT_STATUS(cnn_activation_forward(ctx, CNN_ACTIVATION_RELU, 0, buf, buf), BAD);
     EXPECT_STATUS(cnn_activation_forward(ctx, CNN_ACTIVATION_RELU, -3, buf, buf), BAD);
@@ -328,9 +328,9 @@ static void test_validation(cnn_context* ctx) {
                   CNN_STATUS_SUCCESS);
     EXPECT_STATUS(cnn_activation_forward(ctx, CNN_ACTIVATION_RELU, 8, buf, buf + 8),
                   CNN_STATUS_SUCCESS);
-    cnn_activation_forward(ctx, (cnn_activation)7, 4, buf, buf);
-    EXPECT(strstr(cnn_get_last_error(), "activation") && strstr(cnn_get_last_error(), "= 7") &&
-               strstr(cnn_get_last_error(), "[0, 4]"),
+    cnn_activation_forward(ctx, (cnn_activation)11, 4, buf, buf);
+    EXPECT(strstr(cnn_get_last_error(), "activation") && strstr(cnn_get_last_error(), "= 11") &&
+               strstr(cnn_get_last_error(), "[0, 8]"),
            "message '%s'", cnn_get_last_error());
     /* add */
     EXPECT_STATUS(cnn_add_forward(NULL, 4, buf, buf, CNN_ACTIVATION_NONE, buf), BAD);
@@ -340,7 +340,7 @@ static void test_validation(cnn_context* ctx) {
     EXPECT_STATUS(cnn_add_forward(ctx, 0, buf, buf, CNN_ACTIVATION_NONE, buf), BAD);
     EXPECT_STATUS(cnn_add_forward(ctx, -1, buf, buf, CNN_ACTIVATION_NONE, buf), BAD);
     EXPECT_STATUS(cnn_add_forward(ctx, INT64_MAX / 2, buf, buf, CNN_ACTIVATION_NONE, buf), BAD);
-    EXPECT_STATUS(cnn_add_forward(ctx, 4, buf, buf, (cnn_activation)5, buf), BAD);
+    EXPECT_STATUS(cnn_add_forward(ctx, 4, buf, buf, (cnn_activation)9, buf), BAD);
     EXPECT_STATUS(cnn_add_forward(ctx, 8, buf, buf + 16, CNN_ACTIVATION_NONE, buf + 2), BAD);
     EXPECT_STATUS(cnn_add_forward(ctx, 8, buf, buf + 16, CNN_ACTIVATION_NONE, buf + 20), BAD);
     EXPECT_STATUS(cnn_add_forward(ctx, 8, buf, buf + 16, CNN_ACTIVATION_NONE, buf + 16),

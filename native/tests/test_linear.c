@@ -196,7 +196,7 @@ static void test_validation(void) {
             "out_features = 0");
     INVALID(cnn_linear_forward(ctx, 2, 2, -7, x, w, b, CNN_ACTIVATION_NONE, out),
             "out_features = -7");
-    INVALID(cnn_linear_forward(ctx, 2, 2, 2, x, w, b, (cnn_activation)5, out), "activation = 5");
+    INVALID(cnn_linear_forward(ctx, 2, 2, 2, x, w, b, (cnn_activation)9, out), "activation = 9");
     INVALID(cnn_linear_forward(ctx, 2, 2, 2, x, w, b, (cnn_activation)-1, out), "activation = -1");
     EXPECT_STATUS(cnn_linear_forward(ctx, 2, 2, 2, x, w, b, CNN_ACTIVATION_NONE, x),
                   CNN_STATUS_INVALID_ARGUMENT);

@@ -264,7 +264,13 @@ static void broadcast_reference(cnn_binary_op op, int rank, const int64_t* as, c
             ma *= as[d];
             mb *= bs[d];
         }
-        out[i] = op == CNN_BINARY_ADD ? a[ia] + b[ib] : a[ia] * b[ib];
+        switch (op) {
+            case CNN_BINARY_ADD: out[i] = a[ia] + b[ib]; break;
+            case CNN_BINARY_MUL: out[i] = a[ia] * b[ib]; break;
+            case CNN_BINARY_SUB: out[i] = a[ia] - b[ib]; break;
+            case CNN_BINARY_DIV: out[i] = a[ia] / b[ib]; break;
+            default: out[i] = powf(a[ia], b[ib]); break;
+        }
     }
 }
 
@@ -295,7 +301,7 @@ static void test_broadcast_sweep(void) {
             float* b = test_random_floats((size_t)nb, (uint32_t)(p + 101));
             float* want = (float*)malloc((size_t)no * sizeof(float));
             float* got = (float*)malloc((size_t)no * sizeof(float));
-            for (int op = CNN_BINARY_ADD; op <= CNN_BINARY_MUL; op++) {
+            for (int op = CNN_BINARY_ADD; op <= CNN_BINARY_POW; op++) {
                 broadcast_reference((cnn_binary_op)op, rank, as, a, bs, b, want);
                 for (int c = 0; c < g_n; c++) {
                     memset(got, 0xff, (size_t)no * sizeof(float));
@@ -343,7 +349,7 @@ static void test_broadcast_validation(void) {
     INVALID(cnn_broadcast_binary_forward(ctx, CNN_BINARY_ADD, 2, s34, a, NULL, b, y), "'b_shape' is NULL");
     INVALID(cnn_broadcast_binary_forward(ctx, CNN_BINARY_ADD, 2, s34, a, s14, NULL, y), "'b' is NULL");
     INVALID(cnn_broadcast_binary_forward(ctx, CNN_BINARY_ADD, 2, s34, a, s14, b, NULL), "'output' is NULL");
-    INVALID(cnn_broadcast_binary_forward(ctx, (cnn_binary_op)2, 2, s34, a, s14, b, y), "op = 2");
+    INVALID(cnn_broadcast_binary_forward(ctx, (cnn_binary_op)5, 2, s34, a, s14, b, y), "op = 5");
     INVALID(cnn_broadcast_binary_forward(ctx, CNN_BINARY_ADD, 0, s34, a, s14, b, y), "rank = 0");
     INVALID(cnn_broadcast_binary_forward(ctx, CNN_BINARY_ADD, CNN_BROADCAST_MAX_RANK + 1, s34, a, s14, b, y), "rank = 9");
     INVALID(cnn_broadcast_binary_forward(ctx, CNN_BINARY_ADD, 2, s0, a, s14, b, y), "a_shape[d] = 0");

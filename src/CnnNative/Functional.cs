@@ -84,6 +84,7 @@ public static unsafe partial class Functional
         }
 
         bool record = BeginWrite(output, Autograd.ShouldRecord(input, weight, bias));
+        CheckFusedTrainable(activation, record);
         int inputVersion = input.Storage.Version, weightVersion = weight.Storage.Version;
         using (TensorPin pi = input.Pin())
         using (TensorPin pw = weight.Pin())
@@ -266,6 +267,7 @@ public static unsafe partial class Functional
         CnnBatchNorm2dParams p = PrepareBatchNorm2d(input, runningMean, runningVar, weight, bias, eps);
         CheckOutput(output, input.Dims);
         bool record = BeginWrite(output, Autograd.ShouldRecord(input, weight, bias));
+        CheckFusedTrainable(activation, record);
         int inputVersion = input.Storage.Version, weightVersion = weight?.Storage.Version ?? 0;
         NativeBuffer? stats = record ? EvalStatistics(runningMean, runningVar, eps) : null;
         try
@@ -362,6 +364,7 @@ public static unsafe partial class Functional
         ArgumentNullException.ThrowIfNull(input);
         CheckOutput(output, input.Dims);
         bool record = BeginWrite(output, Autograd.ShouldRecord(input));
+        CheckActivationInPlace(activation, input, output, record);
         using (TensorPin pi = input.Pin())
         using (TensorPin po = output.Pin())
         {
@@ -434,6 +437,7 @@ public static unsafe partial class Functional
         }
 
         bool record = BeginWrite(output, Autograd.ShouldRecord(input, weight, bias));
+        CheckFusedTrainable(activation, record);
         int inputVersion = input.Storage.Version, weightVersion = weight.Storage.Version;
         using (TensorPin pi = input.Pin())
         using (TensorPin pw = weight.Pin())
@@ -531,6 +535,7 @@ public static unsafe partial class Functional
         CheckSameShape(a, b);
         CheckOutput(output, a.Dims);
         bool record = BeginWrite(output, Autograd.ShouldRecord(a, b));
+        CheckFusedTrainable(activation, record);
         using (TensorPin pa = a.Pin())
         using (TensorPin pb = b.Pin())
         using (TensorPin po = output.Pin())

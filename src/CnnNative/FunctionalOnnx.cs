@@ -37,7 +37,7 @@ public static unsafe partial class Functional
     }
 
     /// <summary>
-    /// <c>a + b</c> (<paramref name="op"/> Add) or <c>a * b</c> (Mul) with numpy / ONNX broadcasting of any two compatible shapes up
+    /// <c>a (op) b</c> for <paramref name="op"/> Add, Mul, Sub, Div or Pow (powf) with numpy / ONNX broadcasting of any two compatible shapes up
     /// to rank 8 (<see cref="BroadcastShape"/>), by the native <c>cnn_broadcast_binary_forward</c>; one IEEE operation per element.
     /// Inference only (no autograd); an <see cref="Inference.InferenceSession"/> compiles it.
     /// </summary>

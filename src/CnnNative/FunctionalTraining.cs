@@ -59,6 +59,8 @@ public static unsafe partial class Functional
             throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
         }
 
+        CheckFusedTrainable(activation, Autograd.ShouldRecord(input, weight, bias));
+
         var p = new CnnBatchNorm2dParams { Batch = x[0], Channels = x[1], Height = x[2], Width = x[3], Epsilon = eps };
         bool record = Autograd.ShouldRecord(input, weight, bias);
         int inputVersion = input.Storage.Version, weightVersion = weight?.Storage.Version ?? 0;

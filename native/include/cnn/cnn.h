@@ -164,7 +164,15 @@ typedef enum cnn_activation {
     /** tanh(x). */
     CNN_ACTIVATION_TANH = 3,
     /** min(max(x, 0), 6) (torch's ReLU6; NaN stays NaN). */
-    CNN_ACTIVATION_RELU6 = 4
+    CNN_ACTIVATION_RELU6 = 4,
+    /** x * min(max(x + 3, 0), 6) / 6 (torch's Hardswish). Backward needs the input. */
+    CNN_ACTIVATION_HARDSWISH = 5,
+    /** min(max(x + 3, 0), 6) / 6 (torch's Hardsigmoid). Backward needs the input. */
+    CNN_ACTIVATION_HARDSIGMOID = 6,
+    /** x / (1 + exp(-x)) (torch's SiLU / Swish). Backward needs the input. */
+    CNN_ACTIVATION_SILU = 7,
+    /** 0.5 * x * (1 + erf(x / sqrt(2))) (torch's exact GELU). Backward needs the input. */
+    CNN_ACTIVATION_GELU = 8
 } cnn_activation;
 
 /**
@@ -483,12 +491,29 @@ CNN_API cnn_status cnn_batch_norm2d_backward(cnn_context* context,
  * Gradient of an activation, computed from its forward OUTPUT (so fused epilogues need no
  * extra buffer): ReLU: g * (y > 0); sigmoid: g * y * (1 - y); tanh: g * (1 - y^2);
  * ReLU6: g where 0 < y < 6, else 0. For ReLU and ReLU6 a NaN y passes g through (as torch's
- * threshold_backward / hardtanh_backward do for a NaN input).
+ * threshold_backward / hardtanh_backward do for a NaN input). The activations whose derivative
+ * is not a function of the output (Hardswish, Hardsigmoid, SiLU, GELU) fail with
+ * CNN_STATUS_INVALID_ARGUMENT: use cnn_activation_backward_from_input.
  */
 CNN_API cnn_status cnn_activation_backward(cnn_context* context, cnn_activation activation,
                                            int64_t count, const float* output,
                                            const float* grad_output, int32_t accumulate,
                                            float* grad_input);
+
+/**
+ * Gradient of any activation computed from its forward INPUT x (the training path of the
+ * activations whose derivative needs x): none: g; ReLU: x <= 0 ? 0 : g; sigmoid: g * s * (1 - s)
+ * with s = sigmoid(x); tanh: g * (1 - t^2) with t = tanh(x); ReLU6: g where 0 < x < 6;
+ * Hardswish: 0 for x <= -3, g for x >= 3, else g * (x / 3 + 0.5) (torch 2.x's boundaries); Hardsigmoid: g / 6 where
+ * -3 < x < 3, else 0; SiLU: g * s * (1 + x * (1 - s)); GELU: g * (Phi(x) + x * phi(x)) with the
+ * standard normal cdf Phi and pdf phi. For ReLU / ReLU6 a NaN x passes g through.
+ * @param grad_input must not overlap input or grad_output.
+ */
+CNN_API cnn_status cnn_activation_backward_from_input(cnn_context* context,
+                                                      cnn_activation activation, int64_t count,
+                                                      const float* input,
+                                                      const float* grad_output,
+                                                      int32_t accumulate, float* grad_input);
 
 /** Gradient of cnn_linear_forward (without activation) w.r.t. its input. */
 CNN_API cnn_status cnn_linear_backward_data(cnn_context* context, int32_t batch,
@@ -616,7 +641,13 @@ typedef enum cnn_binary_op {
     /** a + b */
     CNN_BINARY_ADD = 0,
     /** a * b */
-    CNN_BINARY_MUL = 1
+    CNN_BINARY_MUL = 1,
+    /** a - b */
+    CNN_BINARY_SUB = 2,
+    /** a / b (IEEE: x / 0 is +-inf or NaN) */
+    CNN_BINARY_DIV = 3,
+    /** powf(a, b) (C's pow: pow(x, 0) = 1, negative a with a non-integer b is NaN) */
+    CNN_BINARY_POW = 4
 } cnn_binary_op;
 
 /** The largest rank cnn_broadcast_binary_forward takes. */

@@ -5,7 +5,8 @@
  * exact) and a degree-6 polynomial; 2^n is applied as two factors 2^(n/2) * 2^(n - n/2) so that
  * results overflow to +inf (x > ~88.72), become denormal or 0 (x < ~-87.3 / -103.97) and NaN
  * propagates, all as expf does. Max error about 2 ulp over the whole float range.
- * sigmoid = 1 / (1 + exp(-x)); tanh uses Cephes' odd polynomial for |x| < 0.625 (keeps the
+ * sigmoid = 1 / (1 + exp(-x)); hardswish / hardsigmoid / silu / gelu as in
+ * f32-activation-scalar.c (erf: Abramowitz & Stegun 7.1.26, absolute error 1.5e-7); tanh uses Cephes' odd polynomial for |x| < 0.625 (keeps the
  * absolute error near 0 tiny) and 1 - 2 / (exp(2|x|) + 1) above, with the sign of x.
  * Elementwise loops process tails with masked loads/stores, so every element goes through
  * the same vector code whatever the chunking (results do not depend on the thread count).
@@ -105,6 +106,49 @@ static inline __m256 cnn_avx2_tanh_ps(__m256 x) {
     return _mm256_or_ps(_mm256_blendv_ps(large, small, use_small), _mm256_and_ps(sign_bit, x));
 }
 
+/* clamp(x + 3, 0, 6) / 6 (NaN stays NaN as in relu6). */
+static inline __m256 cnn_avx2_hardsigmoid_ps(__m256 x) {
+    return _mm256_div_ps(cnn_avx2_relu6_ps(_mm256_add_ps(x, _mm256_set1_ps(3.0f))),
+                         _mm256_set1_ps(6.0f));
+}
+
+/* x * clamp(x + 3, 0, 6) / 6, multiplied before dividing as torch does. */
+static inline __m256 cnn_avx2_hardswish_ps(__m256 x) {
+    return _mm256_div_ps(_mm256_mul_ps(x, cnn_avx2_relu6_ps(_mm256_add_ps(x, _mm256_set1_ps(3.0f)))),
+                         _mm256_set1_ps(6.0f));
+}
+
+/* x / (1 + exp(-x)); exp overflow for x < -88.7 gives -0 / +inf -> the correct -0. */
+static inline __m256 cnn_avx2_silu_ps(__m256 x) {
+    const __m256 e = cnn_avx2_exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+/* erf by Abramowitz & Stegun 7.1.26 on |x| (the approximation torch's own vectorized erf uses):
+ * 1 - t * P(t) * exp(-x^2), t = 1 / (1 + 0.3275911 |x|); absolute error <= 1.5e-7, sign of x put
+ * back at the end (erf(-0) = -0); NaN propagates through exp. */
+static inline __m256 cnn_avx2_erf_ps(__m256 x) {
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    const __m256 ax = _mm256_andnot_ps(sign_bit, x);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), ax, one));
+    __m256 p = _mm256_set1_ps(1.061405429f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    const __m256 e = cnn_avx2_exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax)));
+    const __m256 r = _mm256_fnmadd_ps(_mm256_mul_ps(p, t), e, one);
+    return _mm256_or_ps(r, _mm256_and_ps(sign_bit, x));
+}
+
+/* 0.5 * x * (1 + erf(x / sqrt(2))) (torch's exact GELU). */
+static inline __m256 cnn_avx2_gelu_ps(__m256 x) {
+    const __m256 cdf2 = _mm256_add_ps(
+        _mm256_set1_ps(1.0f), cnn_avx2_erf_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f))));
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), cdf2);
+}
+
 static inline __m256 cnn_avx2_identity_ps(__m256 x) {
     return x;
 }
@@ -129,6 +173,12 @@ static inline void cnn_avx2_activation_span(cnn_activation activation, const flo
         case CNN_ACTIVATION_SIGMOID: CNN_AVX2_MAP_SPAN(cnn_avx2_sigmoid_ps, in, out, n); break;
         case CNN_ACTIVATION_TANH: CNN_AVX2_MAP_SPAN(cnn_avx2_tanh_ps, in, out, n); break;
         case CNN_ACTIVATION_RELU6: CNN_AVX2_MAP_SPAN(cnn_avx2_relu6_ps, in, out, n); break;
+        case CNN_ACTIVATION_HARDSWISH: CNN_AVX2_MAP_SPAN(cnn_avx2_hardswish_ps, in, out, n); break;
+        case CNN_ACTIVATION_HARDSIGMOID:
+            CNN_AVX2_MAP_SPAN(cnn_avx2_hardsigmoid_ps, in, out, n);
+            break;
+        case CNN_ACTIVATION_SILU: CNN_AVX2_MAP_SPAN(cnn_avx2_silu_ps, in, out, n); break;
+        case CNN_ACTIVATION_GELU: CNN_AVX2_MAP_SPAN(cnn_avx2_gelu_ps, in, out, n); break;
         default:
             if (in != out) CNN_AVX2_MAP_SPAN(cnn_avx2_identity_ps, in, out, n);
             break;

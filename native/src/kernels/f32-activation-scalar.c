@@ -5,13 +5,26 @@
  *   sigmoid(x) = 1 / (1 + exp(-x))
  *   tanh(x)    = tanh(x)
  *   relu6(x)   = x < 0 ? 0 : (x > 6 ? 6 : x)   (NaN stays NaN, like torch.nn.functional.relu6)
+ *   hardswish(x)   = x * clamp(x + 3, 0, 6) / 6      (torch's order of operations)
+ *   hardsigmoid(x) = clamp(x + 3, 0, 6) / 6
+ *   silu(x)    = x / (1 + exp(-x))
+ *   gelu(x)    = 0.5 * x * (1 + erf(x / sqrt(2)))
+ * clamp keeps NaN (the comparisons are false for it).
  */
 #include <math.h>
 
 #include "ops-common.h"
 
+static float clamp_0_6(float v) {
+    return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+}
+
 float cnn_activation_scalar_apply(cnn_activation activation, float x) {
     switch (activation) {
+        case CNN_ACTIVATION_HARDSWISH: return x * clamp_0_6(x + 3.0f) / 6.0f;
+        case CNN_ACTIVATION_HARDSIGMOID: return clamp_0_6(x + 3.0f) / 6.0f;
+        case CNN_ACTIVATION_SILU: return x / (1.0f + expf(-x));
+        case CNN_ACTIVATION_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
         case CNN_ACTIVATION_RELU: return x < 0.0f ? 0.0f : x;
         case CNN_ACTIVATION_SIGMOID: return 1.0f / (1.0f + expf(-x));
         case CNN_ACTIVATION_TANH: return tanhf(x);

@@ -1,7 +1,9 @@
 /* f32-broadcast-binary-scalar.c — a (op) b over collapsed broadcast shapes: the output is walked
  * row by row (a row = the innermost collapsed dimension), each operand read at stride 1 or 0
  * (repeated) along the row. The four stride cases are separate loops the compiler vectorizes,
- * so every ISA uses this kernel; one IEEE op per element, so every ISA agrees bitwise. */
+ * so every ISA uses this kernel (pow calls powf per element); one IEEE op per element, so every ISA agrees bitwise. */
+#include <math.h>
+
 #include "ops-common.h"
 
 typedef struct broadcast_job {
@@ -24,6 +26,9 @@ typedef struct broadcast_job {
     } while (0)
 #define ADD(p, q) out[i] = (p) + (q)
 #define MUL(p, q) out[i] = (p) * (q)
+#define SUB(p, q) out[i] = (p) - (q)
+#define DIV(p, q) out[i] = (p) / (q)
+#define POW(p, q) out[i] = powf((p), (q))
 
 static void broadcast_task(void* arg, int64_t begin, int64_t end, int32_t thread_index) {
     (void)thread_index;
@@ -43,10 +48,13 @@ static void broadcast_task(void* arg, int64_t begin, int64_t end, int32_t thread
         const float* x = job->a + off_a;
         const float* y = job->b + off_b;
         float* out = job->output + row * len;
-        if (job->op == CNN_BINARY_ADD)
-            ROW_LOOP(ADD);
-        else
-            ROW_LOOP(MUL);
+        switch (job->op) {
+            case CNN_BINARY_ADD: ROW_LOOP(ADD); break;
+            case CNN_BINARY_MUL: ROW_LOOP(MUL); break;
+            case CNN_BINARY_SUB: ROW_LOOP(SUB); break;
+            case CNN_BINARY_DIV: ROW_LOOP(DIV); break;
+            default: ROW_LOOP(POW); break;
+        }
     }
 }
 

@@ -191,6 +191,10 @@ static CNN_ALWAYS_INLINE __m256 cnn_f32_avx2_activate(__m256 x,
         case CNN_ACTIVATION_SIGMOID: return cnn_avx2_sigmoid_ps(x);
         case CNN_ACTIVATION_TANH: return cnn_avx2_tanh_ps(x);
         case CNN_ACTIVATION_RELU6: return cnn_avx2_relu6_ps(x);
+        case CNN_ACTIVATION_HARDSWISH: return cnn_avx2_hardswish_ps(x);
+        case CNN_ACTIVATION_HARDSIGMOID: return cnn_avx2_hardsigmoid_ps(x);
+        case CNN_ACTIVATION_SILU: return cnn_avx2_silu_ps(x);
+        case CNN_ACTIVATION_GELU: return cnn_avx2_gelu_ps(x);
         default: return x;
     }
 }

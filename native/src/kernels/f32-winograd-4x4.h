@@ -153,6 +153,10 @@ static void wino_output(const float* m, int64_t xi_stride, int64_t channels, con
         WINO_OUTPUT_CASE(CNN_ACTIVATION_SIGMOID)
         WINO_OUTPUT_CASE(CNN_ACTIVATION_TANH)
         WINO_OUTPUT_CASE(CNN_ACTIVATION_RELU6)
+        WINO_OUTPUT_CASE(CNN_ACTIVATION_HARDSWISH)
+        WINO_OUTPUT_CASE(CNN_ACTIVATION_HARDSIGMOID)
+        WINO_OUTPUT_CASE(CNN_ACTIVATION_SILU)
+        WINO_OUTPUT_CASE(CNN_ACTIVATION_GELU)
 #undef WINO_OUTPUT_CASE
         default:
             wino_output_act(m, xi_stride, channels, bias, out, plane, out_w, rows, cols,

@@ -17,7 +17,7 @@ cnn_status cnn_broadcast_binary_forward(cnn_context* context, cnn_binary_op op, 
     CNN_CHECK_NOT_NULL(b_shape);
     CNN_CHECK_NOT_NULL(b);
     CNN_CHECK_NOT_NULL(output);
-    CNN_CHECK_RANGE("op", (int)op, CNN_BINARY_ADD, CNN_BINARY_MUL);
+    CNN_CHECK_RANGE("op", (int)op, CNN_BINARY_ADD, CNN_BINARY_POW);
     CNN_CHECK_RANGE("rank", rank, 1, CNN_BROADCAST_MAX_RANK);
     int64_t out_shape[CNN_BROADCAST_MAX_RANK];
     int64_t a_count = 1, b_count = 1, out_count = 1;

@@ -416,7 +416,8 @@ internal sealed unsafe class ActivationNode : AutogradNode
         _activation = activation;
         if (activation != CnnActivation.None)
         {
-            _output = Saved.Of(output);
+            // _output holds the forward input for the activations whose derivative needs it.
+            _output = Saved.Of(Functional.GradientNeedsInput((Activation)activation) ? input : output);
         }
     }
 
@@ -426,6 +427,10 @@ internal sealed unsafe class ActivationNode : AutogradNode
         CnnActivation.Sigmoid => "SigmoidBackward",
         CnnActivation.Tanh => "TanhBackward",
         CnnActivation.Relu6 => "HardtanhBackward",
+        CnnActivation.Hardswish => "HardswishBackward",
+        CnnActivation.Hardsigmoid => "HardsigmoidBackward",
+        CnnActivation.Silu => "SiluBackward",
+        CnnActivation.Gelu => "GeluBackward",
         _ => "CloneBackward",
     };
 
@@ -440,8 +445,10 @@ internal sealed unsafe class ActivationNode : AutogradNode
         float* dst = context.Target(Edges[0], out int acc);
         if (dst is not null)
         {
-            Native.Check(NativeMethods.cnn_activation_backward(Native.ContextPointer, _activation, OutputLength, _output.Get("output"),
-                (float*)gradOutput.DangerousGetHandle(), acc, dst));
+            float* g = (float*)gradOutput.DangerousGetHandle();
+            Native.Check(Functional.GradientNeedsInput((Activation)_activation)
+                ? NativeMethods.cnn_activation_backward_from_input(Native.ContextPointer, _activation, OutputLength, _output.Get("input"), g, acc, dst)
+                : NativeMethods.cnn_activation_backward(Native.ContextPointer, _activation, OutputLength, _output.Get("output"), g, acc, dst));
         }
     }
 
