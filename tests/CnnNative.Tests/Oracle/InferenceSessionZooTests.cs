@@ -6,12 +6,12 @@ using CnnNative.Tests.Infrastructure;
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>
-/// A compiled ResNet-18 (batch norm folded into the convolutions, activations fused) against torchvision 0.14 on the
-/// same weights: the oracle builds <c>torchvision.models.resnet18</c> with random batch norm state, saves it as
-/// safetensors, we load it, compile it and compare the logits.
+/// A compiled ResNet-18 (batch norm folded into the convolutions, activations fused) against TorchVision's (TorchSharp
+/// 0.107, libtorch 2.10) on the same weights: <c>torchvision.models.resnet18</c> built with random batch norm state and
+/// saved as safetensors, we load it, compile it and compare the logits with torch's float64 forward.
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class InferenceSessionZooTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchModelCollection.Name)]
+public sealed class InferenceSessionZooTests(ITestOutputHelper output)
 {
     private const int Classes = 10;
 
@@ -29,8 +29,12 @@ public sealed class InferenceSessionZooTests(OracleFixture oracle, ITestOutputHe
         using IDisposable _ = Isas.Use(isa);
         string path = TestPaths.NewScratchFile("session-" + arch, ".safetensors");
         using Tensor x = TestData.NormalTensor(Seeds.Of("session-input-" + size), 1, 3, size, size);
-        OracleReply torch = oracle.Run(
-            "torchvision_model", new { arch, num_classes = Classes, seed = Seeds.Of("session-" + arch) % 1000, path }, OracleTensor.Of("input", x));
+        OracleTensor expected;
+        using (var torchModel = TorchModelOracle.Build(Seeds.Of("session-" + arch) % 1000, () => TorchReferenceModels.Create(arch, Classes), TorchModelOracle.BatchNormSpread.Zoo))
+        {
+            TorchModelOracle.Save(torchModel, path);
+            expected = TorchModelOracle.Forward(torchModel, x);
+        }
 
         using ResNet model = ResNet.ResNet18(Classes);
         model.LoadSafetensors(path, strict: true);
@@ -40,7 +44,6 @@ public sealed class InferenceSessionZooTests(OracleFixture oracle, ITestOutputHe
         session.Run(x, y);
         output.WriteLine(session.ToString());
 
-        OracleTensor expected = torch["output"];
         var tolerance = new Tolerance(1e-4 + (1e-4 * expected.Data.Max(v => Math.Abs(v))), 0);
         OracleErrors.AssertClose(output, "session." + arch, isa, $"batch1-{size}x{size}", y, expected, tolerance);
     }

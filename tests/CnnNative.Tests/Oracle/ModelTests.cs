@@ -2,17 +2,20 @@ using CnnNative.Interop;
 using CnnNative.Models;
 using CnnNative.Nn;
 using CnnNative.Tests.Infrastructure;
+using TorchSharp;
+using Spread = CnnNative.Tests.Infrastructure.TorchModelOracle.BatchNormSpread;
 
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>
-/// Whole models: built in torch (seeded, BatchNorm with non-trivial running statistics and affine
-/// parameters), saved by the oracle as safetensors (num_batches_tracked as I64, like torch), loaded
-/// into CnnNative, run on the same input; and a CnnNative-built Sequential + Residual network run by
-/// torch from its state dict (strict load: the keys must be torch's) and from its safetensors file.
+/// Whole models: built in libtorch (TorchSharp; seeded, BatchNorm with non-trivial running statistics and affine
+/// parameters), saved as safetensors by the test's own writer (num_batches_tracked as I64, like torch), loaded
+/// into CnnNative, run on the same input (torch in float64); and a CnnNative-built Sequential + Residual network run
+/// by torch from its state dict (strict load: the keys must be torch's) and from the safetensors file CnnNative
+/// writes (read by the test's own reader, dtypes, shapes and offsets checked).
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class ModelTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchModelCollection.Name)]
+public sealed class ModelTests(ITestOutputHelper output)
 {
     /// <summary>Several layers of float32 accumulation (conv, BN, linear) on O(1) values.</summary>
     public static readonly Tolerance ModelTolerance = new(1e-4, 1e-4);
@@ -24,26 +27,24 @@ public sealed class ModelTests(OracleFixture oracle, ITestOutputHelper output)
     public void LeNet5_from_torch_safetensors_matches_torch(CnnIsa isa)
     {
         using IDisposable _ = Isas.Use(isa);
-        const int seed = 5;
         string path = TestPaths.NewScratchFile("lenet5", ".safetensors");
-        oracle.Run("save_safetensors", new { model = "lenet5", seed, path });
-
-        using Tensor x = TestData.NormalTensor(Seeds.Of("lenet5-input"), 4, 1, 28, 28);
-        OracleReply torch = oracle.Run("lenet5", new { seed }, OracleTensor.Of("input", x));
+        using var torchModel = TorchModelOracle.Build(5, TorchReferenceModels.LeNet5, Spread.Blocks);
+        TorchModelOracle.Save(torchModel, path);
+        var torchState = TorchState(torchModel);
 
         using var model = new LeNet5();
         model.Eval();
         model.LoadSafetensors(path);
-        AssertStateEquals(model, torch);
+        AssertStateEquals(model, torchState);
 
+        using Tensor x = TestData.NormalTensor(Seeds.Of("lenet5-input"), 4, 1, 28, 28);
         using Tensor y = model.Forward(x);
-        OracleErrors.AssertClose(output, "model.lenet5", isa, "batch4", y, torch["output"], ModelTolerance);
+        OracleErrors.AssertClose(output, "model.lenet5", isa, "batch4", y, TorchModelOracle.Forward(torchModel, x), ModelTolerance);
 
         // Batch 1 as well (a different blocking in the kernels).
         using Tensor x1 = TestData.NormalTensor(Seeds.Of("lenet5-input1"), 1, 1, 28, 28);
-        OracleReply torch1 = oracle.Run("lenet5", new { seed, return_state = false }, OracleTensor.Of("input", x1));
         using Tensor y1 = model.Forward(x1);
-        OracleErrors.AssertClose(output, "model.lenet5", isa, "batch1", y1, torch1["output"], ModelTolerance);
+        OracleErrors.AssertClose(output, "model.lenet5", isa, "batch1", y1, TorchModelOracle.Forward(torchModel, x1), ModelTolerance);
     }
 
     public static TheoryData<string, CnnIsa> BlockRows => Isas.Cross(["identity-8-8-s1", "projection-4-8-s2", "projection-16-32-s2", "projection-8-16-s1"]);
@@ -58,21 +59,19 @@ public sealed class ModelTests(OracleFixture oracle, ITestOutputHelper output)
         using IDisposable _ = Isas.Use(isa);
 
         string path = TestPaths.NewScratchFile("basic-block", ".safetensors");
-        object args = new { model = "basic_block", inplanes = inPlanes, planes, stride, seed, path };
-        OracleReply saved = oracle.Run("save_safetensors", args);
-        Assert.Contains("bn1.num_batches_tracked", saved.Header["keys"]!.AsArray().Select(k => k!.GetValue<string>()));
-
-        using Tensor x = TestData.NormalTensor(Seeds.Of(name + "-input"), 2, inPlanes, 11, 9);
-        OracleReply torch = oracle.Run("basic_block", new { inplanes = inPlanes, planes, stride, seed }, OracleTensor.Of("input", x));
+        using var torchBlock = TorchModelOracle.Build(seed, () => TorchReferenceModels.BasicBlock(inPlanes, planes, stride), Spread.Blocks);
+        Assert.Contains("bn1.num_batches_tracked", TorchModelOracle.Save(torchBlock, path));
+        var torchState = TorchState(torchBlock);
 
         using var block = new BasicBlock(inPlanes, planes, stride);
         Assert.Equal(p[0] == "projection", block.Downsample != null);
         block.Eval();
         block.LoadSafetensors(path);
-        AssertStateEquals(block, torch);
+        AssertStateEquals(block, torchState);
 
+        using Tensor x = TestData.NormalTensor(Seeds.Of(name + "-input"), 2, inPlanes, 11, 9);
         using Tensor y = block.Forward(x);
-        OracleErrors.AssertClose(output, "model.basic_block", isa, name, y, torch["output"], ModelTolerance);
+        OracleErrors.AssertClose(output, "model.basic_block", isa, name, y, TorchModelOracle.Forward(torchBlock, x), ModelTolerance);
     }
 
     [Theory]
@@ -127,16 +126,27 @@ public sealed class ModelTests(OracleFixture oracle, ITestOutputHelper output)
         using Tensor x = TestData.NormalTensor(Seeds.Of("composite-input"), 3, 3, 25, 19);
         using Tensor y = net.Forward(x);
 
-        // 1. torch loads the C# state dict (strict: same keys, shapes) and runs its own modules.
-        var tensors = net.StateDict().Select(e => OracleTensor.Of(e.Key, e.Value)).Append(OracleTensor.Of("input", x)).ToArray();
-        OracleReply fromState = oracle.Run("forward_state_dict", new { model = "composite", in_channels = 3, channels = c, classes }, tensors);
-        OracleErrors.AssertClose(output, "model.sequential_residual", isa, "state_dict", y, fromState["output"], ModelTolerance);
+        // 1. torch loads the C# state dict (strict: same keys, shapes, dtypes) and runs its own modules.
+        using (var scope = torch.NewDisposeScope())
+        {
+            using var fromState = TorchModelOracle.Build(0, () => TorchReferenceModels.Composite(3, c, classes), spread: null);
+            var entries = net.StateDict().Select(e => (e.Key, e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)
+                ? torch.tensor((long)Math.Round(e.Value.ToArray()[0]))
+                : torch.tensor(e.Value.ToArray(), Array.ConvertAll(e.Value.Shape, d => (long)d)))).ToList();
+            TorchModelOracle.LoadStrict(fromState, entries);
+            OracleErrors.AssertClose(output, "model.sequential_residual", isa, "state_dict", y, TorchModelOracle.Forward(fromState, x), ModelTolerance);
+        }
 
-        // 2. torch reads the C# safetensors file by hand (dtypes, shapes, offsets checked).
+        // 2. torch reads the C# safetensors file with the test's own reader (dtypes, shapes, offsets checked).
         string path = TestPaths.NewScratchFile("composite", ".safetensors");
         net.SaveSafetensors(path);
-        OracleReply fromFile = oracle.Run("forward_safetensors", new { model = "composite", in_channels = 3, channels = c, classes, path }, OracleTensor.Of("input", x));
-        OracleErrors.AssertClose(output, "model.sequential_residual", isa, "safetensors", y, fromFile["output"], ModelTolerance);
+        using (var scope = torch.NewDisposeScope())
+        {
+            using var fromFile = TorchModelOracle.Build(0, () => TorchReferenceModels.Composite(3, c, classes), spread: null);
+            var (entries, _) = TorchSafetensors.Read(path);
+            TorchModelOracle.LoadStrict(fromFile, entries);
+            OracleErrors.AssertClose(output, "model.sequential_residual", isa, "safetensors", y, TorchModelOracle.Forward(fromFile, x), ModelTolerance);
+        }
 
         // 3. And the file round-trips into a fresh CnnNative network bit for bit.
         Cnn.ManualSeed(99);
@@ -163,17 +173,19 @@ public sealed class ModelTests(OracleFixture oracle, ITestOutputHelper output)
         return root.NamedModules().Any(m => m.Name == owner && m.Module is BatchNorm2d);
     }
 
-    /// <summary>Every CnnNative state entry equals torch's (bit for bit; num_batches_tracked by value).</summary>
-    private void AssertStateEquals(Module model, OracleReply torch)
+    /// <summary>torch's state dict as float32 values (num_batches_tracked converted), by key in torch's order.</summary>
+    private static List<(string Key, float[] Values)> TorchState(torch.nn.Module model) =>
+        TorchModelOracle.StateDict(model).Select(e => (e.Key, Torch.ToFloats(e.Value))).ToList();
+
+    /// <summary>Every CnnNative state entry equals torch's (bit for bit; num_batches_tracked by value), keys in torch's order.</summary>
+    private void AssertStateEquals(Module model, List<(string Key, float[] Values)> torchState)
     {
         var keys = model.StateDict().Select(e => e.Key).ToList();
-        var torchKeys = torch.Header["keys"]!.AsArray().Select(k => k!.GetValue<string>()).ToList();
-        Assert.Equal(torchKeys, keys);
-        foreach (var (key, value) in model.StateDict())
+        Assert.Equal(torchState.Select(e => e.Key).ToList(), keys);
+        foreach (var ((key, value), (_, expected)) in model.StateDict().Zip(torchState))
         {
-            OracleTensor t = torch[key];
-            Assert.Equal(t.Data.Length, (int)value.Length);
-            Assert.True(t.Data.AsSpan().SequenceEqual(value.ToArray()), $"state entry {key} differs from torch's");
+            Assert.Equal(expected.Length, (int)value.Length);
+            Assert.True(expected.AsSpan().SequenceEqual(value.ToArray()), $"state entry {key} differs from torch's");
         }
 
         output.WriteLine($"{keys.Count} state entries equal torch's");

@@ -6,14 +6,14 @@ using CnnNative.Tests.Infrastructure;
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>
-/// The model zoo against torchvision 0.14: <c>torchvision.models.resnet18/34/50(num_classes=...)</c> built by the
-/// oracle (seeded, BatchNorm with non-trivial running statistics and affine parameters, eval mode), saved as
+/// The model zoo against TorchVision (TorchSharp 0.107, libtorch 2.10): <c>torchvision.models.resnet18/34/50(num_classes)</c>
+/// built in process (seeded, BatchNorm with non-trivial running statistics and affine parameters, eval mode), saved as
 /// safetensors, loaded into <see cref="ResNet"/> with <c>strict: true</c> (the names match one to one) and run on
 /// the same input. The SIMD paths run all three at batch 2, 3x64x64 (the average pooling adapts); the reference
 /// path, too slow for ResNet-50 at any real size, runs ResNet-18 at batch 1, 3x32x32.
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class ResNetZooTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchModelCollection.Name)]
+public sealed class ResNetZooTests(ITestOutputHelper output)
 {
     private const int Classes = 100;
 
@@ -61,7 +61,7 @@ public sealed class ResNetZooTests(OracleFixture oracle, ITestOutputHelper outpu
             _ => ResNet.ResNet50(Classes),
         };
         Assert.Equal(Classes, model.NumClasses);
-        ZooTests.CompareWithTorch(oracle, output, "torchvision_model", model, arch, isa, $"batch{batch}-{size}x{size}", x, new { arch, num_classes = Classes });
+        ZooTests.CompareWithTorch(output, model, () => TorchReferenceModels.Create(arch, Classes), arch, isa, $"batch{batch}-{size}x{size}", x);
     }
 
     [Fact]

@@ -4,18 +4,21 @@ using CnnNative.Interop;
 using CnnNative.Models;
 using CnnNative.Nn;
 using CnnNative.Tests.Infrastructure;
+using TorchSharp;
+using TModule = TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>;
 
 namespace CnnNative.Tests.Oracle;
 
 /// <summary>
-/// The classic CNNs of the model zoo against torchvision 0.14 (and, for All-CNN-C, which torchvision lacks, the
-/// reference torch model in tests/oracle/ops_zoo.py). The oracle builds the torch model (seeded, BatchNorm with
-/// random running statistics and affine parameters, eval mode) and writes its state dict as safetensors; the
-/// <see cref="ModelZoo"/> model must have the same state-dict keys in the same order and the same parameter count,
-/// load the file with <c>strict: true</c> (no renaming) and give the same logits on the same batch.
+/// The classic CNNs of the model zoo against TorchVision's (TorchSharp 0.107, libtorch 2.10) and, where TorchVision
+/// has no such model or part (All-CNN-C, VGG's trunk alone, one Inception module), the torch reference of
+/// <see cref="TorchReferenceModels"/>. The torch model is built seeded, gets random BatchNorm running statistics and
+/// affine parameters, runs in eval mode and writes its state dict as safetensors; the <see cref="ModelZoo"/> model
+/// must have the same state-dict keys in the same order and the same parameter count, load the file with
+/// <c>strict: true</c> (no renaming) and give the same logits on the same batch.
 /// </summary>
-[Collection(OracleCollection.Name)]
-public sealed class ZooTests(OracleFixture oracle, ITestOutputHelper output)
+[Collection(TorchModelCollection.Name)]
+public sealed class ZooTests(ITestOutputHelper output)
 {
     private const int Classes = 10;
 
@@ -69,7 +72,7 @@ public sealed class ZooTests(OracleFixture oracle, ITestOutputHelper output)
             char cfg = vgg.StartsWith("vgg11", StringComparison.Ordinal) ? 'A' : 'D';
             bool batchNorm = vgg.EndsWith("_bn", StringComparison.Ordinal);
             using Sequential trunk = Vgg.MakeLayers(cfg, batchNorm);
-            CompareWithTorch(trunk, arch, isa, $"batch2-{size}x{size}", x, new { arch = "vgg_features", cfg = cfg.ToString(), batch_norm = batchNorm });
+            CompareWithTorch(output, trunk, () => TorchReferenceModels.VggFeatures(cfg, batchNorm), arch, isa, $"batch2-{size}x{size}", x);
             return;
         }
 
@@ -78,8 +81,11 @@ public sealed class ZooTests(OracleFixture oracle, ITestOutputHelper output)
         output.WriteLine($"{arch}: built in {watch.Elapsed.TotalMilliseconds:0} ms");
         // AlexNet's and VGG's classifiers (55M / 120M parameters) would cost torch a 0.5-1 GB float64 copy for a forward
         // of a few hundred MFLOPs: those two run torch's float32 kernels (normwise difference ~6e-6, far inside the bound).
-        string dtype = arch is "alexnet" or "vgg16_bn" ? "float32" : "float64";
-        CompareWithTorch(model, arch, isa, $"batch2-{size}x{size}", x, new { arch, num_classes = Classes, dtype });
+        var dtype = arch is "alexnet" or "vgg16_bn" ? torch.ScalarType.Float32 : torch.ScalarType.Float64;
+        Func<TModule> torchModel = arch == "allconvnet"
+            ? () => TorchReferenceModels.AllConvNet(3, Classes)
+            : () => TorchReferenceModels.Create(arch, Classes);
+        CompareWithTorch(output, model, torchModel, arch, isa, $"batch2-{size}x{size}", x, dtype);
     }
 
     /// <summary>One Inception module alone, at an odd size (the ceil-mode 3x3/1 pool of branch4 and the concat).</summary>
@@ -91,39 +97,38 @@ public sealed class ZooTests(OracleFixture oracle, ITestOutputHelper output)
         using Tensor x = TestData.NormalTensor(Seeds.Of("inception-input"), 2, 16, 9, 7);
         using var block = new Inception(16, 8, 6, 12, 4, 6, 5);
         Assert.Equal(31, block.OutChannels);
-        CompareWithTorch(block, "inception", isa, "2x16x9x7", x, new
-        {
-            arch = "inception", in_channels = 16, ch1x1 = 8, ch3x3red = 6, ch3x3 = 12, ch5x5red = 4, ch5x5 = 6, pool_proj = 5,
-        });
+        CompareWithTorch(output, block, () => TorchReferenceModels.Inception(16, 8, 6, 12, 4, 6, 5), "inception", isa, "2x16x9x7", x);
     }
 
     public static TheoryData<CnnIsa> IsaRows => Isas.Rows();
 
-    private void CompareWithTorch(Module model, string arch, CnnIsa isa, string caseName, Tensor x, object args) =>
-        CompareWithTorch(oracle, output, "zoo_model", model, arch, isa, caseName, x, args);
-
     /// <summary>
-    /// Runs oracle op <paramref name="op"/> (zoo_model or torchvision_model) with <paramref name="args"/> plus a seed and a
-    /// scratch path, then checks that <paramref name="model"/> has torch's state-dict keys (same order and number) and
-    /// parameter count, loads the file with <c>strict: true</c> and gives torch's output for <paramref name="x"/> in eval
-    /// mode within <see cref="ZooTolerance"/>; reports max abs and normwise errors and timings.
+    /// Builds the torch model (<paramref name="createTorch"/> after torch.manual_seed of the arch's seed, random BatchNorm
+    /// state, eval mode), writes its state dict as safetensors and runs it on <paramref name="x"/> in
+    /// <paramref name="dtype"/>; then checks that <paramref name="model"/> has torch's state-dict keys (same order and
+    /// number) and parameter count, loads the file with <c>strict: true</c> and gives torch's output in eval mode within
+    /// <see cref="ZooTolerance"/>; reports max abs and normwise errors and timings.
     /// </summary>
-    internal static void CompareWithTorch(OracleFixture oracle, ITestOutputHelper output, string op, Module model, string arch, CnnIsa isa,
-        string caseName, Tensor x, object args)
+    internal static void CompareWithTorch(ITestOutputHelper output, Module model, Func<TModule> createTorch, string arch, CnnIsa isa,
+        string caseName, Tensor x, torch.ScalarType dtype = torch.ScalarType.Float64)
     {
         var total = Stopwatch.StartNew();
         int seed = Seeds.Of(arch) % 1000;
         string path = TestPaths.NewScratchFile(arch, ".safetensors");
-        var request = System.Text.Json.JsonSerializer.SerializeToNode(args)!.AsObject();
-        request["seed"] = seed;
-        request["path"] = path;
-        OracleReply torch = oracle.Run(op, request, OracleTensor.Of("input", x));
+        List<string> torchKeys;
+        long torchParams;
+        OracleTensor expected;
+        using (TModule torchModel = TorchModelOracle.Build(seed, createTorch, TorchModelOracle.BatchNormSpread.Zoo))
+        {
+            torchKeys = TorchModelOracle.Save(torchModel, path);
+            torchParams = TorchModelOracle.ParameterCount(torchModel);
+            expected = TorchModelOracle.Forward(torchModel, x, dtype);
+        }
+
         // The state-dict keys in torch's order and number, and the parameter count.
         var keys = model.StateDict().Select(e => e.Key).ToList();
-        var torchKeys = torch.Header["keys"]!.AsArray().Select(k => k!.GetValue<string>()).ToList();
         Assert.Equal(torchKeys.Count, keys.Count);
         Assert.Equal(torchKeys, keys);
-        long torchParams = torch.Header["param_count"]!.GetValue<long>();
         Assert.Equal(torchParams, model.ParameterCount());
 
         model.Eval();
@@ -134,7 +139,6 @@ public sealed class ZooTests(OracleFixture oracle, ITestOutputHelper output)
         using Tensor y = model.Forward(x);
         watch.Stop();
 
-        OracleTensor expected = torch["output"];
         double maxExpected = expected.Data.Max(v => Math.Abs(v));
         double maxAbs = y.ToArray().Zip(expected.Data, (a, e) => Math.Abs((double)a - e)).Max();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -210,7 +214,7 @@ public sealed class ZooTests(OracleFixture oracle, ITestOutputHelper output)
     [Fact]
     public void Torchvision_parameter_counts_at_1000_classes()
     {
-        // torchvision 0.14's documented num_params (the weights' meta) for the ImageNet heads (the 10-class rows
+        // torchvision's documented num_params (the weights' meta) for the ImageNet heads (the 10-class rows
         // above compare every model's count with torch's; these two are cheap to build at 1000 classes).
         (string Name, long Params)[] expected =
         [
