@@ -9,31 +9,6 @@ using System.Text.Json.Nodes;
 // client talks to tests/oracle/torch_oracle.py.
 namespace CnnNative.Oracle;
 
-/// <summary>A float32 tensor sent to or received from the oracle.</summary>
-public sealed record OracleTensor(string Name, float[] Data, int[] Shape)
-{
-    /// <summary>A tensor's current contents.</summary>
-    public static OracleTensor Of(string name, Tensor tensor) => new(name, tensor.ToArray(), tensor.Shape);
-
-    /// <summary>The current contents of the given tensors, in order, leaving out the absent (null) optional ones.</summary>
-    public static OracleTensor[] OfPresent(params (string Name, Tensor? Tensor)[] tensors)
-    {
-        var list = new List<OracleTensor>(tensors.Length);
-        foreach ((string name, Tensor? tensor) in tensors)
-        {
-            if (tensor != null)
-            {
-                list.Add(Of(name, tensor));
-            }
-        }
-
-        return [.. list];
-    }
-
-    /// <summary>Shape as "[a, b, c]".</summary>
-    public string ShapeText => "[" + string.Join(", ", Shape) + "]";
-}
-
 /// <summary>The oracle's answer to one request.</summary>
 public sealed class OracleReply
 {

@@ -149,7 +149,7 @@ public sealed class TorchvisionTransformTests(ITestOutputHelper output)
     {
         string dir = Path.Combine(TestPaths.ScratchDir, "torchvision-ref-" + Guid.NewGuid().ToString("N")[..8]);
         string script = Path.Combine(TestPaths.RepoRoot, "tests", "CnnNative.Tests", "Data", "torchvision_transforms_reference.py");
-        string python = Environment.GetEnvironmentVariable("CNN_ORACLE_PYTHON") is { Length: > 0 } p ? p : OracleClient.DefaultPython;
+        string python = PythonTools.Interpreter;
         var info = new ProcessStartInfo(python) { RedirectStandardError = true, RedirectStandardOutput = true };
         info.ArgumentList.Add(script);
         info.ArgumentList.Add(dir);
@@ -158,7 +158,7 @@ public sealed class TorchvisionTransformTests(ITestOutputHelper output)
         process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         Assert.True(process.ExitCode == 0,
-            $"{python} {script} failed (exit {process.ExitCode}); install torchvision with: {OracleFixture.InstallHint}{Environment.NewLine}{stderr}");
+            $"{python} {script} failed (exit {process.ExitCode}); install torchvision with: {PythonTools.InstallHint}{Environment.NewLine}{stderr}");
         return dir;
     }
 }

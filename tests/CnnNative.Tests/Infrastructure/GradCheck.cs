@@ -37,14 +37,6 @@ public static class GradCheck
         return new Tolerance(perUnit.Abs * scale, perUnit.Rel);
     }
 
-    /// <summary>
-    /// Asserts that <paramref name="leaf"/>.Grad exists and matches the oracle's "grad.&lt;input&gt;";
-    /// recorded as "grad:&lt;op&gt;.&lt;input&gt;".
-    /// </summary>
-    public static void AssertGrad(
-        ITestOutputHelper output, string op, string input, CnnIsa isa, string caseName, Tensor leaf, OracleReply reply, Tolerance perUnit) =>
-        AssertGrad(output, $"grad:{op}.{input}", isa, caseName, leaf, reply["grad." + input], perUnit);
-
     /// <summary>Asserts that <paramref name="leaf"/>.Grad matches <paramref name="expected"/>; recorded as <paramref name="entry"/>.</summary>
     public static void AssertGrad(
         ITestOutputHelper output, string entry, CnnIsa isa, string caseName, Tensor leaf, OracleTensor expected, Tolerance perUnit)

@@ -74,7 +74,7 @@ public static class OnnxFixtures
 
     private static JsonArray RunExport(OnnxExportJob[] jobs, string[] paths)
     {
-        string python = Environment.GetEnvironmentVariable("CNN_ORACLE_PYTHON") is { Length: > 0 } p ? p : OracleFixture.DefaultPython;
+        string python = PythonTools.Interpreter;
         string request = JsonSerializer.Serialize(jobs.Select((j, i) => new
         {
             arch = j.Arch, opset = j.Opset, path = paths[i], input_shape = j.InputShape, num_classes = j.NumClasses, seed = j.Seed,
@@ -88,7 +88,7 @@ public static class OnnxFixtures
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new InvalidOperationException($"cannot start {python}: {e.Message}; install: {OracleFixture.InstallHint}", e);
+            throw new InvalidOperationException($"cannot start {python}: {e.Message}; install: {PythonTools.InstallHint}", e);
         }
 
         using (process)
@@ -100,7 +100,7 @@ public static class OnnxFixtures
             if (process.ExitCode != 0)
             {
                 throw new InvalidOperationException(
-                    $"{python} {ExportScript} exited with {process.ExitCode} (install: {OracleFixture.InstallHint}):\n{stderr.Result}");
+                    $"{python} {ExportScript} exited with {process.ExitCode} (install: {PythonTools.InstallHint}):\n{stderr.Result}");
             }
 
             return JsonNode.Parse(stdout.Result)!.AsArray();
