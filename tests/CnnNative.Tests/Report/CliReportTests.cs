@@ -11,10 +11,6 @@ namespace CnnNative.Tests.Report;
 /// </summary>
 public sealed partial class CliReportTests(ITestOutputHelper output)
 {
-    private static readonly string CnnDll = Path.Combine(
-        TestPaths.RepoRoot, "src", "CnnNative.Cli", "bin",
-        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "cnn.dll");
-
     // The report's layout constants, restated here so that a change of layout has to change the test too.
     private const int Gap = 2;                 // white separator pixels around and between tiles
     private const int CurveWidth = 640, CurveHeight = 400;
@@ -181,23 +177,10 @@ public sealed partial class CliReportTests(ITestOutputHelper output)
             }
     }
 
+    // The built tool as a process (stdout and stderr together; training runs get 5 minutes).
     private (int ExitCode, string Text) Cnn(params string[] args)
     {
-        Assert.True(File.Exists(CnnDll), $"{CnnDll} is missing: build src/CnnNative.Cli (the test project builds it)");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(CnnDll);
-        foreach (string a in args)
-            psi.ArgumentList.Add(a);
-
-        using Process p = Process.Start(psi)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"cnn {string.Join(' ', args)} did not finish within 5 minutes");
-        }
-
-        output.WriteLine($"$ cnn {string.Join(' ', args)}  -> exit {p.ExitCode}\n{stdout.Result}{stderr.Result}");
-        return (p.ExitCode, stdout.Result + stderr.Result);
+        (int code, string stdout, string stderr) = CliRunner.Run(output, args, TimeSpan.FromMinutes(5));
+        return (code, stdout + stderr);
     }
 }

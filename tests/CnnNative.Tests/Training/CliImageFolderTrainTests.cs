@@ -8,10 +8,6 @@ namespace CnnNative.Tests.Training;
 /// <summary><c>cnn train</c> on an image folder, run as the built tool: fine-tuning stages, the run directory, bad input.</summary>
 public sealed class CliImageFolderTrainTests(ITestOutputHelper output)
 {
-    private static readonly string CnnDll = Path.Combine(
-        TestPaths.RepoRoot, "src", "CnnNative.Cli", "bin",
-        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0", "cnn.dll");
-
     [Fact]
     public void Pretrain_then_finetune_with_freezing_writes_the_run_directory()
     {
@@ -76,25 +72,10 @@ public sealed class CliImageFolderTrainTests(ITestOutputHelper output)
         }
     }
 
+    // The built tool as a process (stdout and stderr together; training runs get 5 minutes).
     private (int ExitCode, string Text) Cnn(params string[] args)
     {
-        Assert.True(File.Exists(CnnDll), $"{CnnDll} is missing: build src/CnnNative.Cli (the test project builds it)");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(CnnDll);
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(psi)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"cnn {string.Join(' ', args)} did not finish within 5 minutes");
-        }
-
-        output.WriteLine($"$ cnn {string.Join(' ', args)}  -> exit {p.ExitCode}\n{stdout.Result}{stderr.Result}");
-        return (p.ExitCode, stdout.Result + stderr.Result);
+        (int code, string stdout, string stderr) = CliRunner.Run(output, args, TimeSpan.FromMinutes(5));
+        return (code, stdout + stderr);
     }
 }
