@@ -114,6 +114,15 @@ def model_results(raw):
     return table, meta
 
 
+def fragment(raw, name, title, what):
+    """RAW/NAME.md (a section the benchmarks project wrote) as lines, or a heading saying it did not run."""
+    path = os.path.join(raw, name + ".md")
+    if not os.path.exists(path):
+        return ["", f"## {title}", "", f"{what} did not run (see docs/benchmarks-raw/{name}.log)."]
+    with open(path) as f:
+        return [""] + f.read().rstrip().split("\n")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
@@ -210,22 +219,9 @@ def main():
             lines.append(f"| {batch} | {threads} | {len(ratios)} | {fmt(geomean([r[0] for r in ratios]), 2, 'x')} | "
                          f"{fmt(geomean([r[1] for r in ratios]), 2, 'x')} |")
 
-    # The peers section (CnnNative vs ONNX Runtime vs libtorch) is written by the benchmarks project itself.
-    peers = os.path.join(a.raw, "peers.md")
-    lines += [""]
-    if os.path.exists(peers):
-        with open(peers) as f:
-            lines += f.read().rstrip().split("\n")
-    else:
-        lines += ["## Models: CnnNative vs ONNX Runtime and libtorch", "", "The peer runs did not run (see docs/benchmarks-raw/peers.log)."]
-
-    train = os.path.join(a.raw, "train.md")
-    lines += [""]
-    if os.path.exists(train):
-        with open(train) as f:
-            lines += f.read().rstrip().split("\n")
-    else:
-        lines += ["## Training: CnnNative vs libtorch 2.10", "", "The training suite did not run (see docs/benchmarks-raw/train.log)."]
+    # The peers and training sections are written as markdown by the benchmarks project itself.
+    lines += fragment(a.raw, "peers", "Models: CnnNative vs ONNX Runtime and libtorch", "The peer runs")
+    lines += fragment(a.raw, "train", "Training: CnnNative vs libtorch 2.10", "The training suite")
 
     lines += ["", "## Models (history): CnnNative vs Debian's PyTorch 1.13, separate processes", ""]
     if not models:
